@@ -1,0 +1,502 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+// Profile selects the rule set.
+type Profile uint8
+
+const (
+	// Extended is the default: the seed's bugs fixed and the missing patterns added.
+	Extended Profile = iota
+	// Seed is the Sumo Logic seed query exactly as written, bugs included.
+	Seed
+)
+
+// ListEdit adds names to or removes names from one of the default lists.
+type ListEdit struct {
+	Add    []string
+	Remove []string
+}
+
+// Exclusion suppresses detections whose fields all match the given
+// case-insensitive '*' wildcards. Empty fields are not checked.
+type Exclusion struct {
+	Name              string
+	Patterns          []string // pattern names; empty means every pattern
+	Image             string
+	ParentImage       string
+	CommandLine       string
+	ParentCommandLine string
+	User              string
+	Host              string
+}
+
+// Options configure an Engine.
+type Options struct {
+	Profile    Profile
+	Disabled   []string            // pattern names switched off
+	Severities map[string]string   // pattern name -> severity name
+	Lists      map[string]ListEdit // list name -> edit (extended profile only)
+	Exclusions []Exclusion
+}
+
+// Verdict is the outcome for one event.
+type Verdict struct {
+	Pattern  Pattern
+	Severity Severity
+	// Evidence says in a few words which rule row matched (a constant, so
+	// building a verdict allocates nothing).
+	Evidence string
+	// Excluded names the exclusion that suppressed the detection, if any.
+	Excluded string
+}
+
+// Detected reports whether the verdict is a detection that was not excluded.
+func (v Verdict) Detected() bool { return v.Pattern != None && v.Excluded == "" }
+
+type nameSet map[string]struct{}
+
+func (s nameSet) has(nb *nameBuf) bool {
+	_, ok := s[string(nb.b[:nb.n])]
+	return ok
+}
+
+func newNameSet(names []string) nameSet {
+	s := make(nameSet, len(names))
+	for _, n := range names {
+		s[lowerASCII(n)] = struct{}{}
+	}
+	return s
+}
+
+type allowEntry struct {
+	parent    glob
+	hasParent bool
+	child     glob
+}
+
+type compiledExclusion struct {
+	name     string
+	patterns [patternCount]bool
+	fields   [exclusionFieldCount]*glob
+}
+
+const (
+	exImage = iota
+	exParentImage
+	exCommandLine
+	exParentCommandLine
+	exUser
+	exHost
+	exclusionFieldCount
+)
+
+// Engine evaluates events against one profile. It is immutable after New
+// and safe for concurrent use.
+type Engine struct {
+	profile    Profile
+	enabled    [patternCount]bool
+	severity   [patternCount]Severity
+	exclusions []compiledExclusion
+
+	// seed
+	seedWhere, seedClass, seedChild nameSet
+
+	// extended
+	comParents, suspicious, servers nameSet
+	impacketParents, iexploreLike   nameSet
+	allow                           []allowEntry
+	tokens                          tokenSet
+}
+
+// New compiles options into an Engine.
+func New(o Options) (*Engine, error) {
+	e := &Engine{profile: o.Profile}
+	for p := range patternCount {
+		e.enabled[p] = p != None
+		e.severity[p] = patternInfo[p].Severity
+	}
+	var errs []error
+	for _, name := range o.Disabled {
+		p, ok := ParsePattern(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(PatternNames(), ", ")))
+			continue
+		}
+		e.enabled[p] = false
+	}
+	for _, name := range sortedNames(o.Severities) {
+		sev := o.Severities[name]
+		p, ok := ParsePattern(name)
+		if !ok {
+			if !slices.Contains(o.Disabled, name) {
+				errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(PatternNames(), ", ")))
+			}
+			continue
+		}
+		s, ok := ParseSeverity(sev)
+		if !ok {
+			errs = append(errs, fmt.Errorf("patterns::%s::severity: unknown severity %q (known: %s)", name, sev, strings.Join(SeverityNames(), ", ")))
+			continue
+		}
+		e.severity[p] = s
+	}
+	for i, x := range o.Exclusions {
+		cx, err := compileExclusion(x)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("exclusions::%d (%s): %w", i, x.Name, err))
+			continue
+		}
+		e.exclusions = append(e.exclusions, cx)
+	}
+	e.seedWhere = newNameSet(seedWhereParents)
+	e.seedClass = newNameSet(seedClassParents)
+	e.seedChild = newNameSet(seedChildren)
+	if o.Profile == Seed && len(o.Lists) > 0 {
+		errs = append(errs, errors.New("lists: the seed profile keeps the query's lists exactly; use profile extended to change them"))
+	}
+	lists, err := applyEdits(DefaultLists(), o.Lists)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	e.comParents = newNameSet(lists[ListCOMParents])
+	e.suspicious = newNameSet(lists[ListSuspiciousChildren])
+	e.servers = newNameSet(lists[ListCOMServers])
+	e.impacketParents = newNameSet(impacketParents)
+	e.iexploreLike = newNameSet(childWithoutParentCommandLine)
+	for _, entry := range lists[ListServerChildAllowlist] {
+		parent, child, hasParent := strings.Cut(entry, ">")
+		if !hasParent {
+			child, parent = parent, ""
+		}
+		e.allow = append(e.allow, allowEntry{parent: compileGlob(strings.TrimSpace(parent)), hasParent: hasParent, child: compileGlob(strings.TrimSpace(child))})
+	}
+	tokens, err := parseTokens(lists[ListSourceTokens])
+	if err != nil {
+		return nil, err
+	}
+	e.tokens = newTokenSet(tokens)
+	return e, nil
+}
+
+// applyEdits adds and removes names; removing a name that is not in the list
+// is an error, because it is almost always a typo that leaves a rule on.
+func applyEdits(lists map[string][]string, edits map[string]ListEdit) (map[string][]string, error) {
+	var errs []error
+	for _, name := range sortedNames(edits) {
+		edit := edits[name]
+		list, ok := lists[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("lists::%s: unknown list (known: %s)", name, strings.Join(sortedNames(lists), ", ")))
+			continue
+		}
+		for _, r := range edit.Remove {
+			i := slices.IndexFunc(list, func(s string) bool { return strings.EqualFold(s, r) })
+			if i < 0 {
+				errs = append(errs, fmt.Errorf("lists::%s::remove: %q is not in the list", name, r))
+				continue
+			}
+			list = slices.Delete(list, i, i+1)
+		}
+		for _, a := range edit.Add {
+			if err := checkListEntry(name, a); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			list = append(list, a)
+		}
+		lists[name] = list
+	}
+	return lists, errors.Join(errs...)
+}
+
+func checkListEntry(list, entry string) error {
+	if strings.TrimSpace(entry) == "" {
+		return fmt.Errorf("lists::%s::add: empty entry", list)
+	}
+	switch list {
+	case ListServerChildAllowlist:
+		for _, part := range strings.Split(entry, ">") {
+			if err := checkGlob(strings.TrimSpace(part)); err != nil {
+				return fmt.Errorf("lists::%s::add: entry %q: %w", list, entry, err)
+			}
+		}
+		if strings.Count(entry, ">") > 1 {
+			return fmt.Errorf("lists::%s::add: entry %q: use \"child\" or \"parent>child\"", list, entry)
+		}
+	case ListSourceTokens:
+		if len(strings.TrimSuffix(entry, "(host)")) < 4 {
+			return fmt.Errorf("lists::%s::add: token %q is shorter than 4 characters and would match ordinary command lines", list, entry)
+		}
+	default:
+		if strings.ContainsAny(entry, `\/*`) {
+			return fmt.Errorf("lists::%s::add: %q must be a file name such as cmd.exe, without a path or wildcard", list, entry)
+		}
+	}
+	return nil
+}
+
+// checkGlob rejects wildcards that are empty or match everything.
+func checkGlob(p string) error {
+	if p == "" {
+		return errors.New("empty pattern")
+	}
+	if strings.Trim(p, "*") == "" {
+		return fmt.Errorf("pattern %q matches everything; leave the field out instead", p)
+	}
+	return nil
+}
+
+func parseTokens(list []string) ([]sourceToken, error) {
+	if len(list) > maxTokens {
+		return nil, fmt.Errorf("lists::%s: at most %d tokens", ListSourceTokens, maxTokens)
+	}
+	tokens := make([]sourceToken, 0, len(list))
+	for _, t := range list {
+		text, withHost := strings.CutSuffix(t, "(host)")
+		display := text
+		if withHost {
+			display += " with a remote host"
+		}
+		tokens = append(tokens, sourceToken{Text: lowerASCII(text), Display: display, WithHost: withHost})
+	}
+	return tokens, nil
+}
+
+func compileExclusion(x Exclusion) (compiledExclusion, error) {
+	cx := compiledExclusion{name: x.Name}
+	if strings.TrimSpace(x.Name) == "" {
+		return cx, errors.New("name is required")
+	}
+	if len(x.Patterns) == 0 {
+		for p := COMSuspiciousChild; p < patternCount; p++ {
+			cx.patterns[p] = true
+		}
+	}
+	for _, name := range x.Patterns {
+		p, ok := ParsePattern(name)
+		if !ok {
+			return cx, fmt.Errorf("patterns: unknown pattern %q (known: %s)", name, strings.Join(PatternNames(), ", "))
+		}
+		cx.patterns[p] = true
+	}
+	fields := [exclusionFieldCount]struct{ key, value string }{
+		{"image", x.Image}, {"parent_image", x.ParentImage}, {"command_line", x.CommandLine},
+		{"parent_command_line", x.ParentCommandLine}, {"user", x.User}, {"host", x.Host},
+	}
+	any := false
+	for i, f := range fields {
+		if f.value == "" {
+			continue
+		}
+		if err := checkGlob(f.value); err != nil {
+			return cx, fmt.Errorf("%s: %w", f.key, err)
+		}
+		g := compileGlob(f.value)
+		cx.fields[i] = &g
+		any = true
+	}
+	if !any {
+		return cx, errors.New("no field to match: set at least one of image, parent_image, command_line, parent_command_line, user, host")
+	}
+	return cx, nil
+}
+
+// Evaluate returns the verdict for one process-creation event.
+func (e *Engine) Evaluate(ev *winevent.ProcessEvent) Verdict {
+	var v Verdict
+	if e.profile == Seed {
+		v = e.evaluateSeed(ev)
+	} else {
+		v = e.evaluateExtended(ev)
+	}
+	if v.Pattern == None {
+		return v
+	}
+	v.Severity = e.severity[v.Pattern]
+	if len(e.exclusions) > 0 {
+		v.Excluded = e.excludedBy(v.Pattern, ev)
+	}
+	return v
+}
+
+// evaluateSeed is the Sumo query as written: Sysmon field names only, the
+// basename after the last backslash, lower-cased before the in-lists, a
+// case-sensitive "*DCOM*" and "*-Exec*", event 1 or 4688 from any provider.
+func (e *Engine) evaluateSeed(ev *winevent.ProcessEvent) Verdict {
+	if ev.EventID != winevent.SysmonProcessCreate && ev.EventID != winevent.SecurityProcessCreate {
+		return Verdict{}
+	}
+	var child, parent nameBuf
+	child.set(seedBase(ev.Image))
+	parent.set(seedBase(ev.ParentImage))
+	isConfigTool := string(child.b[:child.n]) == "dcomcnfg.exe"
+	where := (e.seedWhere.has(&parent) && e.seedChild.has(&child)) || isConfigTool ||
+		(strings.Contains(ev.CommandLine, "DCOM") && strings.Contains(ev.CommandLine, "-Exec"))
+	if !where {
+		return Verdict{}
+	}
+	switch {
+	case isConfigTool:
+		return e.pick(ConfigTool, "seed: child is dcomcnfg.exe")
+	case e.seedClass.has(&parent):
+		return e.pick(COMSuspiciousChild, "seed: COM parent and listed child")
+	default:
+		return e.pick(CommandLineRef, "seed: no classified parent")
+	}
+}
+
+func (e *Engine) pick(p Pattern, evidence string) Verdict {
+	if !e.enabled[p] {
+		return Verdict{}
+	}
+	return Verdict{Pattern: p, Evidence: evidence}
+}
+
+// evaluateExtended applies the extended rules, most specific first; the first
+// enabled pattern that matches wins.
+func (e *Engine) evaluateExtended(ev *winevent.ProcessEvent) Verdict {
+	if !fromExpectedSource(ev) {
+		return Verdict{}
+	}
+	var child, parent, original nameBuf
+	child.set(normalizedBase(ev.ChildImage()))
+	parent.set(normalizedBase(ev.ParentPath()))
+	original.set(normalizedBase(ev.OriginalFileName))
+	commandLine := ev.CommandLine
+
+	// Security 4688 carries no parent command line, so whether the parent runs
+	// as a COM server is unknown there rather than false.
+	parentCommandLine := ev.ParentCommandLine
+	parentKnown := !ev.IsSecurity() && parentCommandLine != ""
+	parentEmbedded := parentKnown && hasEmbeddingMarker(parentCommandLine)
+
+	if e.enabled[COMSuspiciousChild] && e.comParents.has(&parent) && (parentEmbedded || !parentKnown) &&
+		(e.suspicious.has(&child) || (original.n > 0 && e.suspicious.has(&original))) {
+		return Verdict{Pattern: COMSuspiciousChild, Evidence: "COM server parent started a shell or LOLBin"}
+	}
+	if e.enabled[ServerChild] {
+		if e.servers.has(&parent) {
+			switch {
+			case parentEmbedded && !e.allowlisted(&parent, &child):
+				return Verdict{Pattern: ServerChild, Evidence: "child of a COM server started with -Embedding or /automation"}
+			case !parentKnown && e.iexploreLike.has(&parent) && !e.allowlisted(&parent, &child):
+				return Verdict{Pattern: ServerChild, Evidence: "Internet Explorer started a process that is not one of its helpers"}
+			}
+		}
+		if e.impacketParents.has(&parent) && allFold(commandLine, impacketRedirect) {
+			return Verdict{Pattern: ServerChild, Evidence: "impacket dcomexec output redirection"}
+		}
+	}
+	if e.enabled[ServerActivation] && string(parent.b[:parent.n]) == "svchost.exe" && e.servers.has(&child) &&
+		hasEmbeddingMarker(commandLine) && (!parentKnown || containsFold(parentCommandLine, "dcomlaunch")) {
+		return Verdict{Pattern: ServerActivation, Evidence: "DcomLaunch started an abusable COM server"}
+	}
+	if e.enabled[SourceInvocation] {
+		if t, ok := e.tokens.find(commandLine); ok {
+			return Verdict{Pattern: SourceInvocation, Evidence: t.Display}
+		}
+	}
+	if e.enabled[ConfigTool] && (string(child.b[:child.n]) == "dcomcnfg.exe" || string(original.b[:original.n]) == "dcomcnfg.exe") {
+		return Verdict{Pattern: ConfigTool, Evidence: "dcomcnfg.exe started"}
+	}
+	return Verdict{}
+}
+
+// fromExpectedSource gates Sysmon 1 on the Sysmon channel or provider and
+// 4688 on Security (bug B11: other logs reuse event id 1). Forwarders that
+// drop both channel and provider are let through on the event id alone.
+func fromExpectedSource(ev *winevent.ProcessEvent) bool {
+	switch ev.EventID {
+	case winevent.SysmonProcessCreate:
+		if ev.Channel != "" {
+			return containsFold(ev.Channel, "sysmon")
+		}
+		return ev.Provider == "" || containsFold(ev.Provider, "sysmon")
+	case winevent.SecurityProcessCreate:
+		if ev.Channel != "" {
+			return strings.EqualFold(ev.Channel, "Security")
+		}
+		return ev.Provider == "" || strings.EqualFold(ev.Provider, "Microsoft-Windows-Security-Auditing")
+	default:
+		return false
+	}
+}
+
+func hasEmbeddingMarker(commandLine string) bool {
+	for _, m := range embeddingMarkers {
+		if containsFold(commandLine, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func allFold(s string, needles []string) bool {
+	for _, n := range needles {
+		if !containsFold(s, n) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) allowlisted(parent, child *nameBuf) bool {
+	c := string(child.b[:child.n])
+	p := string(parent.b[:parent.n])
+	for _, a := range e.allow {
+		if a.child.match(c) && (!a.hasParent || a.parent.match(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// excludedBy returns the name of the first exclusion that matches, or "".
+// It runs only for detections, so it may allocate.
+func (e *Engine) excludedBy(p Pattern, ev *winevent.ProcessEvent) string {
+	domain, name := ev.Account()
+	user := name
+	if domain != "" {
+		user = domain + `\` + name
+	}
+	values := [exclusionFieldCount]string{
+		ev.ChildImage(), ev.ParentPath(), ev.CommandLine, ev.ParentCommandLine, user, ev.Computer,
+	}
+	for i := range e.exclusions {
+		x := &e.exclusions[i]
+		if !x.patterns[p] {
+			continue
+		}
+		matched := true
+		for f, g := range x.fields {
+			if g != nil && !g.match(values[f]) {
+				matched = false
+				break
+			}
+		}
+		if matched {
+			return x.name
+		}
+	}
+	return ""
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,152 @@
+package rules
+
+import "strings"
+
+// maxName bounds the basenames looked up in the name tables; Windows paths
+// are at most 260 characters in the common case and no listed name is close.
+const maxName = 260
+
+// nameBuf holds a lower-cased basename without allocating.
+type nameBuf struct {
+	b [maxName]byte
+	n int
+}
+
+func (nb *nameBuf) String() string { return string(nb.b[:nb.n]) }
+
+// set lower-cases s into the buffer; a name too long for it is left empty,
+// which matches nothing in the tables.
+func (nb *nameBuf) set(s string) {
+	if len(s) > maxName {
+		nb.n = 0
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		nb.b[i] = lower(s[i])
+	}
+	nb.n = len(s)
+}
+
+// normalizedBase returns the file name of a Windows path after the fixes the
+// seed lacks: surrounding quotes and spaces trimmed, '/' accepted as a
+// separator, and trailing separators ignored.
+func normalizedBase(path string) string {
+	path = strings.Trim(path, " \t\r\n\"'")
+	path = strings.TrimRight(path, `\/`)
+	if i := strings.LastIndexAny(path, `\/`); i >= 0 {
+		path = path[i+1:]
+	}
+	return strings.Trim(path, " \t\"'")
+}
+
+// seedBase is the seed's parse regex "[^\\]+$": the text after the last
+// backslash, untouched; a value ending in a backslash gives nothing.
+func seedBase(path string) string {
+	if i := strings.LastIndexByte(path, '\\'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// hasPrefixFold reports whether s starts with the lower-case prefix p, ignoring ASCII case.
+func hasPrefixFold(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if lower(s[i]) != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold returns the index of the lower-case needle in s, ignoring ASCII
+// case, or -1. Its cost is linear in len(s) times len(needle), and needles
+// come from configuration, never from the event.
+func indexFold(s, needle string) int {
+	if needle == "" {
+		return 0
+	}
+	first := needle[0]
+	firstUpper := first
+	if 'a' <= first && first <= 'z' {
+		firstUpper = first - ('a' - 'A')
+	}
+	for i := 0; i+len(needle) <= len(s); i++ {
+		if c := s[i]; c != first && c != firstUpper {
+			continue
+		}
+		if hasPrefixFold(s[i+1:], needle[1:]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func containsFold(s, needle string) bool { return indexFold(s, needle) >= 0 }
+
+// glob is a case-insensitive pattern where '*' matches any run of characters.
+// Matching is greedy over the literal segments, which is exact for '*'-only
+// patterns and linear in the input for a given pattern.
+type glob struct {
+	segments []string // lower-case literal parts between the stars
+	anchorL  bool     // no leading '*'
+	anchorR  bool     // no trailing '*'
+}
+
+func compileGlob(pattern string) glob {
+	p := lowerASCII(pattern)
+	return glob{
+		segments: strings.Split(p, "*"),
+		anchorL:  !strings.HasPrefix(p, "*"),
+		anchorR:  !strings.HasSuffix(p, "*"),
+	}
+}
+
+func (g glob) match(s string) bool {
+	segs := g.segments
+	if len(segs) == 1 { // no star at all
+		return len(s) == len(segs[0]) && hasPrefixFold(s, segs[0])
+	}
+	if g.anchorL {
+		if !hasPrefixFold(s, segs[0]) {
+			return false
+		}
+		s = s[len(segs[0]):]
+	}
+	last := segs[len(segs)-1]
+	if g.anchorR {
+		if len(s) < len(last) || !hasPrefixFold(s[len(s)-len(last):], last) {
+			return false
+		}
+		s = s[:len(s)-len(last)]
+	}
+	for _, seg := range segs[1 : len(segs)-1] {
+		if seg == "" {
+			continue
+		}
+		i := indexFold(s, seg)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(seg):]
+	}
+	return true
+}

@@ -1,0 +1,87 @@
+package rules
+
+// tokenSet finds any of a set of case-insensitive tokens in one pass over a
+// command line. A table of the tokens' first bytes skips the positions where
+// no token can start, so the common case costs one table read per byte.
+type tokenSet struct {
+	tokens []sourceToken
+	first  [256]uint64 // bit i set: tokens[i] starts with this byte (either case)
+}
+
+// sourceToken is one attacker-side token. WithHost tokens are method calls
+// that only matter when a remote host is passed: GetTypeFromProgID("X", "host").
+type sourceToken struct {
+	Text     string // lower case
+	Display  string // as documented, for the evidence attribute
+	WithHost bool
+}
+
+const maxTokens = 64
+
+func newTokenSet(tokens []sourceToken) tokenSet {
+	ts := tokenSet{tokens: tokens}
+	for i, t := range tokens {
+		c := t.Text[0]
+		ts.first[c] |= 1 << uint(i)
+		if 'a' <= c && c <= 'z' {
+			ts.first[c-('a'-'A')] |= 1 << uint(i)
+		}
+	}
+	return ts
+}
+
+// find returns the first token present in s, by position.
+func (ts *tokenSet) find(s string) (sourceToken, bool) {
+	if len(ts.tokens) == 0 {
+		return sourceToken{}, false
+	}
+	for i := 0; i < len(s); i++ {
+		bits := ts.first[s[i]]
+		if bits == 0 {
+			continue
+		}
+		rest := s[i:]
+		for j := 0; bits != 0; j++ {
+			if bits&1 != 0 {
+				t := ts.tokens[j]
+				if hasPrefixFold(rest, t.Text) && (!t.WithHost || hasHostArgument(rest[len(t.Text):])) {
+					return t, true
+				}
+			}
+			bits >>= 1
+		}
+	}
+	return sourceToken{}, false
+}
+
+// hasHostArgument reports whether a call's argument list, starting right after
+// the method name, has a second argument before it closes: the remote host in
+// GetTypeFromProgID("MMC20.Application", "10.0.0.5"). It looks at most 512
+// bytes ahead, so its cost stays bounded on any input.
+func hasHostArgument(s string) bool {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i == len(s) || s[i] != '(' {
+		return false
+	}
+	limit := min(len(s), i+512)
+	depth := 0
+	for j := i; j < limit; j++ {
+		switch s[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return false
+			}
+		case ',':
+			if depth == 1 {
+				return true
+			}
+		}
+	}
+	return false
+}

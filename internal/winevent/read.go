@@ -1,0 +1,234 @@
+package winevent
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Read fills ev from a log record. It tries, in order: a map body (the
+// windowseventlog receiver's, a flat Windows map, Winlogbeat's), a string body
+// (raw event XML, or a JSON object), and flat Windows fields in the record
+// attributes. Nothing is modified; ev is reset first.
+func Read(body pcommon.Value, attrs pcommon.Map, ev *ProcessEvent) Result {
+	*ev = ProcessEvent{}
+	result := NotWindows
+	switch body.Type() {
+	case pcommon.ValueTypeMap:
+		result = readMap(body.Map(), ev)
+	case pcommon.ValueTypeStr:
+		result = readString(body.Str(), ev)
+	default:
+	}
+	if result == NotWindows || result == Unreadable {
+		// Forwarders that keep the message text in the body put the fields in
+		// the attributes.
+		if r := readFlat(attrs, ev, ShapeFlatAttributes); r != NotWindows {
+			return r
+		}
+	}
+	return result
+}
+
+func readString(s string, ev *ProcessEvent) Result {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0xEF || s[i] == 0xBB || s[i] == 0xBF) {
+		i++ // spaces and a UTF-8 byte-order mark
+	}
+	if i == len(s) {
+		return NotWindows
+	}
+	switch s[i] {
+	case '<':
+		return readXML(s[i:], ev)
+	case '{':
+		return readJSON(s[i:], ev)
+	default:
+		return NotWindows
+	}
+}
+
+// readJSON handles a string body holding one JSON object in any of the map
+// shapes. It allocates (JSON strings need unescaping); a cheap look for an
+// event-id key first keeps ordinary JSON logs from being decoded at all.
+func readJSON(s string, ev *ProcessEvent) Result {
+	if !strings.Contains(s, `"EventID"`) && !strings.Contains(s, `"event_id"`) &&
+		!strings.Contains(s, `"EventCode"`) && !strings.Contains(s, `"winlog"`) {
+		return NotWindows
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return Unreadable
+	}
+	m := pcommon.NewMap()
+	if err := m.FromRaw(raw); err != nil {
+		return Unreadable
+	}
+	r := readMap(m, ev)
+	if r == NotWindows {
+		return Unreadable
+	}
+	ev.Shape = ShapeJSONString
+	return r
+}
+
+func readMap(m pcommon.Map, ev *ProcessEvent) Result {
+	if v, ok := m.Get("event_id"); ok {
+		return readReceiverMap(m, v, ev)
+	}
+	if v, ok := m.Get("winlog"); ok && v.Type() == pcommon.ValueTypeMap {
+		return readWinlogbeat(v.Map(), ev)
+	}
+	return readFlat(m, ev, ShapeFlatMap)
+}
+
+// readReceiverMap reads the windowseventlog receiver's structured body, with
+// event_data in map format or in array format (event_data.data = [{Name: value}]).
+func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Result {
+	if idValue.Type() == pcommon.ValueTypeMap {
+		idValue, _ = idValue.Map().Get("id")
+	}
+	id, ok := valueInt(idValue)
+	if !ok {
+		return NotWindows
+	}
+	ev.EventID = id
+	if !isProcessCreation(id) {
+		return OtherEvent
+	}
+	ev.Channel = mapStr(m, "channel")
+	ev.Computer = mapStr(m, "computer")
+	if p, ok := m.Get("provider"); ok && p.Type() == pcommon.ValueTypeMap {
+		ev.Provider = mapStr(p.Map(), "name")
+	}
+	ev.Shape = ShapeReceiverMap
+	data, ok := m.Get("event_data")
+	if !ok || data.Type() != pcommon.ValueTypeMap {
+		return ProcessCreation
+	}
+	dm := data.Map()
+	if arr, ok := dm.Get("data"); ok && arr.Type() == pcommon.ValueTypeSlice {
+		ev.Shape = ShapeReceiverArray
+		s := arr.Slice()
+		for i := 0; i < s.Len(); i++ {
+			item := s.At(i)
+			if item.Type() != pcommon.ValueTypeMap {
+				continue
+			}
+			for k, v := range item.Map().All() {
+				if v.Type() == pcommon.ValueTypeStr {
+					ev.setField(k, v.Str())
+				}
+			}
+		}
+		return ProcessCreation
+	}
+	for k, v := range dm.All() {
+		if v.Type() == pcommon.ValueTypeStr {
+			ev.setField(k, v.Str())
+		}
+	}
+	return ProcessCreation
+}
+
+// readFlat reads Windows names at the top level of a map, as NXLog and the
+// Sumo Logic installed collector send them.
+func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
+	if m.Len() == 0 {
+		return NotWindows
+	}
+	v, ok := m.Get("EventID")
+	if !ok {
+		if v, ok = m.Get("EventCode"); !ok {
+			return NotWindows
+		}
+	}
+	id, ok := valueInt(v)
+	if !ok {
+		return NotWindows
+	}
+	ev.EventID = id
+	if !isProcessCreation(id) {
+		return OtherEvent
+	}
+	ev.Shape = shape
+	for k, v := range m.All() {
+		if v.Type() != pcommon.ValueTypeStr {
+			continue
+		}
+		switch k {
+		case "Channel":
+			ev.Channel = v.Str()
+		case "Provider", "ProviderName", "SourceName":
+			ev.Provider = v.Str()
+		case "Computer", "Hostname", "ComputerName":
+			ev.Computer = v.Str()
+		default:
+			ev.setField(k, v.Str())
+		}
+	}
+	return ProcessCreation
+}
+
+// readWinlogbeat reads Winlogbeat's winlog.* layout.
+func readWinlogbeat(w pcommon.Map, ev *ProcessEvent) Result {
+	v, ok := w.Get("event_id")
+	if !ok {
+		return NotWindows
+	}
+	id, ok := valueInt(v)
+	if !ok {
+		return NotWindows
+	}
+	ev.EventID = id
+	if !isProcessCreation(id) {
+		return OtherEvent
+	}
+	ev.Shape = ShapeWinlogbeat
+	ev.Channel = mapStr(w, "channel")
+	ev.Provider = mapStr(w, "provider_name")
+	ev.Computer = mapStr(w, "computer_name")
+	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
+		for k, v := range data.Map().All() {
+			if v.Type() == pcommon.ValueTypeStr {
+				ev.setField(k, v.Str())
+			}
+		}
+	}
+	return ProcessCreation
+}
+
+func mapStr(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
+// valueInt reads an event id stored as an integer, an integral double (JSON
+// numbers) or decimal text. Anything else, negative ids included, is not an id.
+func valueInt(v pcommon.Value) (int64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		n := v.Int()
+		return n, n >= 0
+	case pcommon.ValueTypeDouble:
+		d := v.Double()
+		if d < 0 || d > math.MaxUint32 || d != math.Trunc(d) {
+			return 0, false
+		}
+		return int64(d), true
+	case pcommon.ValueTypeStr:
+		return parseEventID(v.Str())
+	default:
+		return 0, false
+	}
+}
+
+// ReadJSONForTest reads a flat JSON object, for other packages' tests.
+func ReadJSONForTest(s string) (*ProcessEvent, Result) {
+	ev := &ProcessEvent{}
+	return ev, readString(s, ev)
+}

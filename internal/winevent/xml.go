@@ -1,0 +1,218 @@
+package winevent
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// readXML reads a Windows event rendered as XML (the receiver's raw: true
+// body). It is a scanner over the fixed layout Windows writes, not a general
+// XML parser: it never resolves DTDs or declared entities, only the five
+// predefined entities and character references, so hostile XML cannot make
+// it fetch or expand anything. Values are substrings of the input unless they
+// hold an entity.
+func readXML(s string, ev *ProcessEvent) Result {
+	if !strings.HasPrefix(s, "<Event") && !strings.Contains(s, "<Event ") && !strings.Contains(s, "<Event>") {
+		return NotWindows
+	}
+	idText, ok := elementText(s, "<EventID")
+	if !ok {
+		return Unreadable
+	}
+	id, ok := parseEventID(idText)
+	if !ok {
+		return Unreadable
+	}
+	ev.EventID = id
+	if !isProcessCreation(id) {
+		return OtherEvent
+	}
+	ev.Shape = ShapeRawXML
+	if v, ok := elementText(s, "<Channel"); ok {
+		ev.Channel = unescapeXML(v)
+	}
+	if v, ok := elementText(s, "<Computer"); ok {
+		ev.Computer = unescapeXML(v)
+	}
+	if i := strings.Index(s, "<Provider"); i >= 0 {
+		if end := strings.IndexByte(s[i:], '>'); end > 0 {
+			if name, ok := attribute(s[i:i+end], "Name"); ok {
+				ev.Provider = unescapeXML(name)
+			}
+		}
+	}
+	start := strings.Index(s, "<EventData")
+	if start < 0 {
+		return ProcessCreation // no data: some forwarders strip it
+	}
+	return readEventData(s[start:], ev)
+}
+
+// readEventData walks the <Data Name="...">value</Data> elements.
+func readEventData(s string, ev *ProcessEvent) Result {
+	for {
+		i := strings.Index(s, "<Data")
+		if i < 0 {
+			return ProcessCreation
+		}
+		s = s[i+len("<Data"):]
+		if s == "" {
+			return Unreadable
+		}
+		if c := s[0]; c != ' ' && c != '>' && c != '/' && c != '\t' && c != '\n' && c != '\r' {
+			continue // another element, such as <DataX>
+		}
+		tagEnd := strings.IndexByte(s, '>')
+		if tagEnd < 0 {
+			return Unreadable
+		}
+		tag := s[:tagEnd]
+		s = s[tagEnd+1:]
+		if strings.HasSuffix(tag, "/") {
+			continue // <Data Name="X"/>: empty value
+		}
+		end := strings.Index(s, "</Data>")
+		if end < 0 {
+			return Unreadable
+		}
+		value := s[:end]
+		s = s[end+len("</Data>"):]
+		name, ok := attribute(tag, "Name")
+		if !ok {
+			continue
+		}
+		ev.setField(name, unescapeXML(value))
+	}
+}
+
+// elementText returns the text of the first element whose start tag begins
+// with open (such as "<EventID"), which must be followed by '>' or attributes.
+func elementText(s, open string) (string, bool) {
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			return "", false
+		}
+		s = s[i+len(open):]
+		if s == "" {
+			return "", false
+		}
+		if c := s[0]; c != '>' && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			continue // a longer name, such as <EventIDX
+		}
+		gt := strings.IndexByte(s, '>')
+		if gt < 0 {
+			return "", false
+		}
+		if gt > 0 && s[gt-1] == '/' {
+			return "", true // self-closing: empty
+		}
+		s = s[gt+1:]
+		lt := strings.IndexByte(s, '<')
+		if lt < 0 {
+			return "", false
+		}
+		return s[:lt], true
+	}
+}
+
+// attribute returns the value of name="..." (or '...') inside a start tag.
+func attribute(tag, name string) (string, bool) {
+	for {
+		i := strings.Index(tag, name)
+		if i < 0 {
+			return "", false
+		}
+		before := byte(' ')
+		if i > 0 {
+			before = tag[i-1]
+		}
+		rest := tag[i+len(name):]
+		tag = rest
+		if before != ' ' && before != '\t' && before != '\n' && before != '\r' {
+			continue
+		}
+		rest = strings.TrimLeft(rest, " \t\r\n")
+		if rest == "" || rest[0] != '=' {
+			continue
+		}
+		rest = strings.TrimLeft(rest[1:], " \t\r\n")
+		if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+			return "", false
+		}
+		q := rest[0]
+		end := strings.IndexByte(rest[1:], q)
+		if end < 0 {
+			return "", false
+		}
+		return rest[1 : 1+end], true
+	}
+}
+
+// unescapeXML resolves the predefined entities and character references.
+// Unknown entities stay as written: nothing declared in a DTD is expanded.
+func unescapeXML(s string) string {
+	amp := strings.IndexByte(s, '&')
+	if amp < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:amp])
+	s = s[amp:]
+	for s != "" {
+		if s[0] != '&' {
+			next := strings.IndexByte(s, '&')
+			if next < 0 {
+				b.WriteString(s)
+				break
+			}
+			b.WriteString(s[:next])
+			s = s[next:]
+			continue
+		}
+		semi := strings.IndexByte(s, ';')
+		if semi < 0 || semi > 12 {
+			b.WriteByte('&')
+			s = s[1:]
+			continue
+		}
+		if r, ok := entity(s[1:semi]); ok {
+			b.WriteRune(r)
+		} else {
+			b.WriteString(s[:semi+1])
+		}
+		s = s[semi+1:]
+	}
+	return b.String()
+}
+
+func entity(name string) (rune, bool) {
+	switch name {
+	case "amp":
+		return '&', true
+	case "lt":
+		return '<', true
+	case "gt":
+		return '>', true
+	case "quot":
+		return '"', true
+	case "apos":
+		return '\'', true
+	}
+	if len(name) < 2 || name[0] != '#' {
+		return 0, false
+	}
+	var n uint64
+	var err error
+	if name[1] == 'x' || name[1] == 'X' {
+		n, err = strconv.ParseUint(name[2:], 16, 32)
+	} else {
+		n, err = strconv.ParseUint(name[1:], 10, 32)
+	}
+	if err != nil || !utf8.ValidRune(rune(n)) {
+		return 0, false
+	}
+	return rune(n), true
+}

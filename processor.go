@@ -1,0 +1,276 @@
+package dcomdetectionprocessor // import "github.com/otelcol-dcom/dcomdetectionprocessor"
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+// Attribute names written on a detection. DetectionPattern is the Sumo field
+// name of the seed query; threat.* follow ECS, security_rule.* follow
+// OpenTelemetry semantic conventions, process.* follow semconv where it has
+// the name and ECS otherwise; dcom.* are this processor's own.
+const (
+	attrDetectionPattern = "DetectionPattern"
+	attrSeverity         = "dcom.detection.severity"
+	attrSeverityScore    = "dcom.detection.severity_score"
+	attrEvidence         = "dcom.detection.evidence"
+	attrProfile          = "dcom.detection.profile"
+	attrEventKind        = "event.kind"
+
+	attrThreatFramework      = "threat.framework"
+	attrTacticID             = "threat.tactic.id"
+	attrTacticName           = "threat.tactic.name"
+	attrTacticReference      = "threat.tactic.reference"
+	attrTechniqueID          = "threat.technique.id"
+	attrTechniqueName        = "threat.technique.name"
+	attrTechniqueReference   = "threat.technique.reference"
+	attrSubtechniqueID       = "threat.technique.subtechnique.id"
+	attrSubtechniqueName     = "threat.technique.subtechnique.name"
+	attrSubtechniqueRef      = "threat.technique.subtechnique.reference"
+	attrRuleName             = "security_rule.name"
+	attrRuleUUID             = "security_rule.uuid"
+	attrRuleDescription      = "security_rule.description"
+	attrRuleReference        = "security_rule.reference"
+	attrRulesetName          = "security_rule.ruleset.name"
+	attrProcessPath          = "process.executable.path"
+	attrProcessName          = "process.executable.name"
+	attrProcessCommandLine   = "process.command_line"
+	attrProcessPID           = "process.pid"
+	attrProcessParentPID     = "process.parent_pid"
+	attrProcessEntityID      = "process.entity_id"
+	attrProcessOriginalName  = "process.pe.original_file_name"
+	attrProcessOwner         = "process.owner"
+	attrParentPath           = "process.parent.executable.path"
+	attrParentName           = "process.parent.executable.name"
+	attrParentCommandLine    = "process.parent.command_line"
+	attrParentEntityID       = "process.parent.entity_id"
+	attrHostName             = "host.name"
+	attrLogonID              = "dcom.logon_id"
+	attrCreatorAccount       = "dcom.creator.account"
+	mitreFramework           = "MITRE ATT&CK"
+	tacticID                 = "TA0008"
+	tacticName               = "Lateral Movement"
+	tacticReference          = "https://attack.mitre.org/tactics/TA0008/"
+	techniqueID              = "T1021"
+	techniqueName            = "Remote Services"
+	techniqueReference       = "https://attack.mitre.org/techniques/T1021/"
+	subtechniqueID           = "T1021.003"
+	subtechniqueName         = "Distributed Component Object Model"
+	subtechniqueReference    = "https://attack.mitre.org/techniques/T1021/003/"
+	verdictAttributeCapacity = 32
+)
+
+type detectionProcessor struct {
+	cfg       *Config
+	engine    *rules.Engine
+	ruleset   string
+	logger    *zap.Logger
+	telemetry *telemetry
+}
+
+func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProcessor, error) {
+	engine, err := rules.New(cfg.engineOptions())
+	if err != nil {
+		return nil, err
+	}
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &detectionProcessor{
+		cfg:       cfg,
+		engine:    engine,
+		ruleset:   "otelcol-dcom/dcomdetection/" + cfg.Profile,
+		logger:    set.Logger,
+		telemetry: tel,
+	}, nil
+}
+
+// processLogs inspects every record; detections are annotated in place, and
+// with drop_unmatched everything else is removed. The processor holds no
+// state between calls, so concurrent calls need no locking.
+func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var stats batchStats
+	var ev winevent.ProcessEvent
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			if p.cfg.DropUnmatched {
+				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, &ev, &stats) })
+				continue
+			}
+			for k := 0; k < lrs.Len(); k++ {
+				p.inspect(lrs.At(k), &ev, &stats)
+			}
+		}
+		if p.cfg.DropUnmatched {
+			sls.RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+		}
+	}
+	p.telemetry.record(ctx, &stats)
+	if p.cfg.DropUnmatched {
+		rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
+		if rls.Len() == 0 {
+			return ld, processorhelper.ErrSkipProcessingData
+		}
+	}
+	return ld, nil
+}
+
+// inspect reads one record, evaluates it and annotates a detection. It
+// reports whether the record is a detection.
+func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEvent, stats *batchStats) bool {
+	stats.inspected++
+	switch winevent.Read(lr.Body(), lr.Attributes(), ev) {
+	case winevent.ProcessCreation:
+	case winevent.Unreadable:
+		stats.unreadable++
+		return false
+	default:
+		return false
+	}
+	verdict := p.engine.Evaluate(ev)
+	if verdict.Pattern == rules.None {
+		return false
+	}
+	if verdict.Excluded != "" {
+		stats.excluded[verdict.Pattern]++
+		if ce := p.logger.Check(zap.DebugLevel, "detection suppressed by exclusion"); ce != nil {
+			ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("exclusion", verdict.Excluded), zap.String("host", ev.Computer))
+		}
+		return false
+	}
+	stats.detections[verdict.Pattern]++
+	p.annotate(lr, ev, verdict)
+	if ce := p.logger.Check(zap.DebugLevel, "DCOM detection"); ce != nil {
+		ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("host", ev.Computer),
+			zap.String("parent", ev.ParentPath()), zap.String("image", ev.ChildImage()),
+			zap.String("command_line", ev.CommandLine), zap.String("evidence", verdict.Evidence))
+	}
+	return true
+}
+
+// annotate writes the verdict as record attributes and, with body_key, into a
+// map body. Sumo Cloud SIEM's OpenTelemetry parser reads only the body, so a
+// team may switch attributes off; a record whose body is not a map keeps the
+// attributes either way, so no detection leaves unmarked.
+func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.ProcessEvent, v rules.Verdict) {
+	body := lr.Body()
+	bodyIsMap := body.Type() == pcommon.ValueTypeMap
+	if p.cfg.BodyKey != "" && bodyIsMap {
+		verdict := body.Map().PutEmptyMap(p.cfg.BodyKey)
+		verdict.EnsureCapacity(16)
+		p.putVerdict(verdict, v)
+	}
+	if !p.cfg.RecordAttributes && bodyIsMap && p.cfg.BodyKey != "" {
+		return
+	}
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attrs.Len() + verdictAttributeCapacity)
+	p.putVerdict(attrs, v)
+	attrs.PutStr(attrEventKind, "alert")
+	if p.cfg.ProcessAttributes {
+		putProcess(attrs, ev)
+	}
+}
+
+func (p *detectionProcessor) putVerdict(m pcommon.Map, v rules.Verdict) {
+	info := v.Pattern.Info()
+	m.PutStr(attrDetectionPattern, info.Name)
+	m.PutStr(attrSeverity, v.Severity.String())
+	m.PutInt(attrSeverityScore, v.Severity.Score())
+	m.PutStr(attrEvidence, v.Evidence)
+	m.PutStr(attrProfile, p.cfg.Profile)
+	m.PutStr(attrThreatFramework, mitreFramework)
+	m.PutStr(attrTacticID, tacticID)
+	m.PutStr(attrTacticName, tacticName)
+	m.PutStr(attrTacticReference, tacticReference)
+	m.PutStr(attrTechniqueID, techniqueID)
+	m.PutStr(attrTechniqueName, techniqueName)
+	m.PutStr(attrTechniqueReference, techniqueReference)
+	m.PutStr(attrSubtechniqueID, subtechniqueID)
+	m.PutStr(attrSubtechniqueName, subtechniqueName)
+	m.PutStr(attrSubtechniqueRef, subtechniqueReference)
+	m.PutStr(attrRuleName, info.Name)
+	m.PutStr(attrRuleUUID, info.UUID)
+	m.PutStr(attrRuleDescription, info.Description)
+	m.PutStr(attrRuleReference, subtechniqueReference)
+	m.PutStr(attrRulesetName, p.ruleset)
+}
+
+// putProcess writes the normalized process fields, whatever schema they came from.
+func putProcess(m pcommon.Map, ev *winevent.ProcessEvent) {
+	putNonEmpty(m, attrHostName, ev.Computer)
+	if path := ev.ChildImage(); path != "" {
+		m.PutStr(attrProcessPath, path)
+		m.PutStr(attrProcessName, baseName(path))
+	}
+	putNonEmpty(m, attrProcessCommandLine, ev.CommandLine)
+	putPID(m, attrProcessPID, ev.ChildPID())
+	putPID(m, attrProcessParentPID, ev.ParentPID())
+	putNonEmpty(m, attrProcessEntityID, ev.ProcessGUID)
+	putNonEmpty(m, attrProcessOriginalName, ev.OriginalFileName)
+	if domain, name := ev.Account(); name != "" && name != "-" {
+		if domain != "" && domain != "-" {
+			name = domain + `\` + name
+		}
+		m.PutStr(attrProcessOwner, name)
+	}
+	if ev.IsSecurity() && ev.SubjectUserName != "" {
+		creator := ev.SubjectUserName
+		if ev.SubjectDomainName != "" {
+			creator = ev.SubjectDomainName + `\` + creator
+		}
+		m.PutStr(attrCreatorAccount, creator)
+	}
+	if path := ev.ParentPath(); path != "" {
+		m.PutStr(attrParentPath, path)
+		m.PutStr(attrParentName, baseName(path))
+	}
+	putNonEmpty(m, attrParentCommandLine, ev.ParentCommandLine)
+	putNonEmpty(m, attrParentEntityID, ev.ParentProcessGUID)
+	if id := ev.SessionLogonID(); id != "" && id != "-" {
+		m.PutStr(attrLogonID, id)
+	}
+}
+
+func putNonEmpty(m pcommon.Map, key, value string) {
+	if value != "" && value != "-" {
+		m.PutStr(key, value)
+	}
+}
+
+// putPID writes a process id given as decimal (Sysmon) or 0x-hex (Security).
+func putPID(m pcommon.Map, key, value string) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return
+	}
+	base := 10
+	if rest, ok := strings.CutPrefix(strings.ToLower(value), "0x"); ok {
+		value, base = rest, 16
+	}
+	if n, err := strconv.ParseInt(value, base, 64); err == nil && n >= 0 {
+		m.PutInt(key, n)
+	}
+}
+
+func baseName(path string) string {
+	path = strings.Trim(path, " \"'")
+	if i := strings.LastIndexAny(path, `\/`); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}

@@ -1,0 +1,76 @@
+package dcomdetectionprocessor // import "github.com/otelcol-dcom/dcomdetectionprocessor"
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+)
+
+// Metric names of the processor's own telemetry.
+const (
+	metricInspected  = "otelcol_processor_dcomdetection_records_inspected"
+	metricDetections = "otelcol_processor_dcomdetection_detections"
+	metricExcluded   = "otelcol_processor_dcomdetection_records_excluded"
+	metricUnreadable = "otelcol_processor_dcomdetection_records_unreadable"
+)
+
+// batchStats counts one ConsumeLogs call; the counters are updated once per
+// batch, not per record, to keep the per-record path free of metric calls.
+type batchStats struct {
+	inspected  int64
+	unreadable int64
+	detections [rules.ShellWindows + 1]int64
+	excluded   [rules.ShellWindows + 1]int64
+}
+
+type telemetry struct {
+	inspected  metric.Int64Counter
+	detections metric.Int64Counter
+	excluded   metric.Int64Counter
+	unreadable metric.Int64Counter
+	// per-pattern attribute sets, built once
+	patternAttrs [rules.ShellWindows + 1]metric.MeasurementOption
+}
+
+func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
+	meter := set.MeterProvider.Meter(metadata.ScopeName)
+	t := &telemetry{}
+	var errs, err error
+	t.inspected, err = meter.Int64Counter(metricInspected,
+		metric.WithDescription("Log records inspected by the dcomdetection processor"), metric.WithUnit("{records}"))
+	errs = errors.Join(errs, err)
+	t.detections, err = meter.Int64Counter(metricDetections,
+		metric.WithDescription("Detections written, by pattern"), metric.WithUnit("{records}"))
+	errs = errors.Join(errs, err)
+	t.excluded, err = meter.Int64Counter(metricExcluded,
+		metric.WithDescription("Detections suppressed by an exclusion, by pattern"), metric.WithUnit("{records}"))
+	errs = errors.Join(errs, err)
+	t.unreadable, err = meter.Int64Counter(metricUnreadable,
+		metric.WithDescription("Records that looked like Windows events (XML or JSON text) but could not be parsed; they pass through"), metric.WithUnit("{records}"))
+	errs = errors.Join(errs, err)
+	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+		t.patternAttrs[p] = metric.WithAttributeSet(attribute.NewSet(attribute.String("pattern", p.String())))
+	}
+	return t, errs
+}
+
+func (t *telemetry) record(ctx context.Context, s *batchStats) {
+	t.inspected.Add(ctx, s.inspected)
+	if s.unreadable > 0 {
+		t.unreadable.Add(ctx, s.unreadable)
+	}
+	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+		if n := s.detections[p]; n > 0 {
+			t.detections.Add(ctx, n, t.patternAttrs[p])
+		}
+		if n := s.excluded[p]; n > 0 {
+			t.excluded.Add(ctx, n, t.patternAttrs[p])
+		}
+	}
+}
