@@ -89,6 +89,11 @@ func (cfg *Config) Validate() error {
 	if !cfg.RecordAttributes && cfg.BodyKey == "" {
 		errs = append(errs, errors.New("record_attributes: false needs body_key, or detections would carry no verdict"))
 	}
+	for _, name := range sortedKeys(cfg.Patterns) {
+		if _, ok := rules.ParsePattern(name); !ok {
+			errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(rules.PatternNames(), ", ")))
+		}
+	}
 	names := map[string]bool{}
 	for i, x := range cfg.Exclusions {
 		if x.Name != "" && names[x.Name] {
@@ -111,6 +116,9 @@ func (cfg *Config) engineOptions() rules.Options {
 		o.Profile = rules.Seed
 	}
 	for _, name := range sortedKeys(cfg.Patterns) {
+		if _, ok := rules.ParsePattern(name); !ok {
+			continue // reported by Validate
+		}
 		pc := cfg.Patterns[name]
 		if pc.Enabled != nil && !*pc.Enabled {
 			o.Disabled = append(o.Disabled, name)

@@ -318,3 +318,9 @@ func TestConcurrentConsume(t *testing.T) {
 	}
 	assert.Equal(t, 16*47, detections)
 }
+
+func readEvent(lr plog.LogRecord) *winevent.ProcessEvent {
+	var ev winevent.ProcessEvent
+	winevent.Read(lr.Body(), lr.Attributes(), &ev)
+	return &ev
+}

@@ -379,7 +379,8 @@ func (e *Engine) evaluateExtended(ev *winevent.ProcessEvent) Verdict {
 	// as a COM server is unknown there rather than false.
 	parentCommandLine := ev.ParentCommandLine
 	parentKnown := !ev.IsSecurity() && parentCommandLine != ""
-	parentEmbedded := parentKnown && hasEmbeddingMarker(parentCommandLine)
+	parentIsServer := e.comParents.has(&parent) || e.servers.has(&parent)
+	parentEmbedded := parentIsServer && parentKnown && hasEmbeddingMarker(parentCommandLine)
 
 	if e.enabled[COMSuspiciousChild] && e.comParents.has(&parent) && (parentEmbedded || !parentKnown) &&
 		(e.suspicious.has(&child) || (original.n > 0 && e.suspicious.has(&original))) {
@@ -433,13 +434,21 @@ func fromExpectedSource(ev *winevent.ProcessEvent) bool {
 	}
 }
 
+// hasEmbeddingMarker reports whether a command line carries one of the
+// arguments COM passes to a server it launches, in one pass over the line.
 func hasEmbeddingMarker(commandLine string) bool {
-	for _, m := range embeddingMarkers {
-		if containsFold(commandLine, m) {
-			return true
+	for {
+		i := strings.IndexAny(commandLine, "-/")
+		if i < 0 {
+			return false
+		}
+		commandLine = commandLine[i+1:]
+		for _, word := range embeddingMarkers {
+			if hasPrefixFold(commandLine, word) {
+				return true
+			}
 		}
 	}
-	return false
 }
 
 func allFold(s string, needles []string) bool {

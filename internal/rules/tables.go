@@ -85,8 +85,8 @@ func DefaultLists() map[string][]string {
 }
 
 // embeddingMarkers are the arguments COM passes to an out-of-process server it
-// launches: -Embedding (and /automation for Office).
-var embeddingMarkers = []string{"-embedding", "/embedding", "/automation", "-automation"}
+// launches, after their '-' or '/': -Embedding (and /automation for Office).
+var embeddingMarkers = []string{"embedding", "automation"}
 
 // impacketRedirect is impacket dcomexec's output capture: cmd.exe /Q /c ...
 // 1> \\127.0.0.1\ADMIN$\__<time> 2>&1 (Sigma 10c14723). All tokens must be present.

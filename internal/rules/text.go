@@ -31,12 +31,32 @@ func (nb *nameBuf) set(s string) {
 // seed lacks: surrounding quotes and spaces trimmed, '/' accepted as a
 // separator, and trailing separators ignored.
 func normalizedBase(path string) string {
-	path = strings.Trim(path, " \t\r\n\"'")
-	path = strings.TrimRight(path, `\/`)
-	if i := strings.LastIndexAny(path, `\/`); i >= 0 {
-		path = path[i+1:]
+	path = trimNoise(path)
+	for path != "" && (path[len(path)-1] == '\\' || path[len(path)-1] == '/') {
+		path = path[:len(path)-1]
 	}
-	return strings.Trim(path, " \t\"'")
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '\\' || path[i] == '/' {
+			path = path[i+1:]
+			break
+		}
+	}
+	return trimNoise(path)
+}
+
+// trimNoise strips the quotes and white space forwarders leave around paths.
+func trimNoise(s string) string {
+	for s != "" && isNoise(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isNoise(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isNoise(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\''
 }
 
 // seedBase is the seed's parse regex "[^\\]+$": the text after the last

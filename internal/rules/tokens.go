@@ -6,6 +6,7 @@ package rules
 type tokenSet struct {
 	tokens []sourceToken
 	first  [256]uint64 // bit i set: tokens[i] starts with this byte (either case)
+	second [256]uint64 // bit i set: tokens[i] has this second byte (either case)
 }
 
 // sourceToken is one attacker-side token. WithHost tokens are method calls
@@ -21,22 +22,27 @@ const maxTokens = 64
 func newTokenSet(tokens []sourceToken) tokenSet {
 	ts := tokenSet{tokens: tokens}
 	for i, t := range tokens {
-		c := t.Text[0]
-		ts.first[c] |= 1 << uint(i)
-		if 'a' <= c && c <= 'z' {
-			ts.first[c-('a'-'A')] |= 1 << uint(i)
-		}
+		setBoth(&ts.first, t.Text[0], i)
+		setBoth(&ts.second, t.Text[1], i)
 	}
 	return ts
 }
 
-// find returns the first token present in s, by position.
+func setBoth(table *[256]uint64, c byte, i int) {
+	table[c] |= 1 << uint(i)
+	if 'a' <= c && c <= 'z' {
+		table[c-('a'-'A')] |= 1 << uint(i)
+	}
+}
+
+// find returns the first token present in s, by position. Tokens are at
+// least two bytes long (config validation requires four).
 func (ts *tokenSet) find(s string) (sourceToken, bool) {
 	if len(ts.tokens) == 0 {
 		return sourceToken{}, false
 	}
-	for i := 0; i < len(s); i++ {
-		bits := ts.first[s[i]]
+	for i := 0; i+1 < len(s); i++ {
+		bits := ts.first[s[i]] & ts.second[s[i+1]]
 		if bits == 0 {
 			continue
 		}

@@ -88,7 +88,13 @@ func readMap(m pcommon.Map, ev *ProcessEvent) Result {
 // event_data in map format or in array format (event_data.data = [{Name: value}]).
 func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Result {
 	if idValue.Type() == pcommon.ValueTypeMap {
-		idValue, _ = idValue.Map().Get("id")
+		// A missing "id" must not reach valueInt: the zero Value that Get
+		// returns for a missing key panics on any method call.
+		v, ok := idValue.Map().Get("id")
+		if !ok {
+			return NotWindows
+		}
+		idValue = v
 	}
 	id, ok := valueInt(idValue)
 	if !ok {

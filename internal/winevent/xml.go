@@ -150,6 +150,11 @@ func attribute(tag, name string) (string, bool) {
 	}
 }
 
+// maxEntityLen is the farthest an entity's ';' may be from its '&': a
+// reference of up to 13 bytes, such as "&#x000000041;", resolves; a longer
+// one stays literal.
+const maxEntityLen = 12
+
 // unescapeXML resolves the predefined entities and character references.
 // Unknown entities stay as written: nothing declared in a DTD is expanded.
 func unescapeXML(s string) string {
@@ -172,17 +177,23 @@ func unescapeXML(s string) string {
 			s = s[next:]
 			continue
 		}
-		semi := strings.IndexByte(s, ';')
-		if semi < 0 || semi > 12 {
+		// Look for the ';' only as far as the longest entity we accept: a
+		// search over the whole rest made a run of '&' without ';' quadratic.
+		semi := strings.IndexByte(s[:min(len(s), maxEntityLen+1)], ';')
+		if semi < 0 {
 			b.WriteByte('&')
 			s = s[1:]
 			continue
 		}
-		if r, ok := entity(s[1:semi]); ok {
-			b.WriteRune(r)
-		} else {
-			b.WriteString(s[:semi+1])
+		r, ok := entity(s[1:semi])
+		if !ok {
+			// Keep the '&' literally and go on after it, so that a stray
+			// '&' cannot swallow an entity that follows ("&x&amp;").
+			b.WriteByte('&')
+			s = s[1:]
+			continue
 		}
+		b.WriteRune(r)
 		s = s[semi+1:]
 	}
 	return b.String()
