@@ -1,0 +1,77 @@
+// Package sumologicexporter is a logs-only exporter for Sumo Logic HTTP Logs
+// Sources. It replaces contrib's sumologicexporter (which needs the
+// sumologicextension that cannot be built here) with the same config keys.
+package sumologicexporter
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/exporter/sumologicexporter/internal/metadata"
+)
+
+// NewFactory returns the factory of the logs-only `sumologic` exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogsExporter, metadata.LogsStability))
+}
+
+// createDefaultConfig mirrors contrib v0.161.0's defaults.
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Timeout = defaultTimeout
+	client.Compression = configcompression.TypeGzip
+
+	// The queue is off unless `sending_queue` appears in the config (Default,
+	// not Some); `batch: {}` likewise turns batching on.
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.FlushTimeout = time.Second
+	batch.Sizer = exporterhelper.RequestSizerTypeItems
+	batch.MinSize, batch.MaxSize = 1024, 2048
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.QueueSize = 1_024_000
+	queue.Batch = configoptional.Default(batch)
+
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.Multiplier = 1.2
+	retry.MaxInterval = 5 * time.Minute
+	retry.MaxElapsedTime = time.Hour
+
+	return &Config{
+		ClientConfig:       client,
+		QueueSettings:      configoptional.Default(queue),
+		BackOffConfig:      retry,
+		MaxRequestBodySize: defaultMaxRequestBodySize,
+		LogFormat:          OTLPLogFormat,
+		Client:             defaultClient,
+	}
+}
+
+func createLogsExporter(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newSumoExporter(set, c)
+	if err != nil {
+		return nil, fmt.Errorf("creating the sumologic exporter: %w", err)
+	}
+	exp, err := exporterhelper.NewLogs(ctx, set, c, e.pushLogs,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		// As in contrib, only the HTTP client timeout applies to a request.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
+		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithQueue(c.QueueSettings),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating the sumologic exporter: %w", err)
+	}
+	return &logsExporter{Logs: exp, exp: e}, nil
+}
