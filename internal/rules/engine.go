@@ -461,8 +461,7 @@ func allFold(s string, needles []string) bool {
 }
 
 func (e *Engine) allowlisted(parent, child *nameBuf) bool {
-	c := string(child.b[:child.n])
-	p := string(parent.b[:parent.n])
+	c, p := child.view(), parent.view() // no copy: glob matching keeps neither
 	for _, a := range e.allow {
 		if a.child.match(c) && (!a.hasParent || a.parent.match(p)) {
 			return true

@@ -1,6 +1,9 @@
 package rules
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // maxName bounds the basenames looked up in the name tables; Windows paths
 // are at most 260 characters in the common case and no listed name is close.
@@ -13,6 +16,11 @@ type nameBuf struct {
 }
 
 func (nb *nameBuf) String() string { return string(nb.b[:nb.n]) }
+
+// view returns the name without copying it: string(nb.b[:nb.n]) allocates
+// for names longer than 32 bytes. The string shares the buffer, so it may
+// only be used while the buffer is unchanged and in scope, never kept.
+func (nb *nameBuf) view() string { return unsafe.String(&nb.b[0], nb.n) }
 
 // set lower-cases s into the buffer; a name too long for it is left empty,
 // which matches nothing in the tables.
@@ -75,10 +83,17 @@ func lower(c byte) byte {
 	return c
 }
 
+// lowerASCII folds the ASCII letters of configured names, exactly as lower
+// folds event text; strings.ToLower also folded other letters ("Ä"), so a
+// configured name holding one never matched the same text in an event.
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(s)
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
 		}
 	}
 	return s

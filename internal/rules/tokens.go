@@ -41,6 +41,10 @@ func (ts *tokenSet) find(s string) (sourceToken, bool) {
 	if len(ts.tokens) == 0 {
 		return sourceToken{}, false
 	}
+	// The argument scans of nearby calls overlap, so on a command line made
+	// of "GetTypeFromProgID(" they alone cost some thirty passes over it.
+	// They share one budget instead: one pass plus one window.
+	budget := len(s) + hostLookahead
 	for i := 0; i+1 < len(s); i++ {
 		bits := ts.first[s[i]] & ts.second[s[i+1]]
 		if bits == 0 {
@@ -50,7 +54,7 @@ func (ts *tokenSet) find(s string) (sourceToken, bool) {
 		for j := 0; bits != 0; j++ {
 			if bits&1 != 0 {
 				t := ts.tokens[j]
-				if hasPrefixFold(rest, t.Text) && (!t.WithHost || hasHostArgument(rest[len(t.Text):])) {
+				if hasPrefixFold(rest, t.Text) && (!t.WithHost || hasHostArgument(rest[len(t.Text):], &budget)) {
 					return t, true
 				}
 			}
@@ -60,11 +64,18 @@ func (ts *tokenSet) find(s string) (sourceToken, bool) {
 	return sourceToken{}, false
 }
 
+// hostLookahead is how far past a call's '(' hasHostArgument looks for the
+// second argument.
+const hostLookahead = 512
+
 // hasHostArgument reports whether a call's argument list, starting right after
 // the method name, has a second argument before it closes: the remote host in
-// GetTypeFromProgID("MMC20.Application", "10.0.0.5"). It looks at most 512
-// bytes ahead, so its cost stays bounded on any input.
-func hasHostArgument(s string) bool {
+// GetTypeFromProgID("MMC20.Application", "10.0.0.5"). It looks at most
+// hostLookahead bytes ahead, and no further than *budget bytes, which it
+// charges for what it scans. A call whose scan the budget cuts short counts
+// as having a host: only a command line stuffed with unclosed calls exhausts
+// the budget, and it must not hide a real call behind them.
+func hasHostArgument(s string, budget *int) bool {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
@@ -72,7 +83,8 @@ func hasHostArgument(s string) bool {
 	if i == len(s) || s[i] != '(' {
 		return false
 	}
-	limit := min(len(s), i+512)
+	end := min(len(s), i+hostLookahead)
+	limit := min(end, i+max(*budget, 0))
 	depth := 0
 	for j := i; j < limit; j++ {
 		switch s[j] {
@@ -81,13 +93,16 @@ func hasHostArgument(s string) bool {
 		case ')':
 			depth--
 			if depth == 0 {
+				*budget -= j + 1 - i
 				return false
 			}
 		case ',':
 			if depth == 1 {
+				*budget -= j + 1 - i
 				return true
 			}
 		}
 	}
-	return false
+	*budget -= limit - i
+	return limit < end
 }
