@@ -37,6 +37,8 @@ type Config struct {
 	Lists map[string]ListConfig `mapstructure:"lists"`
 	// Exclusions suppress detections whose fields match.
 	Exclusions []ExclusionConfig `mapstructure:"exclusions"`
+	// Correlation joins events of one host (correlation.go, docs/correlation.md).
+	Correlation CorrelationConfig `mapstructure:"correlation"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -74,6 +76,7 @@ func createDefaultConfig() component.Config {
 		Profile:           ProfileExtended,
 		RecordAttributes:  true,
 		ProcessAttributes: true,
+		Correlation:       defaultCorrelationConfig(),
 	}
 }
 
@@ -100,6 +103,9 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("exclusions::%d::name: duplicate exclusion name %q", i, x.Name))
 		}
 		names[x.Name] = true
+	}
+	if err := cfg.Correlation.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	// The engine checks the rest (pattern and severity names, lists,
 	// wildcards) exactly as it will use them.

@@ -21,10 +21,10 @@ func TestLoadConfig(t *testing.T) {
 		name string
 		want *Config
 	}{
-		{"", &Config{Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true}},
-		{"seed", &Config{Profile: ProfileSeed, RecordAttributes: true, ProcessAttributes: true}},
+		{"", &Config{Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig()}},
+		{"seed", &Config{Profile: ProfileSeed, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig()}},
 		{"tuned", &Config{
-			Profile: ProfileExtended, DropUnmatched: true, BodyKey: "dcom_detection",
+			Profile: ProfileExtended, DropUnmatched: true, BodyKey: "dcom_detection", Correlation: defaultCorrelationConfig(),
 			Patterns: map[string]PatternConfig{
 				"DCOM_ConfigTool":       {Enabled: &disabled},
 				"DCOM_ServerActivation": {Severity: "high"},

@@ -31,5 +31,6 @@ func createLogsProcessor(
 		return nil, fmt.Errorf("error creating the dcomdetection processor: %w", err)
 	}
 	return processorhelper.NewLogs(ctx, set, cfg, next, proc.processLogs,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
+		processorhelper.WithShutdown(proc.corr.shutdown))
 }

@@ -76,6 +76,7 @@ type detectionProcessor struct {
 	ruleset   string
 	logger    *zap.Logger
 	telemetry *telemetry
+	corr      *correlation // nil when correlation is off (correlation.go)
 }
 
 func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProcessor, error) {
@@ -87,18 +88,24 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 	if err != nil {
 		return nil, err
 	}
+	corr, err := newCorrelation(set, cfg.Correlation, cfg.Profile, engine)
+	if err != nil {
+		return nil, err
+	}
 	return &detectionProcessor{
 		cfg:       cfg,
 		engine:    engine,
 		ruleset:   "otelcol-dcom/dcomdetection/" + cfg.Profile,
 		logger:    set.Logger,
 		telemetry: tel,
+		corr:      corr,
 	}, nil
 }
 
 // processLogs inspects every record; detections are annotated in place, and
-// with drop_unmatched everything else is removed. The processor holds no
-// state between calls, so concurrent calls need no locking.
+// with drop_unmatched everything else is removed. Late correlation findings
+// are appended to the scope whose record completed them. The only state
+// between calls is the correlation's, which locks per host shard.
 func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var stats batchStats
 	var ev winevent.ProcessEvent
@@ -109,11 +116,12 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 			lrs := sls.At(j).LogRecords()
 			if p.cfg.DropUnmatched {
 				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, &ev, &stats) })
-				continue
+			} else {
+				for k := 0; k < lrs.Len(); k++ {
+					p.inspect(lrs.At(k), &ev, &stats)
+				}
 			}
-			for k := 0; k < lrs.Len(); k++ {
-				p.inspect(lrs.At(k), &ev, &stats)
-			}
+			p.corr.emitLate(p, lrs, &stats.corr, &stats)
 		}
 		if p.cfg.DropUnmatched {
 			sls.RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
@@ -139,9 +147,11 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEven
 		stats.unreadable++
 		return false
 	default:
+		p.corr.observeContext(lr, ev, &stats.corr) // returns at once for event ids it does not use
 		return false
 	}
 	verdict := p.engine.Evaluate(ev)
+	verdict, found := p.corr.observeProcess(lr, ev, verdict, &stats.corr)
 	if verdict.Pattern == rules.None {
 		return false
 	}
@@ -154,6 +164,7 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEven
 	}
 	stats.detections[verdict.Pattern]++
 	p.annotate(lr, ev, verdict)
+	p.corr.annotate(lr, &found, p.cfg)
 	if ce := p.logger.Check(zap.DebugLevel, "DCOM detection"); ce != nil {
 		ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("host", ev.Computer),
 			zap.String("parent", ev.ParentPath()), zap.String("image", ev.ChildImage()),

@@ -27,6 +27,7 @@ type batchStats struct {
 	unreadable int64
 	detections [rules.ShellWindows + 1]int64
 	excluded   [rules.ShellWindows + 1]int64
+	corr       correlationBatch // late correlation findings (correlation.go)
 }
 
 type telemetry struct {

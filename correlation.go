@@ -1,0 +1,554 @@
+package dcomdetectionprocessor // import "github.com/otelcol-dcom/dcomdetectionprocessor"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+// CorrelationConfig configures the joins of events of one host (see
+// docs/correlation.md). Durations are in event time.
+type CorrelationConfig struct {
+	// Enabled switches all correlation on or off (default on; the seed
+	// profile never correlates: it is the query exactly).
+	Enabled bool `mapstructure:"enabled"`
+	// InboundChild: a child of a process that accepted an inbound DCOM
+	// connection (ShellWindows / ShellBrowserWindow under explorer.exe).
+	InboundChild InboundChildConfig `mapstructure:"inbound_child"`
+	// ServerChild: a 4688 whose creator is a DCOM-launched server.
+	ServerChild ServerChildConfig `mapstructure:"server_child"`
+	// Logon: the network logon (4624 type 3) a detection runs in.
+	Logon LogonConfig `mapstructure:"logon"`
+	// LateRecords emits a finding whose second event arrives after the record
+	// it is about has passed as a separate record (dcom.correlation.late =
+	// true) naming that record (default true). With false, only findings
+	// known when a record passes are written.
+	LateRecords bool `mapstructure:"late_records"`
+	// MaxDelay is how long a record waits for a partner that arrives after it
+	// (Sysmon writes network events up to 14 s after the process events they
+	// explain; Security and Sysmon come through different receivers), in
+	// event time and at least as long in wall-clock time (default 1m).
+	MaxDelay time.Duration `mapstructure:"max_delay"`
+	// MaxHosts caps the hosts held (least recently seen evicted first).
+	MaxHosts int `mapstructure:"max_hosts"`
+	// MaxEntriesPerHost caps each of a host's five tables (oldest first).
+	MaxEntriesPerHost int `mapstructure:"max_entries_per_host"`
+	// MaxEntries caps the entries of all hosts together.
+	MaxEntries int `mapstructure:"max_entries"`
+}
+
+// InboundChildConfig configures the inbound-connection join.
+type InboundChildConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Window is the largest distance between the connection's UtcTime and
+	// the child's start, on either side (default 10s).
+	Window time.Duration `mapstructure:"window"`
+	// Parents are the file names whose inbound connections are watched
+	// (default explorer.exe, mmc.exe, mshta.exe; add excel.exe, winword.exe,
+	// ... for the Office variant, with a window of 10s or more).
+	Parents []string `mapstructure:"parents"`
+	// LocalPorts is the range the local port must be in (default the dynamic
+	// RPC range 49152-65535).
+	LocalPorts string `mapstructure:"local_ports"`
+}
+
+// ServerChildConfig configures the 4688 process-id join.
+type ServerChildConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Timeout is how long a server is remembered when its exit (4689,
+	// Sysmon 5) is not seen (default 1h).
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// LogonConfig configures the logon join.
+type LogonConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Timeout is how long a network logon is remembered (default 10m).
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+func defaultCorrelationConfig() CorrelationConfig {
+	return CorrelationConfig{
+		Enabled: true,
+		InboundChild: InboundChildConfig{
+			Enabled: true, Window: 10 * time.Second,
+			Parents:    []string{"explorer.exe", "mmc.exe", "mshta.exe"},
+			LocalPorts: "49152-65535",
+		},
+		ServerChild:       ServerChildConfig{Enabled: true, Timeout: time.Hour},
+		Logon:             LogonConfig{Enabled: true, Timeout: 10 * time.Minute},
+		LateRecords:       true,
+		MaxDelay:          time.Minute,
+		MaxHosts:          10000,
+		MaxEntriesPerHost: 1000,
+		MaxEntries:        100000,
+	}
+}
+
+// validate checks the correlation settings; every error names its key. It
+// is called by Config.Validate (not named Validate, so that the collector's
+// recursive validation does not report each error twice).
+func (c *CorrelationConfig) validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	var errs []error
+	if c.InboundChild.Enabled {
+		if c.InboundChild.Window <= 0 {
+			errs = append(errs, errors.New("correlation::inbound_child::window: must be positive"))
+		}
+		if len(c.InboundChild.Parents) == 0 {
+			errs = append(errs, errors.New("correlation::inbound_child::parents: must name at least one process, or set correlation::inbound_child::enabled: false"))
+		}
+		for i, p := range c.InboundChild.Parents {
+			if strings.TrimSpace(p) == "" || strings.ContainsAny(p, `\/*`) {
+				errs = append(errs, fmt.Errorf("correlation::inbound_child::parents::%d: %q must be a file name such as explorer.exe, without a path or wildcard", i, p))
+			}
+		}
+		if _, _, err := parsePortRange(c.InboundChild.LocalPorts); err != nil {
+			errs = append(errs, fmt.Errorf("correlation::inbound_child::local_ports: %w", err))
+		}
+	}
+	if c.ServerChild.Enabled && c.ServerChild.Timeout <= 0 {
+		errs = append(errs, errors.New("correlation::server_child::timeout: must be positive"))
+	}
+	if c.Logon.Enabled && c.Logon.Timeout <= 0 {
+		errs = append(errs, errors.New("correlation::logon::timeout: must be positive"))
+	}
+	if c.MaxDelay < 0 {
+		errs = append(errs, errors.New("correlation::max_delay: must not be negative"))
+	}
+	if c.MaxHosts <= 0 {
+		errs = append(errs, errors.New("correlation::max_hosts: must be positive"))
+	}
+	if c.MaxEntriesPerHost <= 0 {
+		errs = append(errs, errors.New("correlation::max_entries_per_host: must be positive"))
+	}
+	if c.MaxEntries <= 0 {
+		errs = append(errs, errors.New("correlation::max_entries: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func parsePortRange(s string) (lo, hi uint16, err error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		b = a
+	}
+	x, err1 := strconv.ParseUint(strings.TrimSpace(a), 10, 16)
+	y, err2 := strconv.ParseUint(strings.TrimSpace(b), 10, 16)
+	if err1 != nil || err2 != nil || x == 0 || x > y {
+		return 0, 0, fmt.Errorf("%q is not a port range such as 49152-65535", s)
+	}
+	return uint16(x), uint16(y), nil
+}
+
+// Attribute names of correlation findings. source.* and destination.* are
+// the semantic-convention names of the connection's ends (source: the remote
+// client; destination: this host), user.* the remote account of the logon;
+// dcom.correlation.* name the joined records (all on the same host).
+const (
+	attrSourceAddress      = "source.address"
+	attrSourcePort         = "source.port"
+	attrDestinationAddress = "destination.address"
+	attrDestinationPort    = "destination.port"
+	attrUserName           = "user.name"
+	attrUserDomain         = "user.domain"
+
+	attrCorrKinds  = "dcom.correlation.kinds"
+	attrCorrHost   = "dcom.correlation.host"
+	attrCorrLate   = "dcom.correlation.late"
+	attrCorrRecord = "dcom.correlation.record." // + record_id, event_id, channel, time
+
+	attrCorrConnRecordID = "dcom.correlation.connection.record_id"
+	attrCorrConnTime     = "dcom.correlation.connection.time"
+	attrCorrConnProcess  = "dcom.correlation.connection.process.executable.path"
+	attrCorrConnDelta    = "dcom.correlation.connection.child_start_offset_s"
+
+	attrCorrServerPath     = "dcom.correlation.server.executable.path"
+	attrCorrServerCmd      = "dcom.correlation.server.command_line"
+	attrCorrServerPID      = "dcom.correlation.server.pid"
+	attrCorrServerRecordID = "dcom.correlation.server.record_id"
+	attrCorrServerEventID  = "dcom.correlation.server.event_id"
+
+	attrCorrLogonID          = "dcom.correlation.logon.id"
+	attrCorrLogonJoin        = "dcom.correlation.logon.joined_on"
+	attrCorrLogonAuth        = "dcom.correlation.logon.authentication_package"
+	attrCorrLogonProcess     = "dcom.correlation.logon.process"
+	attrCorrLogonWorkstation = "dcom.correlation.logon.workstation"
+	attrCorrLogonRecordID    = "dcom.correlation.logon.record_id"
+
+	eventKindEnrichment = "enrichment"
+
+	metricCorrEntries  = "otelcol_processor_dcomdetection_correlation_entries"
+	metricCorrHosts    = "otelcol_processor_dcomdetection_correlation_hosts"
+	metricCorrEvicted  = "otelcol_processor_dcomdetection_correlation_evicted"
+	metricCorrExpired  = "otelcol_processor_dcomdetection_correlation_expired"
+	metricCorrFindings = "otelcol_processor_dcomdetection_correlation_findings"
+)
+
+// correlation is the processor's correlation state; nil when it is off.
+type correlation struct {
+	c     *correlate.Correlator
+	judge correlate.EngineJudge
+	late  bool
+	reg   metric.Registration
+}
+
+// correlationBatch carries the late findings of one ConsumeLogs call until
+// they are appended to the scope they came from. It lives in batchStats.
+type correlationBatch struct {
+	late []correlate.Finding
+}
+
+// newCorrelation builds the correlation state; nil (every method is a no-op
+// on nil) when it is off.
+func newCorrelation(set processor.Settings, cc CorrelationConfig, profile string, engine *rules.Engine) (*correlation, error) {
+	if !cc.Enabled {
+		return nil, nil
+	}
+	if profile == ProfileSeed {
+		set.Logger.Info("correlation is off with the seed profile (the seed query exactly)")
+		return nil, nil
+	}
+	lo, hi, err := parsePortRange(cc.InboundChild.LocalPorts)
+	if err != nil && cc.InboundChild.Enabled {
+		return nil, fmt.Errorf("correlation::inbound_child::local_ports: %w", err)
+	}
+	judge := correlate.EngineJudge{Engine: engine}
+	c, err := correlate.New(correlate.Config{
+		InboundChild: cc.InboundChild.Enabled, Window: cc.InboundChild.Window, InboundParents: cc.InboundChild.Parents,
+		PortMin: lo, PortMax: hi,
+		ServerChild: cc.ServerChild.Enabled, ServerTimeout: cc.ServerChild.Timeout,
+		Logon: cc.Logon.Enabled, LogonTimeout: cc.Logon.Timeout,
+		MaxDelay: cc.MaxDelay, LateFindings: cc.LateRecords,
+		MaxHosts: cc.MaxHosts, MaxEntriesPerHost: cc.MaxEntriesPerHost, MaxEntries: cc.MaxEntries,
+		Judge: judge,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("correlation: %w", err)
+	}
+	corr := &correlation{c: c, judge: judge, late: cc.LateRecords}
+	if err := corr.registerMetrics(set); err != nil {
+		return nil, err
+	}
+	return corr, nil
+}
+
+// registerMetrics reports the state's size and counters when metrics are
+// collected: nothing on the per-record path.
+func (corr *correlation) registerMetrics(set processor.Settings) error {
+	meter := set.MeterProvider.Meter(metadata.ScopeName)
+	var errs, err error
+	entries, err := meter.Int64ObservableGauge(metricCorrEntries,
+		metric.WithDescription("Entries the correlation holds, all hosts and tables"), metric.WithUnit("{entries}"))
+	errs = errors.Join(errs, err)
+	hosts, err := meter.Int64ObservableGauge(metricCorrHosts,
+		metric.WithDescription("Hosts the correlation holds state for"), metric.WithUnit("{hosts}"))
+	errs = errors.Join(errs, err)
+	evicted, err := meter.Int64ObservableCounter(metricCorrEvicted,
+		metric.WithDescription("Correlation entries and hosts dropped to stay under max_entries_per_host, max_entries or max_hosts"), metric.WithUnit("{entries}"))
+	errs = errors.Join(errs, err)
+	expired, err := meter.Int64ObservableCounter(metricCorrExpired,
+		metric.WithDescription("Correlation entries dropped because their time was up"), metric.WithUnit("{entries}"))
+	errs = errors.Join(errs, err)
+	findings, err := meter.Int64ObservableCounter(metricCorrFindings,
+		metric.WithDescription("Correlation findings, on the record (late=false) or as a separate record (late=true)"), metric.WithUnit("{findings}"))
+	errs = errors.Join(errs, err)
+	if errs != nil {
+		return errs
+	}
+	entriesAttr := metric.WithAttributeSet(attribute.NewSet(attribute.String("what", "entries")))
+	hostsAttr := metric.WithAttributeSet(attribute.NewSet(attribute.String("what", "hosts")))
+	onRecord := metric.WithAttributeSet(attribute.NewSet(attribute.Bool("late", false)))
+	late := metric.WithAttributeSet(attribute.NewSet(attribute.Bool("late", true)))
+	corr.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := corr.c.Stats()
+		o.ObserveInt64(entries, int64(st.Entries))
+		o.ObserveInt64(hosts, int64(st.Hosts))
+		o.ObserveInt64(evicted, st.EntriesEvicted, entriesAttr)
+		o.ObserveInt64(evicted, st.HostsEvicted, hostsAttr)
+		o.ObserveInt64(expired, st.EntriesExpired)
+		o.ObserveInt64(findings, st.Findings, onRecord)
+		o.ObserveInt64(findings, st.LateFindings, late)
+		return nil
+	}, entries, hosts, evicted, expired, findings)
+	return err
+}
+
+// shutdown unregisters the metric callback (processorhelper's shutdown
+// hook). The state is in memory only and is simply dropped.
+func (corr *correlation) shutdown(context.Context) error {
+	if corr == nil || corr.reg == nil {
+		return nil
+	}
+	return corr.reg.Unregister()
+}
+
+// recordTime is the event time of a record: TimeCreated from the body, the
+// record's timestamp, Sysmon's UtcTime, the observed timestamp, or now.
+func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) int64 {
+	if t, ok := winevent.ParseTime(ce.SystemTime); ok {
+		return t
+	}
+	if ts := lr.Timestamp(); ts != 0 {
+		return int64(ts)
+	}
+	if t, ok := winevent.ParseTime(ce.UtcTime); ok {
+		return t
+	}
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		return int64(ts)
+	}
+	return time.Now().UnixNano()
+}
+
+// observeContext feeds a record that is not a process creation. ev holds
+// what winevent.Read found: a record whose event id the correlation does not
+// use returns here, before anything else is read.
+func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.ProcessEvent, batch *correlationBatch) {
+	if corr == nil || !winevent.IsContextEventID(ev.EventID) {
+		return
+	}
+	var ce winevent.ContextEvent
+	if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
+		return
+	}
+	in := correlate.Input{Event: &ce, Time: recordTime(lr, &ce)}
+	_, batch.late = corr.c.Observe(&in, batch.late)
+}
+
+// observeProcess feeds a process creation with the engine's verdict and
+// returns the verdict to write (the engine's, or the correlation's when the
+// engine found nothing) and the finding about this record.
+func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessEvent, v rules.Verdict, batch *correlationBatch) (rules.Verdict, correlate.Finding) {
+	if corr == nil {
+		return v, correlate.Finding{}
+	}
+	// Most process creations can take part in no join: decided from what
+	// the engine's reader already has, before the record is read again.
+	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.Pattern == rules.ServerActivation, v.Excluded != "") {
+		return v, correlate.Finding{}
+	}
+	var ce winevent.ContextEvent
+	if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
+		return v, correlate.Finding{}
+	}
+	in := correlate.Input{
+		Event: &ce, Time: recordTime(lr, &ce),
+		Detection: v.Detected(), Excluded: v.Excluded != "", ServerActivation: v.Pattern == rules.ServerActivation,
+	}
+	var f correlate.Finding
+	f, batch.late = corr.c.Observe(&in, batch.late)
+	if f.Empty() {
+		return v, f
+	}
+	if v.Pattern == rules.None {
+		v = corr.judge.Verdict(&f)
+	}
+	return v, f
+}
+
+// annotateCorrelation writes a finding about the record itself, next to the
+// verdict annotate wrote, in the same places.
+func (corr *correlation) annotate(lr plog.LogRecord, f *correlate.Finding, cfg *Config) {
+	if corr == nil || f.Empty() {
+		return
+	}
+	body := lr.Body()
+	bodyIsMap := body.Type() == pcommon.ValueTypeMap
+	if cfg.BodyKey != "" && bodyIsMap {
+		if v, ok := body.Map().Get(cfg.BodyKey); ok && v.Type() == pcommon.ValueTypeMap {
+			putCorrelation(v.Map(), f)
+		}
+	}
+	if !cfg.RecordAttributes && bodyIsMap && cfg.BodyKey != "" {
+		return
+	}
+	putCorrelation(lr.Attributes(), f)
+}
+
+// putCorrelation writes what was joined.
+func putCorrelation(m pcommon.Map, f *correlate.Finding) {
+	kinds := m.PutEmptySlice(attrCorrKinds)
+	for _, k := range f.Kinds.Names() {
+		kinds.AppendEmpty().SetStr(k)
+	}
+	m.PutStr(attrCorrHost, f.Record.Host)
+	if f.Kinds.Has(correlate.InboundChild) || f.LogonJoin == correlate.ByAddress {
+		cn := &f.Conn
+		m.PutStr(attrSourceAddress, cn.RemoteAddr)
+		m.PutInt(attrSourcePort, int64(cn.RemotePort))
+		putNonEmpty(m, attrDestinationAddress, cn.LocalAddr)
+		m.PutInt(attrDestinationPort, int64(cn.LocalPort))
+		m.PutInt(attrCorrConnRecordID, cn.Record.RecordID)
+		m.PutStr(attrCorrConnTime, formatTime(cn.Time))
+		putNonEmpty(m, attrCorrConnProcess, cn.Image)
+		m.PutDouble(attrCorrConnDelta, float64(f.Process.Time-cn.Time)/float64(time.Second))
+	}
+	if f.Kinds.Has(correlate.ServerChild) {
+		s := &f.Server
+		putNonEmpty(m, attrCorrServerPath, s.Image)
+		putNonEmpty(m, attrCorrServerCmd, s.CommandLine)
+		if s.PID != 0 {
+			m.PutInt(attrCorrServerPID, int64(s.PID))
+		}
+		m.PutInt(attrCorrServerRecordID, s.Record.RecordID)
+		m.PutInt(attrCorrServerEventID, s.Record.EventID)
+	}
+	if f.LogonJoin != correlate.NoLogon {
+		l := &f.Logon
+		m.PutStr(attrSourceAddress, l.Address)
+		if l.Port != 0 {
+			m.PutInt(attrSourcePort, int64(l.Port))
+		}
+		putNonEmpty(m, attrUserName, l.UserName)
+		putNonEmpty(m, attrUserDomain, l.UserDomain)
+		m.PutStr(attrCorrLogonID, l.ID)
+		m.PutStr(attrCorrLogonJoin, f.LogonJoin.String())
+		putNonEmpty(m, attrCorrLogonAuth, l.AuthPackage)
+		putNonEmpty(m, attrCorrLogonProcess, l.LogonProcess)
+		putNonEmpty(m, attrCorrLogonWorkstation, l.Workstation)
+		m.PutInt(attrCorrLogonRecordID, l.Record.RecordID)
+	}
+}
+
+func formatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
+
+// emitLate appends the late findings of this call to the scope being
+// processed: one record per finding, marked dcom.correlation.late = true and
+// naming the record it is about. A finding that makes a record a detection
+// for the first time is an alert (event.kind alert, the full verdict); one
+// about a record that already was a detection is an enrichment.
+func (corr *correlation) emitLate(p *detectionProcessor, lrs plog.LogRecordSlice, batch *correlationBatch, stats *batchStats) {
+	if corr == nil || len(batch.late) == 0 {
+		return
+	}
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for i := range batch.late {
+		f := &batch.late[i]
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.Timestamp(f.Record.Time))
+		lr.SetObservedTimestamp(now)
+		var v rules.Verdict
+		if !f.Process.Detected {
+			v = corr.judge.Verdict(f)
+		}
+		attrs := lr.Attributes()
+		attrs.EnsureCapacity(verdictAttributeCapacity + 24)
+		if v.Detected() {
+			stats.detections[v.Pattern]++
+			p.putVerdict(attrs, v)
+			attrs.PutStr(attrEventKind, "alert")
+		} else {
+			attrs.PutStr(attrEventKind, eventKindEnrichment)
+		}
+		attrs.PutBool(attrCorrLate, true)
+		putRecordRef(attrs, &f.Record)
+		if p.cfg.ProcessAttributes {
+			putLateProcess(attrs, &f.Process)
+		}
+		putCorrelation(attrs, f)
+		message := lateMessage(f, v)
+		if p.cfg.BodyKey == "" {
+			lr.Body().SetStr(message)
+			continue
+		}
+		body := lr.Body().SetEmptyMap()
+		body.PutStr("message", message)
+		verdict := body.PutEmptyMap(p.cfg.BodyKey)
+		if v.Detected() {
+			p.putVerdict(verdict, v)
+		}
+		verdict.PutBool(attrCorrLate, true)
+		putRecordRef(verdict, &f.Record)
+		putCorrelation(verdict, f)
+	}
+	if ce := p.logger.Check(zap.DebugLevel, "late correlation findings"); ce != nil {
+		ce.Write(zap.Int("records", len(batch.late)))
+	}
+	clear(batch.late)
+	batch.late = batch.late[:0]
+}
+
+func putRecordRef(m pcommon.Map, r *correlate.RecordRef) {
+	m.PutStr(attrCorrHost, r.Host)
+	m.PutInt(attrCorrRecord+"record_id", r.RecordID)
+	m.PutInt(attrCorrRecord+"event_id", r.EventID)
+	putNonEmpty(m, attrCorrRecord+"channel", r.Channel)
+	m.PutStr(attrCorrRecord+"time", formatTime(r.Time))
+}
+
+// putLateProcess writes the process fields of the record a late finding is
+// about, as putProcess does for a detection in place (the command line is
+// cut to 2 KiB in the correlation's memory; the original record has it all).
+func putLateProcess(m pcommon.Map, pr *correlate.Process) {
+	putNonEmpty(m, attrHostName, pr.Record.Host)
+	if pr.Image != "" {
+		m.PutStr(attrProcessPath, pr.Image)
+		m.PutStr(attrProcessName, baseName(pr.Image))
+	}
+	putNonEmpty(m, attrProcessCommandLine, pr.CommandLine)
+	if pr.PID != 0 {
+		m.PutInt(attrProcessPID, int64(pr.PID))
+	}
+	if pr.ParentPID != 0 {
+		m.PutInt(attrProcessParentPID, int64(pr.ParentPID))
+	}
+	putNonEmpty(m, attrProcessEntityID, pr.GUID)
+	putNonEmpty(m, attrParentEntityID, pr.ParentGUID)
+	if pr.ParentImage != "" {
+		m.PutStr(attrParentPath, pr.ParentImage)
+		m.PutStr(attrParentName, baseName(pr.ParentImage))
+	}
+	if pr.UserName != "" && pr.UserName != "-" {
+		owner := pr.UserName
+		if pr.UserDomain != "" && pr.UserDomain != "-" {
+			owner = pr.UserDomain + `\` + owner
+		}
+		m.PutStr(attrProcessOwner, owner)
+	}
+	if pr.LogonID != "" && pr.LogonID != "-" && pr.LogonID != "0x0" {
+		m.PutStr(attrLogonID, pr.LogonID)
+	}
+}
+
+func lateMessage(f *correlate.Finding, v rules.Verdict) string {
+	var b strings.Builder
+	if v.Detected() {
+		fmt.Fprintf(&b, "dcomdetection: %s (late correlation)", v.Pattern)
+	} else {
+		b.WriteString("dcomdetection: late correlation enrichment")
+	}
+	fmt.Fprintf(&b, " for event %d record %d on %s at %s", f.Record.EventID, f.Record.RecordID, f.Record.Host, formatTime(f.Record.Time))
+	if f.Process.Image != "" {
+		fmt.Fprintf(&b, " (%s)", baseName(f.Process.Image))
+	}
+	if f.Kinds.Has(correlate.InboundChild) {
+		fmt.Fprintf(&b, "; its parent %s accepted %s:%d on port %d", baseName(f.Conn.Image), f.Conn.RemoteAddr, f.Conn.RemotePort, f.Conn.LocalPort)
+	}
+	if f.Kinds.Has(correlate.ServerChild) {
+		fmt.Fprintf(&b, "; created by the DCOM-launched server %q", f.Server.CommandLine)
+	}
+	if f.LogonJoin != correlate.NoLogon {
+		fmt.Fprintf(&b, "; network logon %s of %s\\%s from %s:%d (%s)", f.Logon.ID, f.Logon.UserDomain, f.Logon.UserName, f.Logon.Address, f.Logon.Port, f.Logon.AuthPackage)
+	}
+	return b.String()
+}

@@ -1,0 +1,571 @@
+package dcomdetectionprocessor
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+func loadCorrelationStreams(t testing.TB) []*streamtest.Stream {
+	t.Helper()
+	streams, err := streamtest.Load("testdata/streams")
+	require.NoError(t, err)
+	require.Len(t, streams, 6)
+	return streams
+}
+
+// streamBatches renders a stream (in the given line order) into batches of
+// size records each, one resource and scope per batch.
+func streamBatches(t testing.TB, s *streamtest.Stream, shape string, order []int, size int) []plog.Logs {
+	t.Helper()
+	var out []plog.Logs
+	var lrs plog.LogRecordSlice
+	for n, i := range order {
+		if n%size == 0 {
+			ld := plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("host.name", "collector")
+			lrs = rl.ScopeLogs().AppendEmpty().LogRecords()
+			out = append(out, ld)
+		}
+		body, err := s.Body(shape, i)
+		require.NoError(t, err)
+		body.CopyTo(lrs.AppendEmpty().Body())
+	}
+	return out
+}
+
+func lineOrder(n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	return order
+}
+
+// observedFromOutput reads the correlation findings back from the records
+// the processor passed on: annotations on a record, and late records.
+func observedFromOutput(t testing.TB, lds []plog.Logs) (obs []streamtest.Observed, patterns map[string]string) {
+	t.Helper()
+	patterns = map[string]string{} // record key -> DetectionPattern of the record or its late alert
+	for _, ld := range lds {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					attrs := lr.Attributes()
+					var base streamtest.Observed
+					if late, ok := attrs.Get(attrCorrLate); ok && late.Bool() {
+						base.Late = true
+						base.Host = str(attrs, attrCorrHost)
+						base.EventID = integer(attrs, attrCorrRecord+"event_id")
+						base.RecordID = integer(attrs, attrCorrRecord+"record_id")
+					} else {
+						var ce winevent.ContextEvent
+						if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
+							continue
+						}
+						base.Host, base.EventID, base.RecordID = ce.Computer, ce.EventID, ce.RecordID
+					}
+					// the pattern of a record: on it, or on the late alert about it
+					if p := str(attrs, attrDetectionPattern); p != "" {
+						patterns[streamtest.Key(base.Host, base.EventID, base.RecordID)] = p
+					}
+					kindsValue, ok := attrs.Get(attrCorrKinds)
+					if !ok {
+						continue
+					}
+					var kinds []string
+					for _, v := range kindsValue.Slice().All() {
+						kinds = append(kinds, v.Str())
+					}
+					if slices.Contains(kinds, "inbound_child") {
+						o := base
+						o.Feature = streamtest.InboundChild
+						o.RemoteAddress = str(attrs, attrSourceAddress)
+						o.RemotePort = int(integer(attrs, attrSourcePort))
+						o.LocalPort = int(integer(attrs, attrDestinationPort))
+						obs = append(obs, o)
+					}
+					if slices.Contains(kinds, "server_child") {
+						o := base
+						o.Feature = streamtest.ServerChild
+						o.ServerCommandLine = str(attrs, attrCorrServerCmd)
+						o.ServerPID = integer(attrs, attrCorrServerPID)
+						obs = append(obs, o)
+					}
+					if join := str(attrs, attrCorrLogonJoin); join != "" {
+						o := base
+						o.Feature = streamtest.Logon
+						if join == "address_port" {
+							o.Feature = streamtest.AddressLogon
+						}
+						o.LogonID = str(attrs, attrCorrLogonID)
+						o.Account, o.Domain = str(attrs, attrUserName), str(attrs, attrUserDomain)
+						o.AuthPackage, o.LogonProcess = str(attrs, attrCorrLogonAuth), str(attrs, attrCorrLogonProcess)
+						o.Workstation = str(attrs, attrCorrLogonWorkstation)
+						o.RemoteAddress, o.RemotePort = str(attrs, attrSourceAddress), int(integer(attrs, attrSourcePort))
+						obs = append(obs, o)
+					}
+				}
+			}
+		}
+	}
+	return obs, patterns
+}
+
+func str(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func integer(m pcommon.Map, key string) int64 {
+	if v, ok := m.Get(key); ok && v.Type() == pcommon.ValueTypeInt {
+		return v.Int()
+	}
+	return 0
+}
+
+// checkStream checks the findings and that the required ones carry the
+// pattern the issue names.
+func checkStream(t *testing.T, s *streamtest.Stream, lds []plog.Logs) *streamtest.Report {
+	t.Helper()
+	obs, patterns := observedFromOutput(t, lds)
+	rep := s.Check(obs)
+	for _, e := range rep.Errors {
+		t.Error(e)
+	}
+	require.Equal(t, rep.Required, rep.RequiredFound)
+	for _, e := range s.Expect {
+		if !e.Required {
+			continue
+		}
+		p := patterns[streamtest.Key(e.Host, e.EventID, e.RecordID)]
+		switch e.Feature {
+		case streamtest.InboundChild:
+			assert.Equal(t, "DCOM_ShellWindows", p, "line %d", e.Line)
+		case streamtest.ServerChild:
+			assert.Equal(t, "DCOM_ServerChild", p, "line %d", e.Line)
+		case streamtest.Logon:
+			assert.NotEmpty(t, p, "line %d: the logon goes with a detection", e.Line)
+		}
+	}
+	return rep
+}
+
+func consumeAll(t testing.TB, cfg *Config, batches []plog.Logs) []plog.Logs {
+	t.Helper()
+	sink := new(consumertest.LogsSink)
+	p := newTestProcessor(t, cfg, sink)
+	for _, ld := range batches {
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	}
+	return sink.AllLogs()
+}
+
+// TestCorrelationStreams runs every stream through the processor in both
+// body shapes: in order, one record per call, in batches, and in one call.
+func TestCorrelationStreams(t *testing.T) {
+	for _, s := range loadCorrelationStreams(t) {
+		for _, shape := range []string{"json", "xml"} {
+			for _, size := range []int{1, 16, 1 << 20} {
+				t.Run(s.Short()+"/"+shape+"/batch="+itoa(min(size, len(s.JSON))), func(t *testing.T) {
+					batches := streamBatches(t, s, shape, lineOrder(len(s.JSON)), size)
+					out := consumeAll(t, defaultConfig(), batches)
+					rep := checkStream(t, s, out)
+					if size == 1 {
+						t.Log(rep)
+					}
+					// every record passes, plus the late records
+					total, late := 0, 0
+					for _, ld := range out {
+						total += ld.LogRecordCount()
+						for _, rl := range ld.ResourceLogs().All() {
+							for _, sl := range rl.ScopeLogs().All() {
+								for _, lr := range sl.LogRecords().All() {
+									if v, ok := lr.Attributes().Get(attrCorrLate); ok && v.Bool() {
+										late++
+									}
+								}
+							}
+						}
+					}
+					assert.Equal(t, len(s.JSON)+late, total)
+					assert.LessOrEqual(t, late, rep.Late, "a late record holds one or two findings")
+				})
+			}
+		}
+	}
+}
+
+// TestCorrelationStreamsShuffled moves every event by up to 3 s of its time.
+func TestCorrelationStreamsShuffled(t *testing.T) {
+	for _, s := range loadCorrelationStreams(t) {
+		for _, shape := range []string{"json", "xml"} {
+			t.Run(s.Short()+"/"+shape, func(t *testing.T) {
+				for seed := int64(1); seed <= 5; seed++ {
+					batches := streamBatches(t, s, shape, s.Shuffled(seed, int64(3*time.Second)), 8)
+					checkStream(t, s, consumeAll(t, defaultConfig(), batches))
+				}
+			})
+		}
+	}
+}
+
+// TestCorrelationStreamsConcurrent sends batches of 8 from 4 goroutines at
+// once, and the Sysmon and Security logs from two goroutines (two
+// receivers), through one processor.
+func TestCorrelationStreamsConcurrent(t *testing.T) {
+	for _, s := range loadCorrelationStreams(t) {
+		for _, shape := range []string{"json", "xml"} {
+			t.Run(s.Short()+"/"+shape, func(t *testing.T) {
+				// 4 goroutines, batches in order from a queue
+				sink := new(consumertest.LogsSink)
+				p := newTestProcessor(t, defaultConfig(), sink)
+				queue := make(chan plog.Logs)
+				var wg sync.WaitGroup
+				for w := 0; w < 4; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for ld := range queue {
+							assert.NoError(t, p.ConsumeLogs(context.Background(), ld))
+						}
+					}()
+				}
+				for _, ld := range streamBatches(t, s, shape, lineOrder(len(s.JSON)), 8) {
+					queue <- ld
+				}
+				close(queue)
+				wg.Wait()
+				checkStream(t, s, sink.AllLogs())
+
+				// one goroutine per log
+				var sysmon, security []int
+				for i := range s.JSON {
+					if strings.Contains(s.XML[i], "Microsoft-Windows-Sysmon") {
+						sysmon = append(sysmon, i)
+					} else {
+						security = append(security, i)
+					}
+				}
+				sink = new(consumertest.LogsSink)
+				p = newTestProcessor(t, defaultConfig(), sink)
+				for _, order := range [][]int{sysmon, security} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for _, ld := range streamBatches(t, s, shape, order, 4) {
+							assert.NoError(t, p.ConsumeLogs(context.Background(), ld))
+						}
+					}()
+				}
+				wg.Wait()
+				checkStream(t, s, sink.AllLogs())
+			})
+		}
+	}
+}
+
+// TestCorrelationLateRecord checks the ShellWindows late alert in detail.
+func TestCorrelationLateRecord(t *testing.T) {
+	var s *streamtest.Stream
+	for _, x := range loadCorrelationStreams(t) {
+		if strings.Contains(x.Name, "shellwindows") {
+			s = x
+		}
+	}
+	require.NotNil(t, s)
+	out := consumeAll(t, defaultConfig(), streamBatches(t, s, "json", lineOrder(len(s.JSON)), 16))
+	var late []pcommon.Map
+	for _, ld := range out {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					if v, ok := lr.Attributes().Get(attrCorrLate); ok && v.Bool() &&
+						integer(lr.Attributes(), attrCorrRecord+"record_id") == 1729868 {
+						late = append(late, lr.Attributes())
+						assert.Contains(t, lr.Body().Str(), "DCOM_ShellWindows (late correlation) for event 1 record 1729868")
+						assert.Equal(t, "collector", str(rl.Resource().Attributes(), "host.name"), "the late record goes to the scope of the record that completed it")
+					}
+				}
+			}
+		}
+	}
+	require.Len(t, late, 1, "one late record for the Sysmon 1 cmd.exe")
+	a := late[0].AsRaw()
+	assert.Equal(t, "DCOM_ShellWindows", a["DetectionPattern"])
+	assert.Equal(t, "alert", a["event.kind"])
+	assert.Equal(t, "high", a["dcom.detection.severity"])
+	assert.Equal(t, "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a07", a["security_rule.uuid"])
+	assert.Equal(t, "WORKSTATION6.theshire.local", a["dcom.correlation.host"])
+	assert.Equal(t, "Microsoft-Windows-Sysmon/Operational", a["dcom.correlation.record.channel"])
+	assert.Equal(t, "2020-09-18T17:08:36.03Z", a["dcom.correlation.record.time"])
+	assert.Equal(t, []any{"inbound_child"}, a["dcom.correlation.kinds"])
+	assert.Equal(t, "172.18.39.5", a["source.address"])
+	assert.Equal(t, int64(58406), a["source.port"])
+	assert.Equal(t, "172.18.39.6", a["destination.address"])
+	assert.Equal(t, int64(49913), a["destination.port"])
+	assert.Equal(t, int64(1729970), a["dcom.correlation.connection.record_id"])
+	assert.Equal(t, `C:\Windows\explorer.exe`, a["dcom.correlation.connection.process.executable.path"])
+	assert.InDelta(t, 0.224, a["dcom.correlation.connection.child_start_offset_s"], 0.0005)
+	assert.Equal(t, "pgustavo", a["user.name"])
+	assert.Equal(t, "THESHIRE.LOCAL", a["user.domain"])
+	assert.Equal(t, "0x3ae71f", a["dcom.correlation.logon.id"])
+	assert.Equal(t, "address_port", a["dcom.correlation.logon.joined_on"])
+	assert.Equal(t, "Kerberos", a["dcom.correlation.logon.authentication_package"])
+	assert.Equal(t, "cmd.exe", a["process.executable.name"])
+	assert.Equal(t, "explorer.exe", a["process.parent.executable.name"])
+	assert.Equal(t, `THESHIRE\sbeavers`, a["process.owner"], "the child runs as the interactive user")
+}
+
+// TestCorrelationInPlace checks a finding written on the record itself: the
+// notepad.exe started by the DCOM-launched iexplore.exe (4688), and the
+// logon of the server.
+func TestCorrelationInPlace(t *testing.T) {
+	var s *streamtest.Stream
+	for _, x := range loadCorrelationStreams(t) {
+		if strings.Contains(x.Name, "iertutil") {
+			s = x
+		}
+	}
+	require.NotNil(t, s)
+	out := consumeAll(t, defaultConfig(), streamBatches(t, s, "xml", lineOrder(len(s.JSON)), 64))
+	found := map[int64]map[string]any{}
+	for _, ld := range out {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					var ce winevent.ContextEvent
+					if winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) && ce.EventID == 4688 {
+						found[ce.RecordID] = lr.Attributes().AsRaw()
+					}
+				}
+			}
+		}
+	}
+	notepad := found[243410]
+	assert.Equal(t, "DCOM_ServerChild", notepad["DetectionPattern"])
+	assert.Equal(t, []any{"server_child", "logon"}, notepad["dcom.correlation.kinds"])
+	assert.Equal(t, `"C:\Program Files\Internet Explorer\iexplore.exe" -Embedding`, notepad["dcom.correlation.server.command_line"])
+	assert.Equal(t, int64(9428), notepad["dcom.correlation.server.pid"])
+	assert.Equal(t, int64(243404), notepad["dcom.correlation.server.record_id"])
+	server := found[243404]
+	assert.Equal(t, "DCOM_ServerActivation", server["DetectionPattern"])
+	assert.Equal(t, []any{"logon"}, server["dcom.correlation.kinds"])
+	assert.Equal(t, "0x23e37bb", server["dcom.correlation.logon.id"])
+	assert.Equal(t, "logon_id", server["dcom.correlation.logon.joined_on"])
+	assert.Equal(t, "172.18.39.5", server["source.address"])
+	assert.Equal(t, int64(51736), server["source.port"])
+	assert.Equal(t, "pgustavo", server["user.name"])
+	assert.Equal(t, "THESHIRE", server["user.domain"])
+	assert.Equal(t, "NTLM", server["dcom.correlation.logon.authentication_package"])
+	assert.Equal(t, "NtLmSsp", server["dcom.correlation.logon.process"])
+	assert.Equal(t, "WORKSTATION5", server["dcom.correlation.logon.workstation"])
+	assert.Equal(t, "WORKSTATION6.theshire.local", server["dcom.correlation.host"])
+	// a record without a finding passes unchanged
+	_, ok := found[243236+1]
+	assert.False(t, ok)
+}
+
+// TestCorrelationDropUnmatchedAndBodyKey: late records survive
+// drop_unmatched, and with body_key the findings are in the body too.
+func TestCorrelationDropUnmatchedAndBodyKey(t *testing.T) {
+	for _, s := range loadCorrelationStreams(t) {
+		cfg := defaultConfig()
+		cfg.DropUnmatched = true
+		cfg.BodyKey = "dcom_detection"
+		out := consumeAll(t, cfg, streamBatches(t, s, "json", lineOrder(len(s.JSON)), 16))
+		checkStream(t, s, out)
+		for _, ld := range out {
+			for _, rl := range ld.ResourceLogs().All() {
+				for _, sl := range rl.ScopeLogs().All() {
+					for _, lr := range sl.LogRecords().All() {
+						if _, ok := lr.Attributes().Get(attrCorrKinds); !ok {
+							continue
+						}
+						require.Equal(t, pcommon.ValueTypeMap, lr.Body().Type(), s.Short())
+						v, ok := lr.Body().Map().Get("dcom_detection")
+						require.True(t, ok)
+						_, ok = v.Map().Get(attrCorrKinds)
+						assert.True(t, ok, "%s: the body verdict carries the correlation", s.Short())
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCorrelationOff: switched off, or with the seed profile, nothing is
+// correlated.
+func TestCorrelationOff(t *testing.T) {
+	for _, mutate := range []func(*Config){
+		func(c *Config) { c.Correlation.Enabled = false },
+		func(c *Config) { c.Profile = ProfileSeed },
+	} {
+		cfg := defaultConfig()
+		mutate(cfg)
+		for _, s := range loadCorrelationStreams(t) {
+			out := consumeAll(t, cfg, streamBatches(t, s, "json", lineOrder(len(s.JSON)), 32))
+			obs, _ := observedFromOutput(t, out)
+			assert.Empty(t, obs)
+		}
+	}
+	// each correlation switched off alone removes its findings only
+	cfg := defaultConfig()
+	cfg.Correlation.InboundChild.Enabled = false
+	cfg.Correlation.ServerChild.Enabled = false
+	cfg.Correlation.LateRecords = false
+	for _, s := range loadCorrelationStreams(t) {
+		obs, _ := observedFromOutput(t, consumeAll(t, cfg, streamBatches(t, s, "json", lineOrder(len(s.JSON)), 32)))
+		for _, o := range obs {
+			assert.Equal(t, streamtest.Logon, o.Feature)
+			assert.False(t, o.Late)
+		}
+	}
+}
+
+// TestCorrelationUnusedEventsTouchNoState: records of the ids the
+// correlation does not use (4634, 4672, 4103, 4104, 10016, ...) leave the
+// state empty and allocate nothing.
+func TestCorrelationUnusedEventsTouchNoState(t *testing.T) {
+	for _, shape := range []string{"json", "xml"} {
+		proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), defaultConfig())
+		require.NoError(t, err)
+		require.NotNil(t, proc.corr)
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for _, s := range loadCorrelationStreams(t) {
+			for i := range s.JSON {
+				body, err := s.Body(shape, i)
+				require.NoError(t, err)
+				var ce winevent.ContextEvent
+				if winevent.ReadContext(body, pcommon.NewMap(), &ce) {
+					continue
+				}
+				body.CopyTo(lrs.AppendEmpty().Body())
+			}
+		}
+		require.Greater(t, lrs.Len(), 400, shape)
+		var stats batchStats
+		var ev winevent.ProcessEvent
+		allocs := testing.AllocsPerRun(10, func() {
+			for i := 0; i < lrs.Len(); i++ {
+				proc.inspect(lrs.At(i), &ev, &stats)
+			}
+		})
+		assert.Zero(t, allocs, shape)
+		st := proc.corr.c.Stats()
+		assert.Zero(t, st.Hosts, shape)
+		assert.Zero(t, st.Entries, shape)
+	}
+}
+
+// TestCorrelationTelemetry: the correlation's metrics are reported.
+func TestCorrelationTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	p, err := NewFactory().CreateLogs(context.Background(), set, defaultConfig(), consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	for _, s := range loadCorrelationStreams(t) {
+		for _, ld := range streamBatches(t, s, "json", lineOrder(len(s.JSON)), 16) {
+			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		}
+	}
+	for _, name := range []string{metricCorrEntries, metricCorrHosts, metricCorrEvicted, metricCorrExpired, metricCorrFindings} {
+		_, err := tel.GetMetric(name)
+		assert.NoError(t, err, name)
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+}
+
+func TestCorrelationConfigValidate(t *testing.T) {
+	cfg := defaultConfig()
+	require.NoError(t, cfg.Validate())
+	cfg.Correlation.InboundChild.Window = 0
+	cfg.Correlation.InboundChild.Parents = []string{`C:\Windows\explorer.exe`}
+	cfg.Correlation.InboundChild.LocalPorts = "65535-1"
+	cfg.Correlation.ServerChild.Timeout = -time.Second
+	cfg.Correlation.Logon.Timeout = 0
+	cfg.Correlation.MaxDelay = -1
+	cfg.Correlation.MaxHosts = 0
+	cfg.Correlation.MaxEntriesPerHost = 0
+	cfg.Correlation.MaxEntries = -5
+	err := cfg.Validate()
+	require.Error(t, err)
+	for _, key := range []string{
+		"correlation::inbound_child::window", "correlation::inbound_child::parents::0", "correlation::inbound_child::local_ports",
+		"correlation::server_child::timeout", "correlation::logon::timeout", "correlation::max_delay",
+		"correlation::max_hosts", "correlation::max_entries_per_host", "correlation::max_entries",
+	} {
+		assert.Contains(t, err.Error(), key+":")
+	}
+	cfg.Correlation.Enabled = false
+	assert.NoError(t, cfg.Validate(), "nothing is checked when correlation is off")
+}
+
+// BenchmarkCorrelation measures, with correlation on and off, records whose
+// event ids the correlation does not use (all six streams), and every record
+// of the streams (the state warmed by the first pass; late records are
+// appended to a copy, outside the timer).
+func BenchmarkCorrelation(b *testing.B) {
+	streams := loadCorrelationStreams(b)
+	for _, set := range []string{"unused-ids", "all-records"} {
+		for _, shape := range []string{"json", "xml"} {
+			ld := plog.NewLogs()
+			lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+			for _, s := range streams {
+				for i := range s.JSON {
+					body, err := s.Body(shape, i)
+					require.NoError(b, err)
+					var ce winevent.ContextEvent
+					if set == "all-records" || !winevent.ReadContext(body, pcommon.NewMap(), &ce) {
+						body.CopyTo(lrs.AppendEmpty().Body())
+					}
+				}
+			}
+			for _, on := range []bool{false, true} {
+				cfg := defaultConfig()
+				cfg.Correlation.Enabled = on
+				proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+				require.NoError(b, err)
+				b.Run(set+"/"+shape+"/correlation="+map[bool]string{true: "on", false: "off"}[on], func(b *testing.B) {
+					b.ReportAllocs()
+					n := lrs.Len()
+					batch := plog.NewLogs()
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						ld.CopyTo(batch)
+						b.StartTimer()
+						_, _ = proc.processLogs(context.Background(), batch)
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+					b.ReportMetric(float64(n), "records")
+				})
+			}
+		}
+	}
+}

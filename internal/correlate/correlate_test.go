@@ -1,0 +1,411 @@
+package correlate
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+// Synthetic events, as ReadContext fills them.
+
+var t0 = time.Date(2020, 9, 18, 17, 0, 0, 0, time.UTC)
+
+func ts(d time.Duration) string { return t0.Add(d).Format("2006-01-02T15:04:05.000Z") }
+
+func utc(d time.Duration) string { return t0.Add(d).Format("2006-01-02 15:04:05.000") }
+
+const (
+	sysmonChannel = "Microsoft-Windows-Sysmon/Operational"
+	w6            = "WORKSTATION6.theshire.local"
+)
+
+func logon(host string, rid int64, at time.Duration, id, addr, port, user string) *winevent.ContextEvent {
+	return &winevent.ContextEvent{
+		EventID: 4624, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
+		TargetUserName: user, TargetDomainName: "THESHIRE", TargetLogonID: id, LogonType: "3",
+		LogonProcessName: "NtLmSsp ", AuthenticationPackageName: "NTLM", WorkstationName: "WORKSTATION5",
+		IPAddress: addr, IPPort: port,
+	}
+}
+
+func create4688(host string, rid int64, at time.Duration, image, parent string, pid, creator uint32, cmd, targetLogon string) *winevent.ContextEvent {
+	return &winevent.ContextEvent{
+		EventID: 4688, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
+		NewProcessName: image, ParentProcessName: parent, CommandLine: cmd,
+		NewProcessID: "0x" + strconv.FormatUint(uint64(pid), 16), ProcessID: "0x" + strconv.FormatUint(uint64(creator), 16),
+		SubjectUserName: "WORKSTATION6$", SubjectDomainName: "THESHIRE", SubjectLogonID: "0x3e7",
+		TargetUserName: "pgustavo", TargetDomainName: "THESHIRE", TargetLogonID: targetLogon,
+	}
+}
+
+func create1(host string, rid int64, at time.Duration, image, parent, guid, parentGUID string, parentPID uint32) *winevent.ContextEvent {
+	return &winevent.ContextEvent{
+		EventID: 1, Channel: sysmonChannel, Computer: host, RecordID: rid, SystemTime: ts(at), UtcTime: utc(at),
+		Image: image, ParentImage: parent, ProcessGUID: guid, ParentProcessGUID: parentGUID,
+		ParentProcessID: strconv.FormatUint(uint64(parentPID), 10), User: `THESHIRE\sbeavers`, LogonID: "0x26ab88",
+		CommandLine: "cmd.exe /c whoami",
+	}
+}
+
+func conn3(host string, rid int64, written, at time.Duration, image, guid, src, sport, dst, dport string) *winevent.ContextEvent {
+	return &winevent.ContextEvent{
+		EventID: 3, Channel: sysmonChannel, Computer: host, RecordID: rid, SystemTime: ts(written), UtcTime: utc(at),
+		Image: image, ProcessGUID: guid, Protocol: "tcp", Initiated: "false",
+		SourceIP: src, SourceHostname: "-", SourcePort: sport, DestinationIP: dst, DestinationHostname: "-", DestinationPort: dport,
+	}
+}
+
+func exit4689(host string, rid int64, at time.Duration, pid uint32) *winevent.ContextEvent {
+	return &winevent.ContextEvent{
+		EventID: 4689, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
+		ProcessID: "0x" + strconv.FormatUint(uint64(pid), 16),
+	}
+}
+
+// fakeWall is a wall clock tests move by hand.
+type fakeWall struct{ ns atomic.Int64 }
+
+func (w *fakeWall) now() time.Time      { return time.Unix(0, w.ns.Load()) }
+func (w *fakeWall) add(d time.Duration) { w.ns.Add(int64(d)) }
+func newWall() *fakeWall                { w := &fakeWall{}; w.ns.Store(time.Now().UnixNano()); return w }
+func (hn *harness) feed(ev *winevent.ContextEvent, detection, serverActivation bool) (Finding, []Finding) {
+	in := Input{Event: ev, Detection: detection, ServerActivation: serverActivation}
+	in.Time, _ = winevent.ParseTime(ev.SystemTime)
+	return hn.c.Observe(&in, nil)
+}
+
+func TestMillionHostsAndLogonsUnderCaps(t *testing.T) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	hn := newHarness(t, func(c *Config) {
+		c.MaxHosts, c.MaxEntries, c.MaxEntriesPerHost = 5000, 20000, 100
+	})
+	ev := logon("", 0, 0, "", "10.0.0.1", "50000", "u")
+	var idText, host [32]byte
+	for i := 0; i < n; i++ {
+		ev.Computer = string(strconv.AppendInt(append(host[:0], "host-"...), int64(i), 10))
+		ev.TargetLogonID = string(strconv.AppendUint(append(idText[:0], "0x"...), uint64(i+1), 16))
+		ev.RecordID = int64(i)
+		hn.feed(ev, false, false)
+		if i%100_000 == 0 {
+			st := hn.c.Stats()
+			require.LessOrEqual(t, st.Hosts, 5000)
+			require.LessOrEqual(t, st.Entries, 20000)
+		}
+	}
+	st := hn.c.Stats()
+	t.Logf("%d distinct hosts: %+v", n, st)
+	assert.LessOrEqual(t, st.Hosts, 5000)
+	assert.LessOrEqual(t, st.Entries, 20000)
+	assert.Equal(t, int64(n-st.Hosts), st.HostsEvicted)
+	assert.Equal(t, st.Hosts, st.Entries, "one logon per host held")
+	assert.Equal(t, int64(n-st.Entries), st.EntriesEvicted)
+
+	// one host, a million distinct logons
+	hn = newHarness(t, func(c *Config) { c.MaxEntriesPerHost = 1000 })
+	ev.Computer = w6
+	for i := 0; i < n; i++ {
+		ev.TargetLogonID = string(strconv.AppendUint(append(idText[:0], "0x"...), uint64(i+1), 16))
+		ev.IPPort = strconv.Itoa(1024 + i%60000)
+		hn.feed(ev, false, false)
+	}
+	st = hn.c.Stats()
+	t.Logf("%d logons on one host: %+v", n, st)
+	assert.Equal(t, 1, st.Hosts)
+	assert.Equal(t, 1000, st.Entries)
+	assert.Equal(t, int64(n-1000), st.EntriesEvicted)
+	s, h := hn.c.lock(w6, false, time.Now().UnixNano())
+	assert.LessOrEqual(t, len(h.byID), 1000, "the logon-id index shrinks with the table")
+	assert.LessOrEqual(t, len(h.byAddr), 1000)
+	assert.LessOrEqual(t, len(h.logons.buf), 1000)
+	s.mu.Unlock()
+
+	// the newest logons are the ones kept: oldest first out
+	f, _ := hn.feed(create4688(w6, 1, time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 5, 4,
+		"mmc.exe -Embedding", "0x"+strconv.FormatUint(uint64(n), 16)), true, true)
+	assert.Equal(t, ByLogonID, f.LogonJoin)
+	f, _ = hn.feed(create4688(w6, 2, time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 6, 4,
+		"mmc.exe -Embedding", "0x1"), true, true)
+	assert.Equal(t, NoLogon, f.LogonJoin, "evicted")
+}
+
+func TestExpiryEventTimeAndWallClock(t *testing.T) {
+	wall := newWall()
+	hn := newHarness(t, func(c *Config) { c.Now = wall.now })
+	hn.feed(logon(w6, 1, 0, "0x10", "172.18.39.5", "51736", "pgustavo"), false, false)
+
+	// replayed fast: event time runs 11 minutes ahead, the wall clock does
+	// not, so the entry stays; the join still checks the two events' times
+	server := create4688(w6, 2, 11*time.Minute, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 5, 4, "mmc.exe -Embedding", "0x10")
+	f, _ := hn.feed(server, true, true)
+	assert.Equal(t, NoLogon, f.LogonJoin, "11 minutes after the logon: beyond logon.timeout")
+	// logon (kept for max_delay of wall time), server, and the server's wait
+	// for a logon that may still come
+	assert.Equal(t, 3, hn.c.Stats().Entries)
+
+	// the wall clock catches up: the logon expires at the next access
+	wall.add(2 * time.Minute)
+	hn.feed(exit4689(w6, 3, 11*time.Minute+time.Second, 99), false, false)
+	st := hn.c.Stats()
+	assert.Equal(t, int64(1), st.EntriesExpired)
+	assert.Equal(t, 2, st.Entries, "the server (1 h) and the wait (until 12 min) stay")
+	hn.feed(exit4689(w6, 4, 13*time.Minute, 99), false, false)
+	st = hn.c.Stats()
+	assert.Equal(t, int64(2), st.EntriesExpired, "the wait expired")
+	assert.Equal(t, 1, st.Entries)
+
+	// a silent host goes after every timeout has passed in wall time
+	wall.add(2 * time.Hour)
+	hn.feed(logon("other-host", 1, 3*time.Hour, "0x11", "10.1.1.1", "1234", "x"), false, false)
+	st = hn.c.Stats()
+	if st.HostsIdle == 0 {
+		// the two hosts hash to different shards: touch w6's shard too
+		hn.feed(exit4689(w6, 4, 3*time.Hour, 99), false, false)
+		st = hn.c.Stats()
+	}
+	assert.GreaterOrEqual(t, st.HostsIdle, int64(1))
+}
+
+func TestFutureTimestampDoesNotExpireEverything(t *testing.T) {
+	hn := newHarness(t, nil)
+	hn.feed(logon(w6, 1, 0, "0x10", "172.18.39.5", "51736", "pgustavo"), false, false)
+	bogus := logon(w6, 2, 0, "0x11", "172.18.39.5", "51737", "pgustavo")
+	bogus.SystemTime = "2099-01-01T00:00:00Z"
+	hn.feed(bogus, false, false)
+	f, _ := hn.feed(create4688(w6, 3, time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 5, 4, "mmc.exe -Embedding", "0x10"), true, true)
+	assert.Equal(t, ByLogonID, f.LogonJoin)
+}
+
+func TestServerChildExitAndPidReuse(t *testing.T) {
+	hn := newHarness(t, nil)
+	excel := `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`
+	svchost := `C:\Windows\System32\svchost.exe`
+	hn.feed(create4688(w6, 1, 0, excel, svchost, 0x52c, 0x380, `"EXCEL.EXE" /automation -Embedding`, "0x10"), true, true)
+
+	child := func(rid int64, at time.Duration, image string) Finding {
+		f, _ := hn.feed(create4688(w6, rid, at, image, excel, 0x900+uint32(rid), 0x52c, image, "0x0"), false, false)
+		return f
+	}
+	f := child(2, 3*time.Second, `C:\Windows\System32\notepad.exe`)
+	require.True(t, f.Kinds.Has(ServerChild))
+	assert.Equal(t, `"EXCEL.EXE" /automation -Embedding`, f.Server.CommandLine)
+	assert.Equal(t, uint32(0x52c), f.Server.PID)
+	assert.False(t, child(3, 4*time.Second, `C:\Program Files\Microsoft Office\root\Client\AppVDllSurrogate64.exe`).Kinds.Has(ServerChild), "allow-listed")
+
+	hn.feed(exit4689(w6, 4, 5*time.Second, 0x52c), false, false)
+	assert.False(t, child(5, 10*time.Second, `C:\Windows\System32\notepad.exe`).Kinds.Has(ServerChild), "after the server ended")
+
+	// the id comes back as another server
+	hn.feed(create4688(w6, 6, time.Minute, `C:\Windows\System32\mmc.exe`, svchost, 0x52c, 0x380, "mmc.exe -Embedding", "0x11"), true, true)
+	f = child(7, time.Minute+time.Second, `C:\Windows\System32\cmd.exe`)
+	require.True(t, f.Kinds.Has(ServerChild))
+	assert.Equal(t, "mmc.exe -Embedding", f.Server.CommandLine)
+
+	// a child that arrives before its server (reordered): a late finding
+	hn.feed(create4688(w6, 9, 2*time.Minute+time.Second, `C:\Windows\System32\calc.exe`, excel, 0x999, 0x777, "calc", "0x0"), false, false)
+	_, late := hn.feed(create4688(w6, 8, 2*time.Minute, excel, svchost, 0x777, 0x380, "EXCEL.EXE -Embedding", "0x12"), true, true)
+	require.Len(t, late, 1)
+	assert.True(t, late[0].Late)
+	assert.Equal(t, int64(9), late[0].Record.RecordID)
+	assert.Equal(t, `C:\Windows\System32\calc.exe`, late[0].Process.Image)
+}
+
+func TestServerChildExclusion(t *testing.T) {
+	engine, err := rules.New(rules.Options{Exclusions: []rules.Exclusion{{
+		Name: "excel-notepad", Patterns: []string{"DCOM_ServerChild"}, Image: `*\notepad.exe`, ParentCommandLine: "*/automation*",
+	}}})
+	require.NoError(t, err)
+	c, err := New(testConfig(engine))
+	require.NoError(t, err)
+	hn := &harness{engine: engine, c: c}
+	excel := `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`
+	hn.feed(create4688(w6, 1, 0, excel, `C:\Windows\System32\svchost.exe`, 0x52c, 0x380, `"EXCEL.EXE" /automation -Embedding`, "0x10"), true, true)
+	f, _ := hn.feed(create4688(w6, 2, time.Second, `C:\Windows\notepad.exe`, excel, 0x900, 0x52c, "notepad", "0x0"), false, false)
+	assert.True(t, f.Empty(), "the exclusion matches the server's command line as the parent's")
+	f, _ = hn.feed(create4688(w6, 3, time.Second, `C:\Windows\System32\cmd.exe`, excel, 0x901, 0x52c, "cmd", "0x0"), false, false)
+	assert.True(t, f.Kinds.Has(ServerChild))
+}
+
+func TestInboundChildWindowAndOrder(t *testing.T) {
+	explorer := `C:\Windows\explorer.exe`
+	guid := "{d273d0f0-e905-5f64-1701-000000000800}"
+	for _, tc := range []struct {
+		name      string
+		childAt   time.Duration
+		connFirst bool
+		want      bool
+	}{
+		{"child 0.2s after, connection first", 200 * time.Millisecond, true, true},
+		{"child 0.2s after, connection written later", 200 * time.Millisecond, false, true},
+		{"child 9s after", 9 * time.Second, true, true},
+		{"child 11s after", 11 * time.Second, true, false},
+		{"child 9s before, connection later", -9 * time.Second, false, true},
+		{"child 2 minutes before", -2 * time.Minute, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hn := newHarness(t, nil)
+			conn := conn3(w6, 10, 14*time.Second, 0, explorer, guid, "172.18.39.5", "58406", "172.18.39.6", "49913")
+			child := create1(w6, 20, tc.childAt, `C:\Windows\System32\cmd.exe`, explorer, "{child}", guid, 8200)
+			var got []Finding
+			if tc.connFirst {
+				hn.feed(conn, false, false)
+				f, _ := hn.feed(child, false, false)
+				got = append(got, f)
+			} else {
+				f, _ := hn.feed(child, false, false)
+				got = append(got, f)
+				_, late := hn.feed(conn, false, false)
+				got = append(got, late...)
+			}
+			var found *Finding
+			for i := range got {
+				if got[i].Kinds.Has(InboundChild) {
+					found = &got[i]
+				}
+			}
+			if !tc.want {
+				assert.Nil(t, found)
+				return
+			}
+			require.NotNil(t, found)
+			assert.Equal(t, !tc.connFirst, found.Late)
+			assert.Equal(t, "172.18.39.5", found.Conn.RemoteAddr)
+			assert.Equal(t, uint16(58406), found.Conn.RemotePort)
+			assert.Equal(t, uint16(49913), found.Conn.LocalPort)
+			assert.Equal(t, int64(20), found.Record.RecordID)
+		})
+	}
+}
+
+func TestInboundConnectionFilters(t *testing.T) {
+	explorer := `C:\Windows\explorer.exe`
+	cases := []struct {
+		name string
+		ev   *winevent.ContextEvent
+		want bool
+	}{
+		{"dynamic port from another host", conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), true},
+		{"endpoint mapper", conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.5", "58405", "172.18.39.6", "135"), false},
+		{"loopback", conn3(w6, 1, 0, 0, explorer, "{g}", "127.0.0.1", "58406", "127.0.0.1", "49913"), false},
+		{"not a watched process", conn3(w6, 1, 0, 0, `C:\Windows\System32\lsass.exe`, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49674"), false},
+		{"outbound", func() *winevent.ContextEvent {
+			e := conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.6", "58406", "172.18.39.5", "49913")
+			e.Initiated = "true"
+			return e
+		}(), false},
+		{"udp", func() *winevent.ContextEvent {
+			e := conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913")
+			e.Protocol = "udp"
+			return e
+		}(), false},
+	}
+	for _, tc := range cases {
+		hn := newHarness(t, nil)
+		hn.feed(tc.ev, false, false)
+		assert.Equal(t, tc.want, hn.c.Stats().Entries == 1, tc.name)
+	}
+}
+
+// TestInboundLocalEnd: older Sysmon versions write inbound TCP with the
+// local end in Source*; the host is recognised by name or by address.
+func TestInboundLocalEnd(t *testing.T) {
+	explorer := `C:\Windows\explorer.exe`
+	guid := "{g}"
+	child := create1(w6, 20, time.Second, `C:\Windows\System32\cmd.exe`, explorer, "{c}", guid, 8200)
+
+	// by name
+	hn := newHarness(t, nil)
+	old := conn3(w6, 1, 0, 0, explorer, guid, "172.18.39.6", "49913", "172.18.39.5", "58406")
+	old.SourceHostname = "WORKSTATION6"
+	hn.feed(old, false, false)
+	f, _ := hn.feed(child, false, false)
+	require.True(t, f.Kinds.Has(InboundChild))
+	assert.Equal(t, "172.18.39.5", f.Conn.RemoteAddr)
+	assert.Equal(t, uint16(58406), f.Conn.RemotePort)
+	assert.Equal(t, uint16(49913), f.Conn.LocalPort)
+
+	// by an address learned from an outbound connection
+	hn = newHarness(t, nil)
+	hn.feed(create1(w6, 2, 0, `C:\Windows\System32\notepad.exe`, explorer, "{n}", guid, 8200), false, false) // the host has state
+	out := conn3(w6, 3, 0, 0, `C:\Windows\System32\svchost.exe`, "{s}", "172.18.39.6", "50000", "172.18.38.5", "445")
+	out.Initiated = "true"
+	hn.feed(out, false, false)
+	hn.feed(conn3(w6, 1, 0, 0, explorer, guid, "172.18.39.6", "49913", "172.18.39.5", "58406"), false, false)
+	f, _ = hn.feed(child, false, false)
+	require.True(t, f.Kinds.Has(InboundChild))
+	assert.Equal(t, "172.18.39.5", f.Conn.RemoteAddr)
+	assert.Equal(t, uint16(49913), f.Conn.LocalPort)
+}
+
+func TestLogonJoinStrictlyByID(t *testing.T) {
+	hn := newHarness(t, nil)
+	// three NTLM logons of the same account from the same address within 0.3 s
+	hn.feed(logon(w6, 1, 0, "0x0000000005429550", "10.23.123.11", "47450", "admmig"), false, false)
+	hn.feed(logon(w6, 2, 100*time.Millisecond, "0x000000000542957e", "10.23.123.11", "34544", "admmig"), false, false)
+	hn.feed(logon(w6, 3, 300*time.Millisecond, "0x000000000542a072", "10.23.123.11", "40000", "admmig"), false, false)
+	f, _ := hn.feed(create4688(w6, 4, time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 0xda4, 0x294,
+		`C:\Windows\system32\mmc.exe -Embedding`, "0x000000000542957e"), true, true)
+	require.Equal(t, ByLogonID, f.LogonJoin)
+	assert.Equal(t, "0x000000000542957e", f.Logon.ID)
+	assert.Equal(t, uint16(34544), f.Logon.Port)
+	assert.Equal(t, "NtLmSsp", f.Logon.LogonProcess, "trimmed")
+
+	// the logon arrives after the detection: a late enrichment, once
+	f, _ = hn.feed(create4688(w6, 5, 2*time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 0xdb0, 0x294,
+		`C:\Windows\system32\mmc.exe -Embedding`, "0x99"), true, true)
+	require.Equal(t, NoLogon, f.LogonJoin)
+	_, late := hn.feed(logon(w6, 6, 1500*time.Millisecond, "0x99", "10.23.123.11", "40001", "admmig"), false, false)
+	require.Len(t, late, 1)
+	assert.Equal(t, Logon, late[0].Kinds)
+	assert.Equal(t, int64(5), late[0].Record.RecordID)
+	_, late = hn.feed(logon(w6, 6, 1500*time.Millisecond, "0x99", "10.23.123.11", "40001", "admmig"), false, false)
+	assert.Empty(t, late, "delivered twice")
+}
+
+func TestLateFindingsOff(t *testing.T) {
+	hn := newHarness(t, func(c *Config) { c.LateFindings = false })
+	explorer := `C:\Windows\explorer.exe`
+	hn.feed(create1(w6, 20, 0, `C:\Windows\System32\cmd.exe`, explorer, "{c}", "{g}", 8200), false, false)
+	assert.Zero(t, hn.c.Stats().Entries, "nothing is kept for a late join")
+	_, late := hn.feed(conn3(w6, 1, time.Second, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), false, false)
+	assert.Empty(t, late)
+}
+
+func TestConcurrentHostsRace(t *testing.T) {
+	hn := newHarness(t, func(c *Config) { c.MaxHosts, c.MaxEntries, c.MaxEntriesPerHost = 64, 512, 16 })
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				host := fmt.Sprintf("h%d", (g*7+i)%100)
+				at := time.Duration(i) * time.Millisecond
+				hn.feed(logon(host, int64(i), at, fmt.Sprintf("0x%x", i+1), "10.0.0.1", strconv.Itoa(1024+i), "u"), false, false)
+				hn.feed(create4688(host, int64(i), at, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`,
+					uint32(i+10), 4, "mmc.exe -Embedding", fmt.Sprintf("0x%x", i+1)), true, true)
+				hn.feed(create4688(host, int64(i+5000), at, `C:\Windows\System32\cmd.exe`, `C:\Windows\System32\mmc.exe`,
+					uint32(i+20000), uint32(i+10), "cmd", "0x0"), false, false)
+				hn.feed(exit4689(host, int64(i), at, uint32(i+10)), false, false)
+				if i%500 == 0 {
+					_ = hn.c.Stats()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st := hn.c.Stats()
+	assert.LessOrEqual(t, st.Hosts, 64)
+	assert.LessOrEqual(t, st.Entries, 512)
+}

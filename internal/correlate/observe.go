@@ -1,0 +1,617 @@
+package correlate
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// observeProcess handles Sysmon 1 and Security 4688.
+func (c *Correlator) observeProcess(in *Input, late []Finding) (Finding, []Finding) {
+	ev := in.Event
+	p := processOf(ev, in.Time)
+	p.Excluded = in.Excluded
+	sysmon := ev.EventID == winevent.SysmonProcessCreate
+	judge := c.cfg.Judge
+
+	// Which joins can this process take part in? Everything else returns
+	// before any lock is taken.
+	wants := c.processWants(sysmon, p.ParentImage, p.ParentPID != 0, in.Excluded)
+	remember := c.cfg.ServerChild && in.ServerActivation && (p.PID != 0 || p.GUID != "")
+	if wants == 0 && !remember && !(c.cfg.Logon && in.Detection) {
+		return Finding{}, late
+	}
+
+	wall := c.now().UnixNano()
+	s, h := c.lock(p.Record.Host, true, wall)
+	defer s.mu.Unlock()
+	h.advance(sysmon, in.Time, wall)
+	h.expire(s, h.clock(), wall)
+
+	f := Finding{Record: p.Record}
+	if wants.Has(ServerChild) {
+		if srv := c.serverFor(h, &p); srv != nil && (judge == nil || judge.ServerChild(p, srv.proc)) {
+			f.Kinds |= ServerChild
+			f.Server = srv.proc
+		}
+	}
+	if wants.Has(InboundChild) {
+		if sysmon {
+			learnConnPID(h, &p)
+		}
+		if cn := c.connFor(h, &p); cn != nil && (judge == nil || judge.InboundChild(p, *cn)) {
+			f.Kinds |= InboundChild
+			f.Conn = *cn
+		}
+	}
+	detected := in.Detection || f.Kinds&(InboundChild|ServerChild) != 0
+	p.Detected = detected
+	if c.cfg.Logon && detected {
+		c.joinLogon(h, &f, &p)
+	}
+	f.Process = p
+
+	// What is kept: a server, a child still open to a join with an event
+	// that may come later, a detection waiting for its logon. The strings
+	// are copied once, and only when something is kept.
+	var k keeper
+	if remember {
+		late = c.rememberServer(s, h, k.get(&p), wall, late)
+	}
+	if open := wants &^ f.Kinds; open != 0 && c.cfg.LateFindings && !hasChild(h, &p) {
+		c.pushChild(s, h, childEntry{proc: *k.get(&p), wants: open}, max(p.Time, in.Time)+c.window+c.delay, wall)
+	}
+	if c.cfg.Logon && c.cfg.LateFindings && detected && f.LogonJoin == NoLogon {
+		if w, ok := planWait(h, &p, &f); ok {
+			w.proc = *k.get(&p)
+			c.pushWait(s, h, w, max(in.Time, p.Time)+c.delay, wall)
+		}
+	}
+	if !f.Empty() {
+		s.stats.Findings++
+	}
+	return f, late
+}
+
+// keeper copies a process's strings the first time something keeps it.
+// (It does not hold the process: escape analysis would move it to the heap.)
+type keeper struct {
+	stored Process
+	kept   bool
+}
+
+func (k *keeper) get(p *Process) *Process {
+	if !k.kept {
+		k.stored = p.clone()
+		k.kept = true
+	}
+	return &k.stored
+}
+
+// processWants says which joins a process creation can take part in, from
+// its parent alone.
+func (c *Correlator) processWants(sysmon bool, parentImage string, hasCreator, excluded bool) Kind {
+	if excluded {
+		return 0
+	}
+	var wants Kind
+	if c.cfg.InboundChild && (c.isParent(parentImage) || (!sysmon && parentImage == "")) {
+		wants |= InboundChild
+	}
+	if c.cfg.ServerChild && !sysmon && hasCreator &&
+		(parentImage == "" || c.cfg.Judge == nil || c.cfg.Judge.IsServer(parentImage)) {
+		wants |= ServerChild
+	}
+	return wants
+}
+
+// WantsProcess reports whether a process creation can take part in any
+// join, from what the rule engine's reader already has: the event id, the
+// parent's path, whether the creator's id is known, and the engine's
+// verdict. The processor skips reading the rest of the record otherwise.
+func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator, detection, serverActivation, excluded bool) bool {
+	sysmon := eventID == winevent.SysmonProcessCreate
+	return c.processWants(sysmon, parentImage, hasCreator, excluded) != 0 ||
+		(c.cfg.ServerChild && serverActivation) || (c.cfg.Logon && detection)
+}
+
+// serverFor finds the running DCOM-launched server that created p (4688:
+// the creator process id), checking that p started while it ran.
+func (c *Correlator) serverFor(h *hostState, p *Process) *serverEntry {
+	var best *serverEntry
+	for i := 0; i < h.servers.n; i++ {
+		sl := h.servers.at(i)
+		if sl.dead || !sameProcess(p.ParentGUID, p.ParentPID, sl.v.proc.GUID, sl.v.proc.PID) {
+			continue
+		}
+		if !c.startedWhileRunning(p.Time, &sl.v) {
+			continue
+		}
+		if best == nil || sl.v.proc.Time > best.proc.Time {
+			best = &sl.v
+		}
+	}
+	return best
+}
+
+// startedWhileRunning: after the server started, and before it ended (or
+// within the server timeout when its end was not seen). Both sides allow
+// for Security times truncated to the second.
+func (c *Correlator) startedWhileRunning(t int64, srv *serverEntry) bool {
+	if t < srv.proc.Time-timeSlack {
+		return false
+	}
+	if srv.end == 0 {
+		return t <= srv.proc.Time+int64(c.cfg.ServerTimeout)
+	}
+	return t <= srv.end+timeSlack
+}
+
+// connFor finds the watched connection of p's parent nearest to p's start.
+func (c *Correlator) connFor(h *hostState, p *Process) *Conn {
+	var best *Conn
+	bestDelta := int64(-1)
+	for i := 0; i < h.conns.n; i++ {
+		sl := h.conns.at(i)
+		if sl.dead || !sameProcess(p.ParentGUID, p.ParentPID, sl.v.GUID, sl.v.PID) {
+			continue
+		}
+		d := abs64(p.Time - sl.v.Time)
+		if d > c.window {
+			continue
+		}
+		if bestDelta < 0 || d < bestDelta {
+			best, bestDelta = &sl.v, d
+		}
+	}
+	return best
+}
+
+// learnConnPID gives connections recorded without ProcessId (some
+// collectors drop it) the id a Sysmon 1 child names for the same ProcessGuid,
+// so that 4688 children can be joined to them by process id.
+func learnConnPID(h *hostState, p *Process) {
+	if p.ParentGUID == "" || p.ParentPID == 0 {
+		return
+	}
+	for i := 0; i < h.conns.n; i++ {
+		cn := &h.conns.at(i).v
+		if cn.PID == 0 && strings.EqualFold(cn.GUID, p.ParentGUID) {
+			cn.PID = p.ParentPID
+		}
+	}
+}
+
+// hasChild reports whether the same record is already pending (a record
+// delivered twice must not be joined twice).
+func hasChild(h *hostState, p *Process) bool {
+	for i := 0; i < h.children.n; i++ {
+		if sl := h.children.at(i); !sl.dead && sameRecord(&sl.v.proc, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameRecord(a, b *Process) bool {
+	if a.Record.EventID != b.Record.EventID {
+		return false
+	}
+	if a.Record.RecordID != 0 || b.Record.RecordID != 0 {
+		return a.Record.RecordID == b.Record.RecordID
+	}
+	return a.PID == b.PID && a.Time == b.Time && a.Image == b.Image
+}
+
+// rememberServer records a DCOM-launched server (its 4688 and Sysmon 1
+// copies merge into one entry) and joins the 4688 children already pending.
+func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int64, late []Finding) []Finding {
+	var srv *serverEntry
+	for i := 0; i < h.servers.n; i++ {
+		sl := h.servers.at(i)
+		if sl.dead || !sameProcess(p.GUID, p.PID, sl.v.proc.GUID, sl.v.proc.PID) {
+			continue
+		}
+		if abs64(p.Time-sl.v.proc.Time) > c.window+timeSlack {
+			sl.dead = true // the id was reused: the old server is gone
+			continue
+		}
+		if sl.v.proc.PID == 0 {
+			sl.v.proc.PID = p.PID
+		}
+		if sl.v.proc.GUID == "" {
+			sl.v.proc.GUID = p.GUID
+		}
+		srv = &sl.v
+	}
+	if srv == nil {
+		c.pushServer(s, h, serverEntry{proc: *p}, p.Time+int64(c.cfg.ServerTimeout), wall)
+		srv = &h.servers.at(h.servers.n - 1).v
+	}
+	judge := c.cfg.Judge
+	for i := 0; i < h.children.n; i++ {
+		sl := h.children.at(i)
+		ch := &sl.v
+		if sl.dead || !ch.wants.Has(ServerChild) || ch.proc.Excluded ||
+			!sameProcess(ch.proc.ParentGUID, ch.proc.ParentPID, srv.proc.GUID, srv.proc.PID) ||
+			!c.startedWhileRunning(ch.proc.Time, srv) {
+			continue
+		}
+		ch.wants &^= ServerChild
+		if judge != nil && !judge.ServerChild(ch.proc, srv.proc) {
+			continue
+		}
+		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: ServerChild, Server: srv.proc}
+		if c.cfg.Logon {
+			c.joinLogon(h, &f, &ch.proc)
+		}
+		s.stats.LateFindings++
+		late = append(late, f)
+	}
+	return late
+}
+
+// observeConn handles Sysmon 3.
+func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
+	ev := in.Event
+	if !c.cfg.InboundChild {
+		return late
+	}
+	if p := strings.TrimSpace(ev.Protocol); p != "" && !strings.EqualFold(p, "tcp") {
+		return late
+	}
+	initiated, ok := parseBool(ev.Initiated)
+	if !ok {
+		return late
+	}
+	wall := c.now().UnixNano()
+	if initiated {
+		// An outbound connection's source is the host itself in every Sysmon
+		// version: remember the address, for deciding the local end of
+		// inbound connections that carry no host names.
+		a, ok := parseIP(ev.SourceIP)
+		if !ok || a.IsLoopback() || a.IsUnspecified() {
+			return late
+		}
+		s, h := c.lock(ev.Computer, false, wall)
+		if h != nil {
+			h.advance(true, in.Time, wall)
+			h.learnLocal(a)
+		}
+		s.mu.Unlock()
+		return late
+	}
+	if !c.isParent(ev.Image) {
+		return late
+	}
+	src, _ := parseIP(ev.SourceIP)
+	dst, _ := parseIP(ev.DestinationIP)
+
+	s, h := c.lock(ev.Computer, true, wall)
+	defer s.mu.Unlock()
+	h.advance(true, in.Time, wall)
+	h.expire(s, h.clock(), wall)
+
+	conn := Conn{Record: recordOf(ev, in.Time), Time: in.Time, Image: ev.Image, GUID: ev.ProcessGUID, PID: parsePID(ev.ProcessID)}
+	if u, ok := winevent.ParseTime(ev.UtcTime); ok {
+		conn.Time = u
+	}
+	var remote, local netip.Addr
+	var remotePort, localPort string
+	if localIsSource(h, ev, src, dst) {
+		local, remote = src, dst
+		conn.LocalAddr, conn.RemoteAddr = strings.TrimSpace(ev.SourceIP), strings.TrimSpace(ev.DestinationIP)
+		localPort, remotePort = ev.SourcePort, ev.DestinationPort
+	} else {
+		local, remote = dst, src
+		conn.LocalAddr, conn.RemoteAddr = strings.TrimSpace(ev.DestinationIP), strings.TrimSpace(ev.SourceIP)
+		localPort, remotePort = ev.DestinationPort, ev.SourcePort
+	}
+	conn.LocalPort, conn.RemotePort = parsePort(localPort), parsePort(remotePort)
+	if !remote.IsValid() || remote.IsLoopback() || remote.IsUnspecified() || remote == local || h.isLocal(remote) ||
+		conn.LocalPort < c.cfg.PortMin || conn.LocalPort > c.cfg.PortMax {
+		return late
+	}
+	// A connection written after its process exited starts nothing.
+	if endedServer(h, &conn) || hasConn(h, &conn) {
+		return late
+	}
+	if conn.PID == 0 {
+		for i := 0; i < h.children.n; i++ {
+			ch := &h.children.at(i).v.proc
+			if ch.ParentPID != 0 && ch.ParentGUID != "" && strings.EqualFold(ch.ParentGUID, conn.GUID) {
+				conn.PID = ch.ParentPID
+				break
+			}
+		}
+	}
+	conn = conn.clone()
+	c.pushConn(s, h, conn, max(conn.Time+c.window, in.Time)+c.delay, wall)
+
+	// Children that came first: Sysmon often writes the connection after the
+	// child it explains.
+	judge := c.cfg.Judge
+	for i := 0; i < h.children.n; i++ {
+		sl := h.children.at(i)
+		ch := &sl.v
+		if sl.dead || !ch.wants.Has(InboundChild) || ch.proc.Excluded ||
+			!sameProcess(ch.proc.ParentGUID, ch.proc.ParentPID, conn.GUID, conn.PID) ||
+			abs64(ch.proc.Time-conn.Time) > c.window {
+			continue
+		}
+		ch.wants &^= InboundChild
+		if judge != nil && !judge.InboundChild(ch.proc, conn) {
+			continue
+		}
+		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: InboundChild, Conn: conn}
+		if c.cfg.Logon && !c.joinLogon(h, &f, &ch.proc) {
+			if w, ok := planWait(h, &ch.proc, &f); ok {
+				w.proc = ch.proc // already a copy
+				c.pushWait(s, h, w, max(in.Time, ch.proc.Time)+c.delay, wall)
+			}
+		}
+		s.stats.LateFindings++
+		late = append(late, f)
+	}
+	return late
+}
+
+func hasConn(h *hostState, cn *Conn) bool {
+	for i := 0; i < h.conns.n; i++ {
+		sl := h.conns.at(i)
+		o := &sl.v
+		if !sl.dead && o.Record.RecordID == cn.Record.RecordID && (cn.Record.RecordID != 0 ||
+			(o.Time == cn.Time && o.RemotePort == cn.RemotePort && o.RemoteAddr == cn.RemoteAddr)) {
+			return true
+		}
+	}
+	return false
+}
+
+// endedServer reports whether the connection's process is a server seen
+// exiting before the connection.
+func endedServer(h *hostState, cn *Conn) bool {
+	for i := 0; i < h.servers.n; i++ {
+		sl := h.servers.at(i)
+		if !sl.dead && sl.v.end != 0 && sameProcess(cn.GUID, cn.PID, sl.v.proc.GUID, sl.v.proc.PID) {
+			return true
+		}
+	}
+	return false
+}
+
+// localIsSource decides which end of an inbound connection is the host:
+// from the host names when Sysmon resolved them, then from the addresses
+// the host was seen using, and otherwise as current Sysmon writes inbound
+// TCP (the local end in Destination*). Older versions put it in Source*.
+func localIsSource(h *hostState, ev *winevent.ContextEvent, src, dst netip.Addr) bool {
+	srcName := sameHost(ev.SourceHostname, ev.Computer)
+	dstName := sameHost(ev.DestinationHostname, ev.Computer)
+	switch {
+	case srcName && !dstName:
+		return true
+	case dstName && !srcName:
+		return false
+	}
+	srcLocal := src.IsValid() && h.isLocal(src)
+	dstLocal := dst.IsValid() && h.isLocal(dst)
+	return srcLocal && !dstLocal
+}
+
+// sameHost compares a resolved host name with the computer name by their
+// first labels.
+func sameHost(name, computer string) bool {
+	name = strings.TrimSpace(name)
+	if name == "" || name == "-" || computer == "" {
+		return false
+	}
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.IndexByte(computer, '.'); i >= 0 {
+		computer = computer[:i]
+	}
+	return strings.EqualFold(name, computer)
+}
+
+// observeExit handles Sysmon 5 and Security 4689: a server that ends takes
+// no more children (a process id may be reused after it).
+func (c *Correlator) observeExit(in *Input) {
+	ev := in.Event
+	if !c.cfg.ServerChild {
+		return
+	}
+	pid := parsePID(ev.ProcessID)
+	guid := ev.ProcessGUID
+	if pid == 0 && guid == "" {
+		return
+	}
+	sysmon := ev.EventID == winevent.SysmonProcessTerminate
+	t := in.Time
+	if sysmon {
+		if u, ok := winevent.ParseTime(ev.UtcTime); ok {
+			t = u
+		}
+	}
+	wall := c.now().UnixNano()
+	s, h := c.lock(ev.Computer, false, wall)
+	defer s.mu.Unlock()
+	if h == nil {
+		return
+	}
+	h.advance(sysmon, in.Time, wall)
+	h.expire(s, h.clock(), wall)
+	for i := 0; i < h.servers.n; i++ {
+		sl := h.servers.at(i)
+		if sl.dead || sl.v.end != 0 || !sameProcess(guid, pid, sl.v.proc.GUID, sl.v.proc.PID) ||
+			sl.v.proc.Time > t+timeSlack {
+			continue
+		}
+		sl.v.end = max(t, sl.v.proc.Time)
+		sl.deadline = min(sl.deadline, sl.v.end+c.delay)
+	}
+}
+
+// observeLogon handles Security 4624: network logons (type 3) from another
+// host are kept, and complete the detections waiting for them.
+func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
+	ev := in.Event
+	if !c.cfg.Logon || strings.TrimSpace(ev.LogonType) != "3" {
+		return late
+	}
+	id := parseLogonID(ev.TargetLogonID)
+	if id == 0 {
+		return late
+	}
+	addr, ok := parseIP(ev.IPAddress)
+	if !ok || addr.IsLoopback() || addr.IsUnspecified() {
+		return late
+	}
+	port := parsePort(ev.IPPort)
+	var ap netip.AddrPort
+	if port != 0 {
+		ap = netip.AddrPortFrom(addr, port)
+	}
+
+	wall := c.now().UnixNano()
+	s, h := c.lock(ev.Computer, true, wall)
+	defer s.mu.Unlock()
+	h.advance(false, in.Time, wall)
+	h.expire(s, h.clock(), wall)
+	if seq, ok := h.byID[id]; ok {
+		if sl := h.logons.bySeq(seq); sl != nil && !sl.dead {
+			return late // delivered twice
+		}
+	}
+	info := LogonInfo{
+		Record:       recordOf(ev, in.Time),
+		ID:           strings.TrimSpace(ev.TargetLogonID),
+		UserName:     strings.TrimSpace(ev.TargetUserName),
+		UserDomain:   strings.TrimSpace(ev.TargetDomainName),
+		AuthPackage:  strings.TrimSpace(ev.AuthenticationPackageName),
+		LogonProcess: strings.TrimSpace(ev.LogonProcessName),
+		Workstation:  strings.TrimSpace(ev.WorkstationName),
+		Address:      strings.TrimSpace(ev.IPAddress),
+		Port:         port,
+	}.clone()
+	c.pushLogon(s, h, logonEntry{info: info, id: id, addr: ap}, in.Time+int64(c.cfg.LogonTimeout), wall)
+
+	for i := 0; i < h.waits.n; i++ {
+		sl := h.waits.at(i)
+		w := &sl.v
+		if sl.dead {
+			continue
+		}
+		byID := w.id != 0 && w.id == id && c.nearLogon(info.Record.Time, &w.proc)
+		byAddr := w.id == 0 && ap.IsValid() && w.addr == ap && c.nearConn(info.Record.Time, &w.conn)
+		if !byID && !byAddr {
+			continue
+		}
+		sl.dead = true
+		f := Finding{Record: w.proc.Record, Process: w.proc, Late: true, Logon: info}
+		if byID {
+			f.Kinds, f.LogonJoin = Logon, ByLogonID
+		} else {
+			f.LogonJoin, f.Conn = ByAddress, w.conn
+		}
+		s.stats.LateFindings++
+		late = append(late, f)
+	}
+	return late
+}
+
+// nearLogon bounds a logon-id join in time: logon ids are unique only
+// until the host restarts.
+func (c *Correlator) nearLogon(logonTime int64, p *Process) bool {
+	return abs64(p.Time-logonTime) <= int64(c.cfg.LogonTimeout)
+}
+
+// nearConn bounds an address join in time: a source port is reused, but not
+// within seconds.
+func (c *Correlator) nearConn(logonTime int64, cn *Conn) bool {
+	return abs64(logonTime-cn.Time) <= c.window+c.delay
+}
+
+// joinLogon attaches the network logon of a detection: for an inbound child
+// the logon of the connection's remote end, otherwise the one whose id is
+// the process's logon id (4688 TargetLogonId, then SubjectLogonId, which a
+// server's child inherits; Sysmon LogonId).
+func (c *Correlator) joinLogon(h *hostState, f *Finding, p *Process) bool {
+	if f.Kinds.Has(InboundChild) {
+		ap, ok := addrPort(f.Conn.RemoteAddr, f.Conn.RemotePort)
+		if !ok {
+			return false
+		}
+		seq, ok := h.byAddr[ap]
+		if !ok {
+			return false
+		}
+		sl := h.logons.bySeq(seq)
+		if sl == nil || sl.dead || !c.nearConn(sl.v.info.Record.Time, &f.Conn) {
+			return false
+		}
+		f.Logon, f.LogonJoin = sl.v.info, ByAddress
+		return true
+	}
+	for _, text := range [2]string{p.LogonID, p.SubjectLogonID} {
+		id := parseLogonID(text)
+		if id == 0 {
+			continue
+		}
+		seq, ok := h.byID[id]
+		if !ok {
+			continue
+		}
+		if sl := h.logons.bySeq(seq); sl != nil && !sl.dead && c.nearLogon(sl.v.info.Record.Time, p) {
+			f.Logon, f.LogonJoin = sl.v.info, ByLogonID
+			f.Kinds |= Logon
+			return true
+		}
+	}
+	return false
+}
+
+// planWait prepares a detection's wait for a logon that may arrive after it
+// (the Security log comes through another receiver than Sysmon): by the
+// connection's remote end for an inbound child, otherwise by its logon id.
+// It reports false when there is nothing to wait for, or the record waits
+// already (delivered twice). The caller sets proc to a copy it owns.
+func planWait(h *hostState, p *Process, f *Finding) (waitEntry, bool) {
+	w := waitEntry{kinds: f.Kinds}
+	if f.Kinds.Has(InboundChild) {
+		ap, ok := addrPort(f.Conn.RemoteAddr, f.Conn.RemotePort)
+		if !ok {
+			return w, false
+		}
+		w.addr, w.conn = ap, f.Conn
+	} else {
+		for _, text := range [2]string{p.LogonID, p.SubjectLogonID} {
+			if id := parseLogonID(text); id != 0 && !wellKnownLogon(id) {
+				w.id = id
+				break
+			}
+		}
+		if w.id == 0 {
+			return w, false
+		}
+	}
+	for i := 0; i < h.waits.n; i++ {
+		sl := h.waits.at(i)
+		if !sl.dead && sameRecord(&sl.v.proc, p) && sl.v.id == w.id && sl.v.addr == w.addr {
+			return w, false
+		}
+	}
+	return w, true
+}
+
+// wellKnownLogon: SYSTEM, LOCAL SERVICE and NETWORK SERVICE never log on
+// over the network.
+func wellKnownLogon(id uint64) bool { return id == 0x3e7 || id == 0x3e5 || id == 0x3e4 }

@@ -1,0 +1,484 @@
+package correlate
+
+import (
+	"net/netip"
+	"sync"
+)
+
+// shard holds the hosts whose name hashes to it.
+type shard struct {
+	// mu guards everything in the shard. All events of one host hash to the
+	// same shard, so a lookup and the insert that races with it (a child and
+	// the connection that explains it, arriving in two concurrent ConsumeLogs
+	// calls) are serialised: whichever takes the lock second sees the other
+	// and makes the finding exactly once. Hosts of other shards do not wait.
+	mu         sync.Mutex
+	hosts      map[string]*hostState
+	lruHead    *hostState // most recently seen
+	lruTail    *hostState // least recently seen: evicted first
+	entries    int        // slots held by every host of the shard (dead ones too)
+	maxHosts   int
+	maxEntries int
+	lastSweep  int64 // wall clock of the last silent-host sweep
+	stats      Stats
+	_          [32]byte // keep neighbouring shards' locks off one cache line
+}
+
+// table names a host's tables, for eviction.
+type table uint8
+
+const (
+	tConns table = iota
+	tChildren
+	tServers
+	tLogons
+	tWaits
+	tableCount
+)
+
+// meta is what every slot carries: when it may go, and whether it already
+// went (a tombstone, removed when it reaches the front of its ring). An
+// entry goes when the host's clock has passed deadline (event time) and the
+// wall clock has passed wallDeadline: the first bounds memory in event time,
+// the second keeps an entry for max_delay of real time, however fast events
+// are replayed, so that concurrent calls running out of step (a wall-clock
+// effect) still find it. Joins never read these: they compare the two
+// events' own times.
+type meta struct {
+	deadline     int64
+	wallDeadline int64
+	dead         bool
+}
+
+type slot[T any] struct {
+	meta
+	v T
+}
+
+// ring is a bounded FIFO: entries are added at the back and leave at the
+// front, by expiry or eviction; seq numbers entries for the logon indexes.
+type ring[T any] struct {
+	buf  []slot[T]
+	head int
+	n    int
+	seq  uint64 // sequence number of the front entry
+}
+
+func (r *ring[T]) at(i int) *slot[T] { return &r.buf[(r.head+i)%len(r.buf)] }
+
+// push adds at the back; the caller has made room (n < limit).
+func (r *ring[T]) push(s slot[T], limit int) uint64 {
+	if r.n == len(r.buf) {
+		size := min(max(1, 2*len(r.buf)), limit) // most hosts hold one or two entries
+		if size <= r.n {
+			size = r.n + 1
+		}
+		buf := make([]slot[T], size)
+		for i := 0; i < r.n; i++ {
+			buf[i] = *r.at(i)
+		}
+		r.buf, r.head = buf, 0
+	}
+	*r.at(r.n) = s
+	r.n++
+	return r.seq + uint64(r.n-1)
+}
+
+// pop removes the front entry.
+func (r *ring[T]) pop() {
+	*r.at(0) = slot[T]{} // release the strings
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	r.seq++
+	if len(r.buf) > 64 && r.n < len(r.buf)/4 {
+		buf := make([]slot[T], len(r.buf)/2)
+		for i := 0; i < r.n; i++ {
+			buf[i] = *r.at(i)
+		}
+		r.buf, r.head = buf, 0
+	}
+}
+
+// bySeq returns the entry with sequence number seq, if it is still held.
+func (r *ring[T]) bySeq(seq uint64) *slot[T] {
+	if seq < r.seq || seq-r.seq >= uint64(r.n) {
+		return nil
+	}
+	return r.at(int(seq - r.seq))
+}
+
+type childEntry struct {
+	proc  Process
+	wants Kind // joins still open for this child
+}
+
+type serverEntry struct {
+	proc Process
+	end  int64 // exit time (Unix ns); 0 while it runs
+}
+
+type logonEntry struct {
+	info LogonInfo
+	id   uint64
+	addr netip.AddrPort
+}
+
+type waitEntry struct {
+	proc  Process // the detection waiting for its logon
+	kinds Kind    // what was found about it
+	conn  Conn    // with an address wait
+	id    uint64  // logon id wanted; 0 with an address wait
+	addr  netip.AddrPort
+}
+
+// hostState is everything held about one host.
+type hostState struct {
+	key        string
+	prev, next *hostState // shard LRU
+	wm         [2]int64   // event-time watermarks: Sysmon, Security
+	lastWall   int64
+	local      [4]netip.Addr // the host's own addresses, learned from outbound connections
+	nlocal     int
+
+	conns    ring[Conn]
+	children ring[childEntry]
+	servers  ring[serverEntry]
+	logons   ring[logonEntry]
+	waits    ring[waitEntry]
+	byID     map[uint64]uint64         // logon id -> seq in logons
+	byAddr   map[netip.AddrPort]uint64 // source address and port -> seq in logons
+}
+
+func (h *hostState) entries() int {
+	return h.conns.n + h.children.n + h.servers.n + h.logons.n + h.waits.n
+}
+
+// clock is the host's event time for expiry: the slower of its two logs, so
+// that a log delivered late still finds its partners, but at most
+// maxChannelLag behind the faster one.
+func (h *hostState) clock() int64 {
+	lo, hi := h.wm[0], h.wm[1]
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	if lo == 0 {
+		return hi
+	}
+	return max(lo, hi-maxChannelLag)
+}
+
+// advance moves the watermark of the record's log.
+func (h *hostState) advance(sysmon bool, t, wall int64) {
+	if t <= 0 {
+		return
+	}
+	t = min(t, wall+futureSlack)
+	i := 1
+	if sysmon {
+		i = 0
+	}
+	if t > h.wm[i] {
+		h.wm[i] = t
+	}
+}
+
+func (h *hostState) isLocal(a netip.Addr) bool {
+	for i := 0; i < h.nlocal; i++ {
+		if h.local[i] == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *hostState) learnLocal(a netip.Addr) {
+	if !a.IsValid() || a.IsLoopback() || a.IsUnspecified() || h.isLocal(a) {
+		return
+	}
+	if h.nlocal < len(h.local) {
+		h.local[h.nlocal] = a
+		h.nlocal++
+		return
+	}
+	copy(h.local[:], h.local[1:])
+	h.local[len(h.local)-1] = a
+}
+
+// hostKey lower-cases a host name into buf without allocating.
+func hostKey(buf *[maxHostKey]byte, host string) []byte {
+	n := min(len(host), maxHostKey)
+	for i := 0; i < n; i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:n]
+}
+
+func fnv1a(b []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
+}
+
+// lock finds and locks the host's shard and returns the host's state (nil
+// when it has none and create is false). The caller unlocks s.mu.
+func (c *Correlator) lock(host string, create bool, wall int64) (*shard, *hostState) {
+	var buf [maxHostKey]byte
+	key := hostKey(&buf, host)
+	s := &c.shards[fnv1a(key)%uint32(len(c.shards))]
+	s.mu.Lock()
+	if wall-s.lastSweep > sweepEvery {
+		s.lastSweep = wall
+		c.sweepIdle(s, wall)
+	}
+	h := s.hosts[string(key)] // no allocation for the lookup
+	if h == nil {
+		if !create {
+			return s, nil
+		}
+		h = &hostState{key: string(key)}
+		for len(s.hosts) >= s.maxHosts && s.lruTail != nil {
+			s.stats.HostsEvicted++
+			c.removeHost(s, s.lruTail, true)
+		}
+		s.hosts[h.key] = h
+	} else {
+		s.unlink(h)
+	}
+	s.pushFront(h)
+	h.lastWall = wall
+	return s, h
+}
+
+func (s *shard) unlink(h *hostState) {
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		s.lruHead = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		s.lruTail = h.prev
+	}
+	h.prev, h.next = nil, nil
+}
+
+func (s *shard) pushFront(h *hostState) {
+	h.next = s.lruHead
+	if s.lruHead != nil {
+		s.lruHead.prev = h
+	}
+	s.lruHead = h
+	if s.lruTail == nil {
+		s.lruTail = h
+	}
+}
+
+// removeHost drops a host and all it holds; evicted says whether its live
+// entries count as evicted.
+func (c *Correlator) removeHost(s *shard, h *hostState, evicted bool) {
+	if evicted {
+		s.stats.EntriesEvicted += int64(h.live())
+	}
+	s.entries -= h.entries()
+	s.unlink(h)
+	delete(s.hosts, h.key)
+}
+
+func (h *hostState) live() int {
+	n := 0
+	count := func(dead bool) {
+		if !dead {
+			n++
+		}
+	}
+	for i := 0; i < h.conns.n; i++ {
+		count(h.conns.at(i).dead)
+	}
+	for i := 0; i < h.children.n; i++ {
+		count(h.children.at(i).dead)
+	}
+	for i := 0; i < h.servers.n; i++ {
+		count(h.servers.at(i).dead)
+	}
+	for i := 0; i < h.logons.n; i++ {
+		count(h.logons.at(i).dead)
+	}
+	for i := 0; i < h.waits.n; i++ {
+		count(h.waits.at(i).dead)
+	}
+	return n
+}
+
+// sweepIdle drops hosts not seen (wall clock) for longer than every timeout:
+// a host that fell silent would otherwise keep its entries until evicted.
+func (c *Correlator) sweepIdle(s *shard, wall int64) {
+	for h := s.lruTail; h != nil && wall-h.lastWall > c.idle; h = s.lruTail {
+		s.stats.HostsIdle++
+		s.stats.EntriesExpired += int64(h.live())
+		c.removeHost(s, h, false)
+	}
+}
+
+// popFront removes the front entry of a table; reason counts a live entry
+// as expired or evicted.
+func (h *hostState) popFront(s *shard, t table, expired bool) {
+	var dead bool
+	switch t {
+	case tConns:
+		dead = h.conns.at(0).dead
+		h.conns.pop()
+	case tChildren:
+		dead = h.children.at(0).dead
+		h.children.pop()
+	case tServers:
+		dead = h.servers.at(0).dead
+		h.servers.pop()
+	case tLogons:
+		f := h.logons.at(0)
+		dead = f.dead
+		seq := h.logons.seq
+		if h.byID[f.v.id] == seq {
+			delete(h.byID, f.v.id)
+		}
+		if f.v.addr.IsValid() && h.byAddr[f.v.addr] == seq {
+			delete(h.byAddr, f.v.addr)
+		}
+		h.logons.pop()
+	case tWaits:
+		dead = h.waits.at(0).dead
+		h.waits.pop()
+	}
+	s.entries--
+	if dead {
+		return
+	}
+	if expired {
+		s.stats.EntriesExpired++
+	} else {
+		s.stats.EntriesEvicted++
+	}
+}
+
+func (h *hostState) tableLen(t table) int {
+	switch t {
+	case tConns:
+		return h.conns.n
+	case tChildren:
+		return h.children.n
+	case tServers:
+		return h.servers.n
+	case tLogons:
+		return h.logons.n
+	default:
+		return h.waits.n
+	}
+}
+
+func (h *hostState) front(t table) *meta {
+	switch t {
+	case tConns:
+		return &h.conns.at(0).meta
+	case tChildren:
+		return &h.children.at(0).meta
+	case tServers:
+		return &h.servers.at(0).meta
+	case tLogons:
+		return &h.logons.at(0).meta
+	default:
+		return &h.waits.at(0).meta
+	}
+}
+
+// expire drops, oldest first, the entries whose time is up and the
+// tombstones at the front of each table. Entries behind a longer-lived front
+// entry stay until it goes.
+func (h *hostState) expire(s *shard, clock, wall int64) {
+	for t := table(0); t < tableCount; t++ {
+		for h.tableLen(t) > 0 {
+			m := h.front(t)
+			if !m.dead && (m.deadline >= clock || m.wallDeadline >= wall) {
+				break
+			}
+			h.popFront(s, t, true)
+		}
+	}
+}
+
+// makeRoom is called before adding an entry to table t of h: it drops the
+// table's oldest entry at the per-host cap, and whole least-recently-seen
+// hosts (or, when h is alone, h's oldest entries) at the shard's share of
+// the total cap.
+func (c *Correlator) makeRoom(s *shard, h *hostState, t table) {
+	for h.tableLen(t) >= c.cfg.MaxEntriesPerHost {
+		h.popFront(s, t, false)
+	}
+	for s.entries+1 > s.maxEntries {
+		victim := s.lruTail
+		if victim != nil && victim != h {
+			s.stats.HostsEvicted++
+			c.removeHost(s, victim, true)
+			continue
+		}
+		if h.tableLen(t) > 0 {
+			h.popFront(s, t, false)
+			continue
+		}
+		// h holds entries in other tables only: take the oldest of the largest.
+		largest := t
+		for u := table(0); u < tableCount; u++ {
+			if h.tableLen(u) > h.tableLen(largest) {
+				largest = u
+			}
+		}
+		if h.tableLen(largest) == 0 {
+			return
+		}
+		h.popFront(s, largest, false)
+	}
+}
+
+func (c *Correlator) pushConn(s *shard, h *hostState, v Conn, deadline, wall int64) {
+	c.makeRoom(s, h, tConns)
+	h.conns.push(slot[Conn]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	s.entries++
+}
+
+func (c *Correlator) pushChild(s *shard, h *hostState, v childEntry, deadline, wall int64) {
+	c.makeRoom(s, h, tChildren)
+	h.children.push(slot[childEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	s.entries++
+}
+
+func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline, wall int64) {
+	c.makeRoom(s, h, tServers)
+	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	s.entries++
+}
+
+func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, wall int64) {
+	c.makeRoom(s, h, tLogons)
+	seq := h.logons.push(slot[logonEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	s.entries++
+	if h.byID == nil {
+		h.byID = make(map[uint64]uint64)
+		h.byAddr = make(map[netip.AddrPort]uint64)
+	}
+	h.byID[v.id] = seq
+	if v.addr.IsValid() {
+		h.byAddr[v.addr] = seq
+	}
+}
+
+func (c *Correlator) pushWait(s *shard, h *hostState, v waitEntry, deadline, wall int64) {
+	c.makeRoom(s, h, tWaits)
+	h.waits.push(slot[waitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	s.entries++
+}

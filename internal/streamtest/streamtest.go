@@ -1,0 +1,356 @@
+// Package streamtest loads the recorded DCOM event streams of
+// testdata/streams and checks correlation findings against their expect
+// files. Only tests use it.
+package streamtest // import "github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+// Feature names, as the expect files write them.
+const (
+	InboundChild = "shellwindows_inbound_child"
+	ServerChild  = "embedding_child_by_pid"
+	Logon        = "logon_enrichment"
+	None         = "none"
+	// AddressLogon is not a feature of the expect files: it is the logon an
+	// inbound child gets by the connection's remote address and port, checked
+	// against the inbound entry's logon_by_address_and_port.
+	AddressLogon = "address_logon"
+)
+
+// AddressLogonExpect is an inbound child's logon_by_address_and_port.
+type AddressLogonExpect struct {
+	LogonLine   int    `json:"logon_line"`
+	LogonID     string `json:"logon_id"`
+	Account     string `json:"account"`
+	Domain      string `json:"domain"`
+	AuthPackage string `json:"auth_package"`
+}
+
+// Expect is one line of an expect file.
+type Expect struct {
+	Line              int                 `json:"line"`
+	Feature           string              `json:"feature"`
+	Required          bool                `json:"required"`
+	LookalikeOf       string              `json:"lookalike_of"`
+	Host              string              `json:"host"`
+	EventID           int64               `json:"event_id"`
+	RecordID          int64               `json:"record_id"`
+	Image             string              `json:"image"`
+	RemoteAddress     string              `json:"remote_address"`
+	RemotePort        int                 `json:"remote_port"`
+	LocalPort         int                 `json:"local_port"`
+	ServerCommandLine string              `json:"server_command_line"`
+	ServerPID         string              `json:"server_pid"`
+	LogonID           string              `json:"logon_id"`
+	Account           string              `json:"account"`
+	Domain            string              `json:"domain"`
+	AuthPackage       string              `json:"auth_package"`
+	LogonProcess      string              `json:"logon_process"`
+	Workstation       string              `json:"workstation"`
+	AddressLogon      *AddressLogonExpect `json:"logon_by_address_and_port"`
+}
+
+// Stream is one recording.
+type Stream struct {
+	Name   string
+	JSON   []string // receiver body maps, one per line
+	XML    []string // the same events as raw XML
+	Expect []Expect
+	// Index maps host (lower case), event id and record id to the 1-based line.
+	Index map[string]int
+}
+
+// Key names a record for Index.
+func Key(host string, eventID, recordID int64) string {
+	return strings.ToLower(host) + "|" + strconv.FormatInt(eventID, 10) + "|" + strconv.FormatInt(recordID, 10)
+}
+
+// Short is a readable stream name.
+func (s *Stream) Short() string {
+	name := s.Name
+	if i := strings.LastIndex(name, "__"); i >= 0 {
+		name = name[i+2:]
+	}
+	return name
+}
+
+// Load reads every stream under dir.
+func Load(dir string) ([]*Stream, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "*.expect.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(matches)
+	var out []*Stream
+	for _, m := range matches {
+		name := strings.TrimSuffix(filepath.Base(m), ".expect.jsonl")
+		s := &Stream{Name: name, Index: map[string]int{}}
+		if s.JSON, err = lines(filepath.Join(dir, name+".stream.json")); err != nil {
+			return nil, err
+		}
+		if s.XML, err = lines(filepath.Join(dir, name+".stream.xml")); err != nil {
+			return nil, err
+		}
+		if len(s.JSON) != len(s.XML) {
+			return nil, fmt.Errorf("%s: %d json lines, %d xml lines", name, len(s.JSON), len(s.XML))
+		}
+		expects, err := lines(m)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range expects {
+			var e Expect
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				return nil, fmt.Errorf("%s: %w", m, err)
+			}
+			s.Expect = append(s.Expect, e)
+		}
+		for i, l := range s.XML {
+			var ev winevent.ContextEvent
+			if winevent.ReadContext(pcommon.NewValueStr(l), pcommon.NewMap(), &ev) {
+				s.Index[Key(ev.Computer, ev.EventID, ev.RecordID)] = i + 1
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func lines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		if sc.Text() != "" {
+			out = append(out, sc.Text())
+		}
+	}
+	return out, sc.Err()
+}
+
+// Body renders line i (0-based) in a shape: "json" (receiver map) or "xml".
+func (s *Stream) Body(shape string, i int) (pcommon.Value, error) {
+	if shape == "xml" {
+		return pcommon.NewValueStr(s.XML[i]), nil
+	}
+	m, err := winevent.MapFromJSON([]byte(s.JSON[i]))
+	if err != nil {
+		return pcommon.Value{}, err
+	}
+	v := pcommon.NewValueMap()
+	m.MoveTo(v.Map())
+	return v, nil
+}
+
+// Time is line i's system_time (Unix ns), for shuffling.
+func (s *Stream) Time(i int) int64 {
+	var m struct {
+		SystemTime string `json:"system_time"`
+	}
+	_ = json.Unmarshal([]byte(s.JSON[i]), &m)
+	t, _ := winevent.ParseTime(m.SystemTime)
+	return t
+}
+
+// Shuffled returns the 0-based line order with every event moved by up to
+// jitter nanoseconds of its time (deterministic for a seed).
+func (s *Stream) Shuffled(seed int64, jitter int64) []int {
+	r := rand.New(rand.NewSource(seed))
+	type k struct {
+		i   int
+		key int64
+	}
+	keys := make([]k, len(s.JSON))
+	for i := range keys {
+		keys[i] = k{i, s.Time(i) + r.Int63n(jitter)}
+	}
+	sort.SliceStable(keys, func(a, b int) bool { return keys[a].key < keys[b].key })
+	order := make([]int, len(keys))
+	for i, x := range keys {
+		order[i] = x.i
+	}
+	return order
+}
+
+// Observed is one correlation finding as a test saw it.
+type Observed struct {
+	Host              string
+	EventID           int64
+	RecordID          int64
+	Feature           string
+	Late              bool
+	RemoteAddress     string
+	RemotePort        int
+	LocalPort         int
+	ServerCommandLine string
+	ServerPID         int64
+	LogonID           string
+	Account           string
+	Domain            string
+	AuthPackage       string
+	LogonProcess      string
+	Workstation       string
+}
+
+// Report is the outcome for one stream.
+type Report struct {
+	RequiredFound, Required int
+	OptionalFound           int
+	LookalikesFlagged       int
+	Late                    int
+	Errors                  []string
+}
+
+func (r *Report) String() string {
+	return fmt.Sprintf("required %d/%d, optional %d, look-alikes flagged %d, late findings %d",
+		r.RequiredFound, r.Required, r.OptionalFound, r.LookalikesFlagged, r.Late)
+}
+
+// Check compares findings with the stream's expect file: every required
+// entry found with its values, nothing on a look-alike line, nothing on a
+// line without an entry for that feature, and the values of optional
+// findings right too.
+func (s *Stream) Check(obs []Observed) *Report {
+	rep := &Report{}
+	errf := func(format string, a ...any) { rep.Errors = append(rep.Errors, fmt.Sprintf(format, a...)) }
+	byLine := map[int][]Observed{}
+	for _, o := range obs {
+		line, ok := s.Index[Key(o.Host, o.EventID, o.RecordID)]
+		if !ok {
+			errf("finding about an unknown record %s %d %d", o.Host, o.EventID, o.RecordID)
+			continue
+		}
+		byLine[line] = append(byLine[line], o)
+		if o.Late {
+			rep.Late++
+		}
+	}
+	expect := map[int]map[string]*Expect{}
+	none := map[int]*Expect{}
+	for i := range s.Expect {
+		e := &s.Expect[i]
+		if e.Feature == None {
+			none[e.Line] = e
+			continue
+		}
+		if expect[e.Line] == nil {
+			expect[e.Line] = map[string]*Expect{}
+		}
+		expect[e.Line][e.Feature] = e
+	}
+	lookalikes := map[int]bool{}
+	found := map[int]map[string]bool{}
+	for line, list := range byLine {
+		if _, ok := none[line]; ok {
+			lookalikes[line] = true
+			errf("line %d: look-alike flagged (%s)", line, list[0].Feature)
+			continue
+		}
+		for _, o := range list {
+			feature := o.Feature
+			if feature == AddressLogon {
+				feature = InboundChild
+			}
+			e := expect[line][feature]
+			if e == nil {
+				errf("line %d: unexpected %s finding", line, o.Feature)
+				continue
+			}
+			if msg := compare(e, &o); msg != "" {
+				errf("line %d %s: %s", line, o.Feature, msg)
+				continue
+			}
+			if found[line] == nil {
+				found[line] = map[string]bool{}
+			}
+			found[line][o.Feature] = true
+		}
+	}
+	rep.LookalikesFlagged = len(lookalikes)
+	for line, features := range expect {
+		for feature, e := range features {
+			ok := found[line][feature]
+			if ok && feature == InboundChild && e.Required && e.AddressLogon != nil && !found[line][AddressLogon] {
+				errf("line %d: inbound child found without the logon of its connection's remote end", line)
+				ok = false
+			}
+			switch {
+			case e.Required:
+				rep.Required++
+				if ok {
+					rep.RequiredFound++
+				} else {
+					errf("line %d: required %s not found", line, feature)
+				}
+			case ok:
+				rep.OptionalFound++
+			}
+		}
+	}
+	sort.Strings(rep.Errors)
+	return rep
+}
+
+func compare(e *Expect, o *Observed) string {
+	var diffs []string
+	eq := func(name string, want, got any) {
+		// Windows writes "-" for no value; attributes leave such values out.
+		if w := fmt.Sprint(want); w != fmt.Sprint(got) && !(w == "-" && fmt.Sprint(got) == "") {
+			diffs = append(diffs, fmt.Sprintf("%s: want %v, got %v", name, want, got))
+		}
+	}
+	switch o.Feature {
+	case InboundChild:
+		eq("remote_address", e.RemoteAddress, o.RemoteAddress)
+		eq("remote_port", e.RemotePort, o.RemotePort)
+		if e.LocalPort != 0 {
+			eq("local_port", e.LocalPort, o.LocalPort)
+		}
+	case AddressLogon:
+		if e.AddressLogon == nil {
+			// An optional entry that lists no logon (the 4688 copy of a
+			// ShellWindows child): nothing to compare with.
+			return ""
+		}
+		eq("logon_id", e.AddressLogon.LogonID, o.LogonID)
+		eq("account", e.AddressLogon.Account, o.Account)
+		eq("domain", e.AddressLogon.Domain, o.Domain)
+		eq("auth_package", e.AddressLogon.AuthPackage, o.AuthPackage)
+		eq("remote_address", e.RemoteAddress, o.RemoteAddress)
+		eq("remote_port", e.RemotePort, o.RemotePort)
+	case ServerChild:
+		eq("server_command_line", e.ServerCommandLine, o.ServerCommandLine)
+		if pid, err := strconv.ParseInt(strings.TrimPrefix(e.ServerPID, "0x"), 16, 64); err == nil {
+			eq("server_pid", pid, o.ServerPID)
+		}
+	case Logon:
+		eq("logon_id", e.LogonID, o.LogonID)
+		eq("remote_address", e.RemoteAddress, o.RemoteAddress)
+		eq("remote_port", e.RemotePort, o.RemotePort)
+		eq("account", e.Account, o.Account)
+		eq("domain", e.Domain, o.Domain)
+		eq("auth_package", e.AuthPackage, o.AuthPackage)
+		eq("logon_process", e.LogonProcess, o.LogonProcess)
+		eq("workstation", e.Workstation, o.Workstation)
+	}
+	return strings.Join(diffs, "; ")
+}

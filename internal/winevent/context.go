@@ -1,0 +1,707 @@
+package winevent
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Event IDs of the events the correlation reads besides process creation.
+const (
+	SysmonNetworkConnect   = 3
+	SysmonProcessTerminate = 5
+	SecurityLogon          = 4624
+	SecurityProcessExit    = 4689
+)
+
+// IsContextEventID reports whether the correlation reads events with this
+// id: Sysmon 1, 3 and 5, Security 4624, 4688 and 4689. Every other id is
+// rejected before anything else of the record is read.
+func IsContextEventID(id int64) bool {
+	switch id {
+	case SysmonProcessCreate, SysmonNetworkConnect, SysmonProcessTerminate,
+		SecurityLogon, SecurityProcessCreate, SecurityProcessExit:
+		return true
+	}
+	return false
+}
+
+// IsSysmonEventID reports whether a correlation event id belongs to Sysmon
+// (the others belong to the Security log).
+func IsSysmonEventID(id int64) bool {
+	return id == SysmonProcessCreate || id == SysmonNetworkConnect || id == SysmonProcessTerminate
+}
+
+// ContextEvent holds the fields of the events the correlation joins, under
+// their Windows names. Values are substrings of the record (or its pdata
+// strings) unless they had to be unescaped: copy them before keeping them.
+type ContextEvent struct {
+	EventID    int64
+	Channel    string
+	Provider   string
+	Computer   string
+	RecordID   int64  // EventRecordID; 0 when the shape does not carry it
+	SystemTime string // TimeCreated/@SystemTime as written; see ParseTime
+	Shape      Shape
+
+	// Sysmon 1, 3, 5 (ProcessId also on 4624, 4688 as the creator, 4689).
+	UtcTime           string
+	ProcessGUID       string
+	ProcessID         string
+	Image             string
+	ParentProcessGUID string
+	ParentProcessID   string
+	ParentImage       string
+	CommandLine       string // Sysmon 1 and 4688
+	User              string
+	LogonID           string
+
+	// Sysmon 3.
+	Protocol            string
+	Initiated           string
+	SourceIP            string
+	SourceHostname      string
+	SourcePort          string
+	DestinationIP       string
+	DestinationHostname string
+	DestinationPort     string
+
+	// Security 4688 and 4689.
+	NewProcessID      string
+	NewProcessName    string
+	ParentProcessName string
+	ProcessName       string // 4689 (and 4624's logon process path)
+	SubjectUserName   string
+	SubjectDomainName string
+	SubjectLogonID    string
+
+	// Security 4624 (TargetLogonId also on 4688).
+	TargetUserName            string
+	TargetDomainName          string
+	TargetLogonID             string
+	LogonType                 string
+	LogonProcessName          string
+	AuthenticationPackageName string
+	WorkstationName           string
+	IPAddress                 string
+	IPPort                    string
+}
+
+// ReadContext fills ev from a log record holding one of the events the
+// correlation reads (see IsContextEventID), in every body shape Read
+// accepts, and reports whether it did. Sysmon ids count only from the Sysmon
+// log and Security ids only from the Security log (other logs reuse event
+// ids 1, 3 and 5), with the same tolerance for forwarders that drop both the
+// channel and the provider as Read. Any other record is rejected right
+// after its event id is read, without allocating; a used event allocates
+// only to unescape XML entities, or when it comes as JSON text.
+func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent) bool {
+	*ev = ContextEvent{}
+	result := NotWindows
+	switch body.Type() {
+	case pcommon.ValueTypeMap:
+		result = readContextMap(body.Map(), ev)
+	case pcommon.ValueTypeStr:
+		result = readContextString(body.Str(), ev)
+	default:
+	}
+	if result == NotWindows || result == Unreadable {
+		*ev = ContextEvent{}
+		result = readContextFlat(attrs, ev, ShapeFlatAttributes)
+	}
+	if result != ProcessCreation || !fromContextSource(ev) {
+		*ev = ContextEvent{}
+		return false
+	}
+	return true
+}
+
+// fromContextSource gates Sysmon ids on the Sysmon log and Security ids on
+// the Security log, as the rule engine does for process creation.
+func fromContextSource(ev *ContextEvent) bool {
+	if IsSysmonEventID(ev.EventID) {
+		if ev.Channel != "" {
+			return containsFoldASCII(ev.Channel, "sysmon")
+		}
+		return ev.Provider == "" || containsFoldASCII(ev.Provider, "sysmon")
+	}
+	if ev.Channel != "" {
+		return strings.EqualFold(ev.Channel, "Security")
+	}
+	return ev.Provider == "" || strings.EqualFold(ev.Provider, "Microsoft-Windows-Security-Auditing")
+}
+
+func containsFoldASCII(s, lowerNeedle string) bool {
+	n := len(lowerNeedle)
+	for i := 0; i+n <= len(s); i++ {
+		match := true
+		for j := 0; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lowerNeedle[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+func readContextString(s string, ev *ContextEvent) Result {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0xEF || s[i] == 0xBB || s[i] == 0xBF) {
+		i++
+	}
+	if i == len(s) {
+		return NotWindows
+	}
+	switch s[i] {
+	case '<':
+		return readContextXML(s[i:], ev)
+	case '{':
+		return readContextJSON(s[i:], ev)
+	default:
+		return NotWindows
+	}
+}
+
+// readContextJSON reads a JSON object in any of the map shapes. The event id
+// is looked up in the text first, so an event the correlation does not use
+// is rejected without decoding (and without allocating).
+func readContextJSON(s string, ev *ContextEvent) Result {
+	if id, ok := jsonEventID(s); ok && !IsContextEventID(id) {
+		ev.EventID = id
+		return OtherEvent
+	}
+	if !strings.Contains(s, `"EventID"`) && !strings.Contains(s, `"event_id"`) &&
+		!strings.Contains(s, `"EventCode"`) && !strings.Contains(s, `"winlog"`) {
+		return NotWindows
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return Unreadable
+	}
+	m := pcommon.NewMap()
+	if err := m.FromRaw(raw); err != nil {
+		return Unreadable
+	}
+	r := readContextMap(m, ev)
+	if r == NotWindows {
+		return Unreadable
+	}
+	ev.Shape = ShapeJSONString
+	return r
+}
+
+// jsonEventID finds the event id in JSON text without decoding it: the value
+// of the first "event_id", "EventID" or "EventCode" key, as a number, a
+// numeric string, or an object's "id" member (the receiver's event_id).
+func jsonEventID(s string) (int64, bool) {
+	for _, key := range [...]string{`"event_id"`, `"EventID"`, `"EventCode"`} {
+		i := strings.Index(s, key)
+		if i < 0 {
+			continue
+		}
+		rest := skipJSONSpace(s[i+len(key):])
+		if rest == "" || rest[0] != ':' {
+			continue
+		}
+		rest = skipJSONSpace(rest[1:])
+		if rest != "" && rest[0] == '{' {
+			end := strings.IndexByte(rest, '}')
+			if end < 0 {
+				continue
+			}
+			obj := rest[:end]
+			j := strings.Index(obj, `"id"`)
+			if j < 0 {
+				continue
+			}
+			rest = skipJSONSpace(obj[j+len(`"id"`):])
+			if rest == "" || rest[0] != ':' {
+				continue
+			}
+			rest = skipJSONSpace(rest[1:])
+		}
+		if id, ok := jsonNumber(rest); ok {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+func skipJSONSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n') {
+		s = s[1:]
+	}
+	return s
+}
+
+// jsonNumber reads a non-negative integer, bare or quoted, at the start of s.
+func jsonNumber(s string) (int64, bool) {
+	quoted := s != "" && s[0] == '"'
+	if quoted {
+		s = s[1:]
+	}
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 10 {
+		return 0, false
+	}
+	if quoted && (n == len(s) || s[n] != '"') {
+		return 0, false
+	}
+	if !quoted && n < len(s) && (s[n] == '.' || s[n] == 'e' || s[n] == 'E') {
+		return 0, false
+	}
+	return parseEventID(s[:n])
+}
+
+func readContextMap(m pcommon.Map, ev *ContextEvent) Result {
+	if v, ok := m.Get("event_id"); ok {
+		return readContextReceiverMap(m, v, ev)
+	}
+	if v, ok := m.Get("winlog"); ok && v.Type() == pcommon.ValueTypeMap {
+		r := readContextWinlogbeat(v.Map(), ev)
+		if r == ProcessCreation && ev.SystemTime == "" {
+			ev.SystemTime = mapStr(m, "@timestamp")
+		}
+		return r
+	}
+	return readContextFlat(m, ev, ShapeFlatMap)
+}
+
+// readContextReceiverMap reads the windowseventlog receiver's body, with
+// event_data as a map or as an array of {Name: value} maps.
+func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEvent) Result {
+	if idValue.Type() == pcommon.ValueTypeMap {
+		v, ok := idValue.Map().Get("id")
+		if !ok {
+			return NotWindows
+		}
+		idValue = v
+	}
+	id, ok := valueInt(idValue)
+	if !ok {
+		return NotWindows
+	}
+	ev.EventID = id
+	if !IsContextEventID(id) {
+		return OtherEvent
+	}
+	ev.Shape = ShapeReceiverMap
+	ev.Channel = mapStr(m, "channel")
+	ev.Computer = mapStr(m, "computer")
+	ev.SystemTime = mapStr(m, "system_time")
+	if v, ok := m.Get("record_id"); ok {
+		ev.RecordID, _ = recordID(v)
+	}
+	if p, ok := m.Get("provider"); ok && p.Type() == pcommon.ValueTypeMap {
+		ev.Provider = mapStr(p.Map(), "name")
+	}
+	data, ok := m.Get("event_data")
+	if !ok || data.Type() != pcommon.ValueTypeMap {
+		return ProcessCreation
+	}
+	dm := data.Map()
+	if arr, ok := dm.Get("data"); ok && arr.Type() == pcommon.ValueTypeSlice {
+		ev.Shape = ShapeReceiverArray
+		s := arr.Slice()
+		for i := 0; i < s.Len(); i++ {
+			item := s.At(i)
+			if item.Type() != pcommon.ValueTypeMap {
+				continue
+			}
+			for k, v := range item.Map().All() {
+				if v.Type() == pcommon.ValueTypeStr {
+					ev.setField(k, v.Str())
+				}
+			}
+		}
+		return ProcessCreation
+	}
+	for k, v := range dm.All() {
+		if v.Type() == pcommon.ValueTypeStr {
+			ev.setField(k, v.Str())
+		}
+	}
+	return ProcessCreation
+}
+
+// readContextFlat reads Windows names at the top level of a map (NXLog, the
+// Sumo Logic installed collector, or record attributes).
+func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
+	if m.Len() == 0 {
+		return NotWindows
+	}
+	v, ok := m.Get("EventID")
+	if !ok {
+		if v, ok = m.Get("EventCode"); !ok {
+			return NotWindows
+		}
+	}
+	id, ok := valueInt(v)
+	if !ok {
+		return NotWindows
+	}
+	ev.EventID = id
+	if !IsContextEventID(id) {
+		return OtherEvent
+	}
+	ev.Shape = shape
+	for k, v := range m.All() {
+		switch k {
+		case "RecordNumber", "EventRecordID", "RecordID", "record_id":
+			ev.RecordID, _ = recordID(v)
+			continue
+		}
+		if v.Type() != pcommon.ValueTypeStr {
+			continue
+		}
+		switch k {
+		case "Channel":
+			ev.Channel = v.Str()
+		case "Provider", "ProviderName", "SourceName":
+			ev.Provider = v.Str()
+		case "Computer", "Hostname", "ComputerName":
+			ev.Computer = v.Str()
+		case "TimeCreated", "SystemTime", "@timestamp":
+			ev.SystemTime = v.Str()
+		default:
+			ev.setField(k, v.Str())
+		}
+	}
+	return ProcessCreation
+}
+
+// readContextWinlogbeat reads Winlogbeat's winlog.* layout.
+func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
+	v, ok := w.Get("event_id")
+	if !ok {
+		return NotWindows
+	}
+	id, ok := valueInt(v)
+	if !ok {
+		return NotWindows
+	}
+	ev.EventID = id
+	if !IsContextEventID(id) {
+		return OtherEvent
+	}
+	ev.Shape = ShapeWinlogbeat
+	ev.Channel = mapStr(w, "channel")
+	ev.Provider = mapStr(w, "provider_name")
+	ev.Computer = mapStr(w, "computer_name")
+	if v, ok := w.Get("record_id"); ok {
+		ev.RecordID, _ = recordID(v)
+	}
+	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
+		for k, v := range data.Map().All() {
+			if v.Type() == pcommon.ValueTypeStr {
+				ev.setField(k, v.Str())
+			}
+		}
+	}
+	return ProcessCreation
+}
+
+// readContextXML reads a rendered Windows event (the receiver's raw body)
+// with the same scanner as readXML.
+func readContextXML(s string, ev *ContextEvent) Result {
+	if !strings.HasPrefix(s, "<Event") && !strings.Contains(s, "<Event ") && !strings.Contains(s, "<Event>") {
+		return NotWindows
+	}
+	// The System elements come first, and no value can hold a '<': the first
+	// match of each is the right one, as in readXML.
+	system := s
+	idText, ok := elementText(system, "<EventID")
+	if !ok {
+		return Unreadable
+	}
+	id, ok := parseEventID(idText)
+	if !ok {
+		return Unreadable
+	}
+	ev.EventID = id
+	if !IsContextEventID(id) {
+		return OtherEvent
+	}
+	ev.Shape = ShapeRawXML
+	if v, ok := elementText(system, "<Channel"); ok {
+		ev.Channel = unescapeXML(v)
+	}
+	if v, ok := elementText(system, "<Computer"); ok {
+		ev.Computer = unescapeXML(v)
+	}
+	if v, ok := elementText(system, "<EventRecordID"); ok {
+		if n, ok := parseDecimal(strings.TrimSpace(v)); ok {
+			ev.RecordID = n
+		}
+	}
+	if tag, ok := startTag(system, "<Provider"); ok {
+		if name, ok := attribute(tag, "Name"); ok {
+			ev.Provider = unescapeXML(name)
+		}
+	}
+	if tag, ok := startTag(system, "<TimeCreated"); ok {
+		if t, ok := attribute(tag, "SystemTime"); ok {
+			ev.SystemTime = t
+		}
+	}
+	start := strings.Index(s, "<EventData")
+	if start < 0 {
+		return ProcessCreation
+	}
+	return readContextEventData(s[start:], ev)
+}
+
+// startTag returns the inside of the first start tag named by open.
+func startTag(s, open string) (string, bool) {
+	for {
+		i := strings.Index(s, open)
+		if i < 0 {
+			return "", false
+		}
+		s = s[i+len(open):]
+		if s == "" {
+			return "", false
+		}
+		if c := s[0]; c != '>' && c != '/' && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			continue
+		}
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return "", false
+		}
+		return s[:end], true
+	}
+}
+
+func readContextEventData(s string, ev *ContextEvent) Result {
+	for {
+		i := strings.Index(s, "<Data")
+		if i < 0 {
+			return ProcessCreation
+		}
+		s = s[i+len("<Data"):]
+		if s == "" {
+			return Unreadable
+		}
+		if c := s[0]; c != ' ' && c != '>' && c != '/' && c != '\t' && c != '\n' && c != '\r' {
+			continue
+		}
+		tagEnd := strings.IndexByte(s, '>')
+		if tagEnd < 0 {
+			return Unreadable
+		}
+		tag := s[:tagEnd]
+		s = s[tagEnd+1:]
+		if strings.HasSuffix(tag, "/") {
+			continue
+		}
+		end := strings.Index(s, "</Data>")
+		if end < 0 {
+			return Unreadable
+		}
+		value := s[:end]
+		s = s[end+len("</Data>"):]
+		name, ok := attribute(tag, "Name")
+		if !ok {
+			continue
+		}
+		// Unescape only the values the correlation keeps.
+		if ev.setField(name, value) && strings.IndexByte(value, '&') >= 0 {
+			ev.setField(name, unescapeXML(value))
+		}
+	}
+}
+
+// setField stores a named Windows field and reports whether the name is one
+// the correlation reads.
+func (e *ContextEvent) setField(name, value string) bool {
+	switch name {
+	case "UtcTime":
+		e.UtcTime = value
+	case "ProcessGuid":
+		e.ProcessGUID = value
+	case "ProcessId":
+		e.ProcessID = value
+	case "Image":
+		e.Image = value
+	case "ParentProcessGuid":
+		e.ParentProcessGUID = value
+	case "ParentProcessId":
+		e.ParentProcessID = value
+	case "ParentImage":
+		e.ParentImage = value
+	case "CommandLine":
+		e.CommandLine = value
+	case "User":
+		e.User = value
+	case "LogonId":
+		e.LogonID = value
+	case "Protocol":
+		e.Protocol = value
+	case "Initiated":
+		e.Initiated = value
+	case "SourceIp":
+		e.SourceIP = value
+	case "SourceHostname":
+		e.SourceHostname = value
+	case "SourcePort":
+		e.SourcePort = value
+	case "DestinationIp":
+		e.DestinationIP = value
+	case "DestinationHostname":
+		e.DestinationHostname = value
+	case "DestinationPort":
+		e.DestinationPort = value
+	case "NewProcessId":
+		e.NewProcessID = value
+	case "NewProcessName":
+		e.NewProcessName = value
+	case "ParentProcessName":
+		e.ParentProcessName = value
+	case "ProcessName":
+		e.ProcessName = value
+	case "SubjectUserName":
+		e.SubjectUserName = value
+	case "SubjectDomainName":
+		e.SubjectDomainName = value
+	case "SubjectLogonId":
+		e.SubjectLogonID = value
+	case "TargetUserName":
+		e.TargetUserName = value
+	case "TargetDomainName":
+		e.TargetDomainName = value
+	case "TargetLogonId":
+		e.TargetLogonID = value
+	case "LogonType":
+		e.LogonType = value
+	case "LogonProcessName":
+		e.LogonProcessName = value
+	case "AuthenticationPackageName":
+		e.AuthenticationPackageName = value
+	case "WorkstationName":
+		e.WorkstationName = value
+	case "IpAddress":
+		e.IPAddress = value
+	case "IpPort":
+		e.IPPort = value
+	default:
+		return false
+	}
+	return true
+}
+
+// recordID reads an EventRecordID stored as an integer, an integral double
+// or decimal text.
+func recordID(v pcommon.Value) (int64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		n := v.Int()
+		return n, n >= 0
+	case pcommon.ValueTypeDouble:
+		d := v.Double()
+		if d < 0 || d > 1<<53 || d != float64(int64(d)) {
+			return 0, false
+		}
+		return int64(d), true
+	case pcommon.ValueTypeStr:
+		return parseDecimal(strings.TrimSpace(v.Str()))
+	default:
+		return 0, false
+	}
+}
+
+func parseDecimal(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// ParseTime reads the times Windows events carry, without allocating:
+// TimeCreated/@SystemTime ("2020-09-18T17:08:36.030Z", up to nine fraction
+// digits, or a ±hh:mm offset) and Sysmon's UtcTime ("2020-09-18
+// 17:08:36.030", which is UTC). It returns Unix nanoseconds.
+func ParseTime(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 60 {
+		return 0, false
+	}
+	rest := s[19:]
+	nanos := 0
+	if rest != "" && (rest[0] == '.' || rest[0] == ',') {
+		rest = rest[1:]
+		n := 0
+		scale := 100000000
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			if scale > 0 {
+				nanos += int(rest[n]-'0') * scale
+				scale /= 10
+			}
+			n++
+		}
+		if n == 0 {
+			return 0, false
+		}
+		rest = rest[n:]
+	}
+	offset := 0
+	switch {
+	case rest == "" || rest == "Z" || rest == "z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, ok1 := digits(rest[1:3])
+		om, ok2 := digits(rest[4:6])
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		offset = oh*3600 + om*60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return 0, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
+	return t.UnixNano() - int64(offset)*int64(time.Second), true
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}

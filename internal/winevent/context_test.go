@@ -1,0 +1,301 @@
+package winevent
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// contextStreamLines reads every stream's receiver-map and XML lines.
+func contextStreamLines(t testing.TB) (jsonLines, xmlLines []string) {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join("..", "..", "testdata", "streams", "*.stream.json"))
+	require.NoError(t, err)
+	require.Len(t, matches, 6)
+	read := func(path string) []string {
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		var out []string
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			out = append(out, sc.Text())
+		}
+		require.NoError(t, sc.Err())
+		return out
+	}
+	for _, m := range matches {
+		j := read(m)
+		x := read(strings.TrimSuffix(m, ".json") + ".xml")
+		require.Equal(t, len(j), len(x))
+		jsonLines = append(jsonLines, j...)
+		xmlLines = append(xmlLines, x...)
+	}
+	return jsonLines, xmlLines
+}
+
+type receiverLine struct {
+	EventID struct {
+		ID int64 `json:"id"`
+	} `json:"event_id"`
+	Provider struct {
+		Name string `json:"name"`
+	} `json:"provider"`
+	Channel    string            `json:"channel"`
+	Computer   string            `json:"computer"`
+	RecordID   int64             `json:"record_id"`
+	SystemTime string            `json:"system_time"`
+	EventData  map[string]string `json:"event_data"`
+}
+
+// contextShapes renders one receiver-map line in every shape ReadContext
+// reads: body, attributes.
+func contextShapes(t testing.TB, line, xml string) map[string]func() (pcommon.Value, pcommon.Map) {
+	var r receiverLine
+	require.NoError(t, json.Unmarshal([]byte(line), &r))
+	toMap := func(v any) pcommon.Map {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		m, err := MapFromJSON(b)
+		require.NoError(t, err)
+		return m
+	}
+	flat := map[string]any{
+		"EventID": r.EventID.ID, "Channel": r.Channel, "Computer": r.Computer, "ProviderName": r.Provider.Name,
+		"EventRecordID": r.RecordID, "TimeCreated": r.SystemTime,
+	}
+	for k, v := range r.EventData {
+		flat[k] = v
+	}
+	var array []map[string]string
+	for k, v := range r.EventData {
+		array = append(array, map[string]string{k: v})
+	}
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(line), &raw))
+	raw["event_data"] = map[string]any{"data": array}
+	winlogbeat := map[string]any{
+		"@timestamp": r.SystemTime,
+		"winlog": map[string]any{
+			"event_id": r.EventID.ID, "channel": r.Channel, "computer_name": r.Computer,
+			"provider_name": r.Provider.Name, "record_id": r.RecordID, "event_data": r.EventData,
+		},
+	}
+	flatJSON, err := json.Marshal(flat)
+	require.NoError(t, err)
+	mapBody := func(m pcommon.Map) pcommon.Value {
+		v := pcommon.NewValueMap()
+		m.CopyTo(v.Map())
+		return v
+	}
+	return map[string]func() (pcommon.Value, pcommon.Map){
+		"receiver map": func() (pcommon.Value, pcommon.Map) {
+			m, err := MapFromJSON([]byte(line))
+			require.NoError(t, err)
+			return mapBody(m), pcommon.NewMap()
+		},
+		"receiver array": func() (pcommon.Value, pcommon.Map) { return mapBody(toMap(raw)), pcommon.NewMap() },
+		"raw xml":        func() (pcommon.Value, pcommon.Map) { return pcommon.NewValueStr(xml), pcommon.NewMap() },
+		"flat map body":  func() (pcommon.Value, pcommon.Map) { return mapBody(toMap(flat)), pcommon.NewMap() },
+		"flat attributes": func() (pcommon.Value, pcommon.Map) {
+			return pcommon.NewValueStr("An account was logged on."), toMap(flat)
+		},
+		"json string": func() (pcommon.Value, pcommon.Map) { return pcommon.NewValueStr(string(flatJSON)), pcommon.NewMap() },
+		"winlogbeat":  func() (pcommon.Value, pcommon.Map) { return mapBody(toMap(winlogbeat)), pcommon.NewMap() },
+	}
+}
+
+// TestReadContextEveryShape reads every stream event in every shape and
+// gets the same fields, and rejects the events the correlation does not use.
+func TestReadContextEveryShape(t *testing.T) {
+	jsonLines, xmlLines := contextStreamLines(t)
+	used, unused := 0, 0
+	for i := range jsonLines {
+		var want ContextEvent
+		var r receiverLine
+		require.NoError(t, json.Unmarshal([]byte(jsonLines[i]), &r))
+		shapes := contextShapes(t, jsonLines[i], xmlLines[i])
+		ok := ReadContext(pcommon.NewValueStr(xmlLines[i]), pcommon.NewMap(), &want)
+		require.Equal(t, IsContextEventID(r.EventID.ID), ok, "line %d: event %d", i, r.EventID.ID)
+		if ok {
+			used++
+			assert.Equal(t, r.RecordID, want.RecordID)
+			assert.Equal(t, r.Computer, want.Computer)
+			assert.Equal(t, r.SystemTime, want.SystemTime)
+		} else {
+			unused++
+		}
+		for name, render := range shapes {
+			body, attrs := render()
+			var got ContextEvent
+			require.Equal(t, ok, ReadContext(body, attrs, &got), "%s line %d", name, i)
+			if !ok {
+				continue
+			}
+			got.Shape = want.Shape
+			assert.Equal(t, want, got, "%s line %d", name, i)
+		}
+	}
+	t.Logf("%d events read, %d rejected", used, unused)
+	require.Greater(t, used, 900)
+	require.Greater(t, unused, 500)
+}
+
+// TestReadContextAllocations: nothing for an unused event in any shape
+// (JSON text included: its event id is found without decoding), nothing for
+// a used event in a map shape or in XML without entities.
+func TestReadContextAllocations(t *testing.T) {
+	jsonLines, xmlLines := contextStreamLines(t)
+	checked := map[string]int{}
+	for i := 0; i < len(jsonLines); i += 3 {
+		var r receiverLine
+		require.NoError(t, json.Unmarshal([]byte(jsonLines[i]), &r))
+		usedID := IsContextEventID(r.EventID.ID)
+		for name, render := range contextShapes(t, jsonLines[i], xmlLines[i]) {
+			if usedID && (name == "json string" || (name == "raw xml" && strings.Contains(xmlLines[i], "&"))) {
+				continue
+			}
+			body, attrs := render()
+			var ev ContextEvent
+			allocs := testing.AllocsPerRun(5, func() { ReadContext(body, attrs, &ev) })
+			assert.Zero(t, allocs, "%s line %d (event %d)", name, i, r.EventID.ID)
+			checked[name]++
+		}
+	}
+	assert.Len(t, checked, 7)
+}
+
+func TestReadContextSourceGate(t *testing.T) {
+	cases := []struct {
+		body string
+		want bool
+	}{
+		{`{"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"}`, true},
+		{`{"EventID": 3, "Channel": "Application"}`, false},
+		{`{"EventID": 5, "ProviderName": "Microsoft-Windows-Sysmon"}`, true},
+		{`{"EventID": 5, "ProviderName": "Service Control Manager"}`, false},
+		{`{"EventID": 4624, "Channel": "Security"}`, true},
+		{`{"EventID": 4624, "Channel": "Microsoft-Windows-Sysmon/Operational"}`, false},
+		{`{"EventID": 4689}`, true}, // a forwarder that drops both
+		{`{"EventID": 4634, "Channel": "Security"}`, false},
+		{`<Event><System><EventID>3</EventID><Channel>System</Channel></System></Event>`, false},
+	}
+	for _, c := range cases {
+		var ev ContextEvent
+		assert.Equal(t, c.want, ReadContext(pcommon.NewValueStr(c.body), pcommon.NewMap(), &ev), c.body)
+		if !c.want {
+			assert.Equal(t, ContextEvent{}, ev, "a rejected event leaves nothing behind")
+		}
+	}
+}
+
+func TestReadContextEntitiesAndSystemFields(t *testing.T) {
+	xml := `<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name='Microsoft-Windows-Sysmon' Guid='{5770385F}'/>` +
+		`<EventID>1</EventID><TimeCreated SystemTime='2020-09-18T17:08:36.030Z'/><EventRecordID>1729868</EventRecordID>` +
+		`<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>W6</Computer></System><EventData>` +
+		`<Data Name='CommandLine'>cmd.exe /c echo &quot;a&amp;b&quot;&#13;&#10;</Data><Data Name='Hashes'>&amp;ignored</Data>` +
+		`<Data Name='ParentProcessId'>8200</Data><Data Name='RuleName'/></EventData></Event>`
+	var ev ContextEvent
+	require.True(t, ReadContext(pcommon.NewValueStr(xml), pcommon.NewMap(), &ev))
+	assert.Equal(t, "cmd.exe /c echo \"a&b\"\r\n", ev.CommandLine)
+	assert.Equal(t, "8200", ev.ParentProcessID)
+	assert.Equal(t, int64(1729868), ev.RecordID)
+	assert.Equal(t, "2020-09-18T17:08:36.030Z", ev.SystemTime)
+	assert.Equal(t, "Microsoft-Windows-Sysmon", ev.Provider)
+	assert.Equal(t, ShapeRawXML, ev.Shape)
+}
+
+func TestJSONEventID(t *testing.T) {
+	cases := map[string]int64{
+		`{"event_id": {"id": 4688, "qualifiers": 0}, "channel": "Security"}`: 4688,
+		`{"event_id":{"qualifiers":0,"id":4103}}`:                            4103,
+		`{"winlog": {"event_id": "4624", "channel": "Security"}}`:            4624,
+		`{"EventID": 7, "Channel": "x"}`:                                     7,
+		`{"EventCode" : "10016"}`:                                            10016,
+	}
+	for s, want := range cases {
+		got, ok := jsonEventID(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, want, got, s)
+	}
+	for _, s := range []string{`{"message": "EventID 4688"}`, `{"EventID": 4.5}`, `{"EventID": "x"}`, `{"event_id": {"name": 1}}`} {
+		_, ok := jsonEventID(s)
+		assert.False(t, ok, s)
+	}
+	// an event the correlation uses is still decoded in full
+	var ev ContextEvent
+	require.True(t, ReadContext(pcommon.NewValueStr(`{"EventID": 4689, "Channel": "Security", "ProcessId": "0x52c"}`), pcommon.NewMap(), &ev))
+	assert.Equal(t, "0x52c", ev.ProcessID)
+	assert.Equal(t, ShapeJSONString, ev.Shape)
+}
+
+func TestParseTime(t *testing.T) {
+	ref := func(s string) int64 {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		require.NoError(t, err)
+		return tm.UnixNano()
+	}
+	cases := map[string]int64{
+		"2020-09-18T17:08:36.030Z":          ref("2020-09-18T17:08:36.030Z"),
+		"2021-04-26T15:16:04.047085300Z":    ref("2021-04-26T15:16:04.0470853Z"),
+		"2020-09-18 17:08:36.030":           ref("2020-09-18T17:08:36.030Z"),
+		"2020-09-18T17:08:36Z":              ref("2020-09-18T17:08:36Z"),
+		"2020-09-18T19:08:36.5+02:00":       ref("2020-09-18T17:08:36.5Z"),
+		"2020-09-18T12:08:36-05:00":         ref("2020-09-18T17:08:36Z"),
+		" 2020-09-18T17:08:36.1234567891Z ": ref("2020-09-18T17:08:36.123456789Z"),
+	}
+	for s, want := range cases {
+		got, ok := ParseTime(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"", "-", "2020-09-18", "2020-13-18T17:08:36Z", "2020-09-18T17:08:36.Z", "2020-09-18T17:08:36+0200", "yesterday at noon"} {
+		_, ok := ParseTime(s)
+		assert.False(t, ok, s)
+	}
+	allocs := testing.AllocsPerRun(100, func() { _, _ = ParseTime("2020-09-18T17:08:36.030Z") })
+	assert.Zero(t, allocs)
+}
+
+func BenchmarkReadContext(b *testing.B) {
+	jsonLines, xmlLines := contextStreamLines(b)
+	for _, used := range []bool{false, true} {
+		for _, name := range []string{"receiver map", "raw xml", "json string", "winlogbeat"} {
+			var bodies []pcommon.Value
+			var attrs []pcommon.Map
+			for i := range jsonLines {
+				var r receiverLine
+				require.NoError(b, json.Unmarshal([]byte(jsonLines[i]), &r))
+				if IsContextEventID(r.EventID.ID) != used || (used && strings.Contains(xmlLines[i], "&")) {
+					continue
+				}
+				body, a := contextShapes(b, jsonLines[i], xmlLines[i])[name]()
+				bodies = append(bodies, body)
+				attrs = append(attrs, a)
+				if len(bodies) == 200 {
+					break
+				}
+			}
+			label := map[bool]string{false: "unused-id", true: "used-id"}[used]
+			b.Run(label+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				var ev ContextEvent
+				for b.Loop() {
+					for i := range bodies {
+						ReadContext(bodies[i], attrs[i], &ev)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bodies)), "ns/record")
+			})
+		}
+	}
+}
