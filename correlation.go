@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -301,18 +302,20 @@ func (corr *correlation) shutdown(context.Context) error {
 }
 
 // recordTime is the event time of a record: TimeCreated from the body, the
-// record's timestamp, Sysmon's UtcTime, the observed timestamp, or now.
+// record's timestamp, Sysmon's UtcTime, the observed timestamp, or now. A
+// timestamp beyond int64 nanoseconds (after 2262) is passed over like an
+// unset one.
 func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) int64 {
 	if t, ok := winevent.ParseTime(ce.SystemTime); ok {
 		return t
 	}
-	if ts := lr.Timestamp(); ts != 0 {
+	if ts := lr.Timestamp(); ts != 0 && ts <= math.MaxInt64 {
 		return int64(ts)
 	}
 	if t, ok := winevent.ParseTime(ce.UtcTime); ok {
 		return t
 	}
-	if ts := lr.ObservedTimestamp(); ts != 0 {
+	if ts := lr.ObservedTimestamp(); ts != 0 && ts <= math.MaxInt64 {
 		return int64(ts)
 	}
 	return time.Now().UnixNano()
@@ -445,7 +448,9 @@ func (corr *correlation) emitLate(p *detectionProcessor, lrs plog.LogRecordSlice
 	for i := range batch.late {
 		f := &batch.late[i]
 		lr := lrs.AppendEmpty()
-		lr.SetTimestamp(pcommon.Timestamp(f.Record.Time))
+		if f.Record.Time > 0 { // a time before 1970 has no pcommon.Timestamp: left unset
+			lr.SetTimestamp(pcommon.Timestamp(f.Record.Time))
+		}
 		lr.SetObservedTimestamp(now)
 		var v rules.Verdict
 		if !f.Process.Detected {

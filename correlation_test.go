@@ -271,11 +271,16 @@ func TestCorrelationStreamsConcurrent(t *testing.T) {
 				}
 				sink = new(consumertest.LogsSink)
 				p = newTestProcessor(t, defaultConfig(), sink)
+				// the batches are built here: require must not run in the goroutines
+				var perGoroutine [][]plog.Logs
 				for _, order := range [][]int{sysmon, security} {
+					perGoroutine = append(perGoroutine, streamBatches(t, s, shape, order, 4))
+				}
+				for _, lds := range perGoroutine {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						for _, ld := range streamBatches(t, s, shape, order, 4) {
+						for _, ld := range lds {
 							assert.NoError(t, p.ConsumeLogs(context.Background(), ld))
 						}
 					}()
@@ -497,7 +502,7 @@ func TestCorrelationTelemetry(t *testing.T) {
 	}
 	for _, name := range []string{metricCorrEntries, metricCorrHosts, metricCorrEvicted, metricCorrExpired, metricCorrFindings} {
 		_, err := tel.GetMetric(name)
-		assert.NoError(t, err, name)
+		require.NoError(t, err, name)
 	}
 	require.NoError(t, p.Shutdown(context.Background()))
 }

@@ -82,7 +82,7 @@ func TestRealCorpus(t *testing.T) {
 					parent, _ := attrs.Get(attrParentName)
 					if !detected && l.Role == "target_payload_child" {
 						// ShellWindows children run under explorer.exe and need correlation
-						var ev = readEvent(out.At(i))
+						ev := readEvent(out.At(i))
 						if strings.EqualFold(baseName(ev.ParentPath()), "explorer.exe") {
 							continue
 						}

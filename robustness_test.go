@@ -114,7 +114,7 @@ func nested(v pcommon.Value, depth int, slices bool) {
 	v.SetStr("bottom")
 }
 
-func brokenCases(t *testing.T, marker, entityURL string) []brokenCase {
+func brokenCases(marker, entityURL string) []brokenCase {
 	big := strings.Repeat("A", brokenMiB)
 	eventIDs := map[string]func(v pcommon.Value){
 		"string":         func(v pcommon.Value) { v.SetStr("one") },
@@ -376,7 +376,7 @@ func brokenCases(t *testing.T, marker, entityURL string) []brokenCase {
 			lr.Body().SetStr(strings.Replace(xmlBody("", comChild("cmd")), "<EventID>1<", "<EventID>&#49;<", 1))
 		}},
 		{name: "XML with unclosed Data", build: func(_ *testing.T, lr plog.LogRecord) {
-			lr.Body().SetStr(strings.Replace(xmlBody("", comChild("cmd")), "</Data>", "", -1))
+			lr.Body().SetStr(strings.ReplaceAll(xmlBody("", comChild("cmd")), "</Data>", ""))
 		}},
 		{name: "XML with a broken Data tag", build: func(_ *testing.T, lr plog.LogRecord) {
 			lr.Body().SetStr(strings.Replace(xmlBody("", comChild("cmd")), `<Data Name="Image">`, `<Data Name="Image`, 1))
@@ -463,7 +463,7 @@ func TestBrokenRecords(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	cases := brokenCases(t, marker, srv.URL)
+	cases := brokenCases(marker, srv.URL)
 	for _, profile := range []string{ProfileExtended, ProfileSeed} {
 		cfg := defaultConfig()
 		cfg.Profile = profile
@@ -524,7 +524,7 @@ func TestBrokenRecords(t *testing.T) {
 // detections among them, in one batch: the count is kept, and with
 // drop_unmatched exactly the detections remain.
 func TestBrokenRecordsInOneBatch(t *testing.T) {
-	cases := brokenCases(t, filepath.Join(t.TempDir(), "none"), "http://127.0.0.1:9/")
+	cases := brokenCases(filepath.Join(t.TempDir(), "none"), "http://127.0.0.1:9/")
 	in := catalogueLogs(t, shapes[0])
 	records := in.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for _, tc := range cases {

@@ -46,7 +46,7 @@ func TestTextFormatOverHTTP(t *testing.T) {
 	reqs := srv.requests()
 	require.Len(t, reqs, 1)
 	r := reqs[0]
-	assert.Equal(t, windowsLine+"\n"+`second\nline`+"\n7", string(r.Body))
+	assert.Equal(t, windowsLine+"\n"+`second\nline`+"\n7", string(r.Body)) //nolint:testifylint // encoded-compare: a byte-exact text body of three lines, not one JSON document
 	assert.Equal(t, "/receiver/v1/http/"+secretCode, r.Path, "text goes to the endpoint as-is")
 	assert.Equal(t, "application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
 	assert.Equal(t, "otelcol", r.Header.Get("X-Sumo-Client"))
@@ -70,7 +70,7 @@ func TestJSONFormatOverHTTP(t *testing.T) {
 
 	reqs := srv.requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, `{"log":{"k":"v"}}`+"\n"+`{"dcom.rule":"mmc20","log":"msg"}`, string(reqs[0].Body))
+	assert.Equal(t, `{"log":{"k":"v"}}`+"\n"+`{"dcom.rule":"mmc20","log":"msg"}`, string(reqs[0].Body)) //nolint:testifylint // encoded-compare: NDJSON, byte-exact (key order and newlines matter); JSONEq takes one document and ignores both
 	assert.Equal(t, "dcom", reqs[0].Header.Get("X-Sumo-Client"))
 	assert.Equal(t, "tok", reqs[0].Header.Get("X-Sumo-Token"), "confighttp headers are sent")
 	assert.Empty(t, reqs[0].Header.Get("X-Sumo-Fields"))
@@ -433,7 +433,7 @@ func TestLifecycle(t *testing.T) {
 	// The default config (no endpoint) can be created; Start reports the problem.
 	exp, err := f.CreateLogs(context.Background(), nopSettings(), f.CreateDefaultConfig())
 	require.NoError(t, err)
-	assert.EqualError(t, exp.Start(context.Background(), componenttest.NewNopHost()), `"endpoint" is not a valid URL`)
+	require.EqualError(t, exp.Start(context.Background(), componenttest.NewNopHost()), `"endpoint" is not a valid URL`)
 	require.NoError(t, exp.Shutdown(context.Background()))
 }
 

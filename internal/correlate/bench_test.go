@@ -35,8 +35,10 @@ func benchRecords(b *testing.B, shape string) (unused, stateless []pcommon.Value
 			in.Time, _ = winevent.ParseTime(ce.SystemTime)
 			if ce.EventID == winevent.SysmonProcessTerminate || ce.EventID == winevent.SecurityProcessExit {
 				// exits only look: give the host state first
-				c.Observe(&Input{Event: &winevent.ContextEvent{EventID: 4624, Channel: "Security", Computer: ce.Computer,
-					LogonType: "3", TargetLogonID: "0x1", IPAddress: "10.9.9.9", IPPort: "1"}, Time: in.Time}, nil)
+				c.Observe(&Input{Event: &winevent.ContextEvent{
+					EventID: 4624, Channel: "Security", Computer: ce.Computer,
+					LogonType: "3", TargetLogonID: "0x1", IPAddress: "10.9.9.9", IPPort: "1",
+				}, Time: in.Time}, nil)
 			}
 			before := c.Stats().Entries
 			c.Observe(&in, nil)

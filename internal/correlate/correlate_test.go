@@ -47,18 +47,18 @@ func create4688(host string, rid int64, at time.Duration, image, parent string, 
 	}
 }
 
-func create1(host string, rid int64, at time.Duration, image, parent, guid, parentGUID string, parentPID uint32) *winevent.ContextEvent {
+func create1(rid int64, at time.Duration, image, parent, guid, parentGUID string) *winevent.ContextEvent {
 	return &winevent.ContextEvent{
-		EventID: 1, Channel: sysmonChannel, Computer: host, RecordID: rid, SystemTime: ts(at), UtcTime: utc(at),
+		EventID: 1, Channel: sysmonChannel, Computer: w6, RecordID: rid, SystemTime: ts(at), UtcTime: utc(at),
 		Image: image, ParentImage: parent, ProcessGUID: guid, ParentProcessGUID: parentGUID,
-		ParentProcessID: strconv.FormatUint(uint64(parentPID), 10), User: `THESHIRE\sbeavers`, LogonID: "0x26ab88",
+		ParentProcessID: "8200", User: `THESHIRE\sbeavers`, LogonID: "0x26ab88",
 		CommandLine: "cmd.exe /c whoami",
 	}
 }
 
-func conn3(host string, rid int64, written, at time.Duration, image, guid, src, sport, dst, dport string) *winevent.ContextEvent {
+func conn3(rid int64, written time.Duration, image, guid, src, sport, dst, dport string) *winevent.ContextEvent {
 	return &winevent.ContextEvent{
-		EventID: 3, Channel: sysmonChannel, Computer: host, RecordID: rid, SystemTime: ts(written), UtcTime: utc(at),
+		EventID: 3, Channel: sysmonChannel, Computer: w6, RecordID: rid, SystemTime: ts(written), UtcTime: utc(0),
 		Image: image, ProcessGUID: guid, Protocol: "tcp", Initiated: "false",
 		SourceIP: src, SourceHostname: "-", SourcePort: sport, DestinationIP: dst, DestinationHostname: "-", DestinationPort: dport,
 	}
@@ -77,6 +77,7 @@ type fakeWall struct{ ns atomic.Int64 }
 func (w *fakeWall) now() time.Time      { return time.Unix(0, w.ns.Load()) }
 func (w *fakeWall) add(d time.Duration) { w.ns.Add(int64(d)) }
 func newWall() *fakeWall                { w := &fakeWall{}; w.ns.Store(time.Now().UnixNano()); return w }
+
 func (hn *harness) feed(ev *winevent.ContextEvent, detection, serverActivation bool) (Finding, []Finding) {
 	in := Input{Event: ev, Detection: detection, ServerActivation: serverActivation}
 	in.Time, _ = winevent.ParseTime(ev.SystemTime)
@@ -193,8 +194,8 @@ func TestServerChildExitAndPidReuse(t *testing.T) {
 	svchost := `C:\Windows\System32\svchost.exe`
 	hn.feed(create4688(w6, 1, 0, excel, svchost, 0x52c, 0x380, `"EXCEL.EXE" /automation -Embedding`, "0x10"), true, true)
 
-	child := func(rid int64, at time.Duration, image string) Finding {
-		f, _ := hn.feed(create4688(w6, rid, at, image, excel, 0x900+uint32(rid), 0x52c, image, "0x0"), false, false)
+	child := func(rid uint32, at time.Duration, image string) Finding {
+		f, _ := hn.feed(create4688(w6, int64(rid), at, image, excel, 0x900+rid, 0x52c, image, "0x0"), false, false)
 		return f
 	}
 	f := child(2, 3*time.Second, `C:\Windows\System32\notepad.exe`)
@@ -255,8 +256,8 @@ func TestInboundChildWindowAndOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hn := newHarness(t, nil)
-			conn := conn3(w6, 10, 14*time.Second, 0, explorer, guid, "172.18.39.5", "58406", "172.18.39.6", "49913")
-			child := create1(w6, 20, tc.childAt, `C:\Windows\System32\cmd.exe`, explorer, "{child}", guid, 8200)
+			conn := conn3(10, 14*time.Second, explorer, guid, "172.18.39.5", "58406", "172.18.39.6", "49913")
+			child := create1(20, tc.childAt, `C:\Windows\System32\cmd.exe`, explorer, "{child}", guid)
 			var got []Finding
 			if tc.connFirst {
 				hn.feed(conn, false, false)
@@ -295,17 +296,17 @@ func TestInboundConnectionFilters(t *testing.T) {
 		ev   *winevent.ContextEvent
 		want bool
 	}{
-		{"dynamic port from another host", conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), true},
-		{"endpoint mapper", conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.5", "58405", "172.18.39.6", "135"), false},
-		{"loopback", conn3(w6, 1, 0, 0, explorer, "{g}", "127.0.0.1", "58406", "127.0.0.1", "49913"), false},
-		{"not a watched process", conn3(w6, 1, 0, 0, `C:\Windows\System32\lsass.exe`, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49674"), false},
+		{"dynamic port from another host", conn3(1, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), true},
+		{"endpoint mapper", conn3(1, 0, explorer, "{g}", "172.18.39.5", "58405", "172.18.39.6", "135"), false},
+		{"loopback", conn3(1, 0, explorer, "{g}", "127.0.0.1", "58406", "127.0.0.1", "49913"), false},
+		{"not a watched process", conn3(1, 0, `C:\Windows\System32\lsass.exe`, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49674"), false},
 		{"outbound", func() *winevent.ContextEvent {
-			e := conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.6", "58406", "172.18.39.5", "49913")
+			e := conn3(1, 0, explorer, "{g}", "172.18.39.6", "58406", "172.18.39.5", "49913")
 			e.Initiated = "true"
 			return e
 		}(), false},
 		{"udp", func() *winevent.ContextEvent {
-			e := conn3(w6, 1, 0, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913")
+			e := conn3(1, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913")
 			e.Protocol = "udp"
 			return e
 		}(), false},
@@ -322,11 +323,11 @@ func TestInboundConnectionFilters(t *testing.T) {
 func TestInboundLocalEnd(t *testing.T) {
 	explorer := `C:\Windows\explorer.exe`
 	guid := "{g}"
-	child := create1(w6, 20, time.Second, `C:\Windows\System32\cmd.exe`, explorer, "{c}", guid, 8200)
+	child := create1(20, time.Second, `C:\Windows\System32\cmd.exe`, explorer, "{c}", guid)
 
 	// by name
 	hn := newHarness(t, nil)
-	old := conn3(w6, 1, 0, 0, explorer, guid, "172.18.39.6", "49913", "172.18.39.5", "58406")
+	old := conn3(1, 0, explorer, guid, "172.18.39.6", "49913", "172.18.39.5", "58406")
 	old.SourceHostname = "WORKSTATION6"
 	hn.feed(old, false, false)
 	f, _ := hn.feed(child, false, false)
@@ -337,11 +338,11 @@ func TestInboundLocalEnd(t *testing.T) {
 
 	// by an address learned from an outbound connection
 	hn = newHarness(t, nil)
-	hn.feed(create1(w6, 2, 0, `C:\Windows\System32\notepad.exe`, explorer, "{n}", guid, 8200), false, false) // the host has state
-	out := conn3(w6, 3, 0, 0, `C:\Windows\System32\svchost.exe`, "{s}", "172.18.39.6", "50000", "172.18.38.5", "445")
+	hn.feed(create1(2, 0, `C:\Windows\System32\notepad.exe`, explorer, "{n}", guid), false, false) // the host has state
+	out := conn3(3, 0, `C:\Windows\System32\svchost.exe`, "{s}", "172.18.39.6", "50000", "172.18.38.5", "445")
 	out.Initiated = "true"
 	hn.feed(out, false, false)
-	hn.feed(conn3(w6, 1, 0, 0, explorer, guid, "172.18.39.6", "49913", "172.18.39.5", "58406"), false, false)
+	hn.feed(conn3(1, 0, explorer, guid, "172.18.39.6", "49913", "172.18.39.5", "58406"), false, false)
 	f, _ = hn.feed(child, false, false)
 	require.True(t, f.Kinds.Has(InboundChild))
 	assert.Equal(t, "172.18.39.5", f.Conn.RemoteAddr)
@@ -376,9 +377,9 @@ func TestLogonJoinStrictlyByID(t *testing.T) {
 func TestLateFindingsOff(t *testing.T) {
 	hn := newHarness(t, func(c *Config) { c.LateFindings = false })
 	explorer := `C:\Windows\explorer.exe`
-	hn.feed(create1(w6, 20, 0, `C:\Windows\System32\cmd.exe`, explorer, "{c}", "{g}", 8200), false, false)
+	hn.feed(create1(20, 0, `C:\Windows\System32\cmd.exe`, explorer, "{c}", "{g}"), false, false)
 	assert.Zero(t, hn.c.Stats().Entries, "nothing is kept for a late join")
-	_, late := hn.feed(conn3(w6, 1, time.Second, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), false, false)
+	_, late := hn.feed(conn3(1, time.Second, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), false, false)
 	assert.Empty(t, late)
 }
 

@@ -190,7 +190,11 @@ func parseIP(s string) (netip.Addr, bool) {
 }
 
 func notAddrRune(r rune) bool {
-	return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F' || r == '.' || r == ':' || r == '%')
+	switch {
+	case '0' <= r && r <= '9', 'a' <= r && r <= 'f', 'A' <= r && r <= 'F', r == '.', r == ':', r == '%':
+		return false
+	}
+	return true
 }
 
 // sameProcess compares two process identities: by ProcessGuid when both

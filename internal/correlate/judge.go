@@ -60,9 +60,9 @@ func (j EngineJudge) ServerChildVerdict(child, server *Process) rules.Verdict {
 	return j.Engine.Correlated(rules.ServerChild, EvidenceServerChild, &ev)
 }
 
-// InboundChildVerdict: explorer.exe children are DCOM_ShellWindows (no
-// allow-list: explorer is not a COM server); children of the other watched
-// processes are DCOM_ServerChild, allow-list included.
+// InboundChildVerdict judges an inbound child: explorer.exe children are
+// DCOM_ShellWindows (no allow-list: explorer is not a COM server); children
+// of the other watched processes are DCOM_ServerChild, allow-list included.
 func (j EngineJudge) InboundChildVerdict(child *Process, conn *Conn) rules.Verdict {
 	parent := conn.Image
 	if parent == "" {

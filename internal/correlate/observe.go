@@ -26,7 +26,7 @@ func (c *Correlator) observeProcess(in *Input, late []Finding) (Finding, []Findi
 	// before any lock is taken.
 	wants := c.processWants(sysmon, p.ParentImage, p.ParentPID != 0, in.Excluded)
 	remember := c.cfg.ServerChild && in.ServerActivation && (p.PID != 0 || p.GUID != "")
-	if wants == 0 && !remember && !(c.cfg.Logon && in.Detection) {
+	if wants == 0 && !remember && (!c.cfg.Logon || !in.Detection) {
 		return Finding{}, late
 	}
 

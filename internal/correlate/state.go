@@ -81,7 +81,7 @@ func (r *ring[T]) push(s slot[T], limit int) uint64 {
 	}
 	*r.at(r.n) = s
 	r.n++
-	return r.seq + uint64(r.n-1)
+	return r.seq + uint64(r.n-1) //nolint:gosec // G115: r.n counts the entries held and is at least 1 after the push
 }
 
 // pop removes the front entry.
@@ -101,10 +101,10 @@ func (r *ring[T]) pop() {
 
 // bySeq returns the entry with sequence number seq, if it is still held.
 func (r *ring[T]) bySeq(seq uint64) *slot[T] {
-	if seq < r.seq || seq-r.seq >= uint64(r.n) {
+	if seq < r.seq || seq-r.seq >= uint64(r.n) { //nolint:gosec // G115: r.n counts the entries held, never negative
 		return nil
 	}
-	return r.at(int(seq - r.seq))
+	return r.at(int(seq - r.seq)) //nolint:gosec // G115: seq-r.seq < r.n, an int, by the check above
 }
 
 type childEntry struct {
@@ -231,7 +231,7 @@ func fnv1a(b []byte) uint32 {
 func (c *Correlator) lock(host string, create bool, wall int64) (*shard, *hostState) {
 	var buf [maxHostKey]byte
 	key := hostKey(&buf, host)
-	s := &c.shards[fnv1a(key)%uint32(len(c.shards))]
+	s := &c.shards[uint64(fnv1a(key))%uint64(len(c.shards))]
 	s.mu.Lock()
 	if wall-s.lastSweep > sweepEvery {
 		s.lastSweep = wall

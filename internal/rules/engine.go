@@ -291,10 +291,14 @@ func compileExclusion(x Exclusion) (compiledExclusion, error) {
 		cx.patterns[p] = true
 	}
 	fields := [exclusionFieldCount]struct{ key, value string }{
-		{"image", x.Image}, {"parent_image", x.ParentImage}, {"command_line", x.CommandLine},
-		{"parent_command_line", x.ParentCommandLine}, {"user", x.User}, {"host", x.Host},
+		{"image", x.Image},
+		{"parent_image", x.ParentImage},
+		{"command_line", x.CommandLine},
+		{"parent_command_line", x.ParentCommandLine},
+		{"user", x.User},
+		{"host", x.Host},
 	}
-	any := false
+	anyField := false
 	for i, f := range fields {
 		if f.value == "" {
 			continue
@@ -304,9 +308,9 @@ func compileExclusion(x Exclusion) (compiledExclusion, error) {
 		}
 		g := compileGlob(f.value)
 		cx.fields[i] = &g
-		any = true
+		anyField = true
 	}
-	if !any {
+	if !anyField {
 		return cx, errors.New("no field to match: set at least one of image, parent_image, command_line, parent_command_line, user, host")
 	}
 	return cx, nil

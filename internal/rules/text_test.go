@@ -166,7 +166,7 @@ func TestGlobMatchDoesNotAllocate(t *testing.T) {
 
 func TestCheckGlob(t *testing.T) {
 	for _, bad := range []string{"", "*", "***"} {
-		assert.Error(t, checkGlob(bad), "%q", bad)
+		require.Error(t, checkGlob(bad), "%q", bad)
 	}
 	for _, good := range []string{"a", "*a*", "cmd.exe"} {
 		assert.NoError(t, checkGlob(good), "%q", good)

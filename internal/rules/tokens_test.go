@@ -127,9 +127,9 @@ func TestHasHostArgumentBudget(t *testing.T) {
 // budget and detect nothing.
 func TestTokenFindStuffedCommandLine(t *testing.T) {
 	ts := defaultTokenSet(t)
-	real := `[type]::GetTypeFromProgID("Excel.Application","10.0.0.5")`
+	hostCall := `[type]::GetTypeFromProgID("Excel.Application","10.0.0.5")`
 	for _, junk := range []string{"GetTypeFromProgID(", "GetTypeFromProgID((((,", "GetTypeFromCLSID(("} {
-		tok, ok := ts.find(strings.Repeat(junk, 2000) + real)
+		tok, ok := ts.find(strings.Repeat(junk, 2000) + hostCall)
 		assert.True(t, ok, junk)
 		assert.True(t, tok.WithHost, junk)
 		_, ok = ts.find(strings.Repeat(junk, 2000))
@@ -143,15 +143,15 @@ func TestTokenFindStuffedCommandLine(t *testing.T) {
 
 func TestTokenSetConfiguration(t *testing.T) {
 	_, err := New(Options{Lists: map[string]ListEdit{ListSourceTokens: {Add: []string{"abc"}}}})
-	assert.ErrorContains(t, err, "shorter than 4 characters")
+	require.ErrorContains(t, err, "shorter than 4 characters")
 	_, err = New(Options{Lists: map[string]ListEdit{ListSourceTokens: {Add: []string{"(host)"}}}})
-	assert.Error(t, err)
+	require.Error(t, err)
 	many := make([]string, maxTokens)
 	for i := range many {
 		many[i] = strings.Repeat("x", 4) + string(rune('a'+i%26)) + string(rune('a'+i/26))
 	}
 	_, err = New(Options{Lists: map[string]ListEdit{ListSourceTokens: {Add: many}}})
-	assert.ErrorContains(t, err, "at most")
+	require.ErrorContains(t, err, "at most")
 
 	// Added tokens, with and without "(host)", are matched like the defaults.
 	e, err := New(Options{Lists: map[string]ListEdit{ListSourceTokens: {

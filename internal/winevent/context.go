@@ -302,10 +302,10 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 	ev.Channel = mapStr(m, "channel")
 	ev.Computer = mapStr(m, "computer")
 	ev.SystemTime = mapStr(m, "system_time")
-	if v, ok := m.Get("record_id"); ok {
-		ev.RecordID, _ = recordID(v)
+	if v, found := m.Get("record_id"); found {
+		ev.RecordID = recordID(v)
 	}
-	if p, ok := m.Get("provider"); ok && p.Type() == pcommon.ValueTypeMap {
+	if p, found := m.Get("provider"); found && p.Type() == pcommon.ValueTypeMap {
 		ev.Provider = mapStr(p.Map(), "name")
 	}
 	data, ok := m.Get("event_data")
@@ -361,7 +361,7 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
 	for k, v := range m.All() {
 		switch k {
 		case "RecordNumber", "EventRecordID", "RecordID", "record_id":
-			ev.RecordID, _ = recordID(v)
+			ev.RecordID = recordID(v)
 			continue
 		}
 		if v.Type() != pcommon.ValueTypeStr {
@@ -402,7 +402,7 @@ func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
 	ev.Provider = mapStr(w, "provider_name")
 	ev.Computer = mapStr(w, "computer_name")
 	if v, ok := w.Get("record_id"); ok {
-		ev.RecordID, _ = recordID(v)
+		ev.RecordID = recordID(v)
 	}
 	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
 		for k, v := range data.Map().All() {
@@ -603,23 +603,23 @@ func (e *ContextEvent) setField(name, value string) bool {
 	return true
 }
 
-// recordID reads an EventRecordID stored as an integer, an integral double
-// or decimal text.
-func recordID(v pcommon.Value) (int64, bool) {
+// recordID reads an EventRecordID stored as an integer (as is), an integral
+// double or decimal text; anything else reads as 0.
+func recordID(v pcommon.Value) int64 {
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
-		n := v.Int()
-		return n, n >= 0
+		return v.Int()
 	case pcommon.ValueTypeDouble:
 		d := v.Double()
 		if d < 0 || d > 1<<53 || d != float64(int64(d)) {
-			return 0, false
+			return 0
 		}
-		return int64(d), true
+		return int64(d)
 	case pcommon.ValueTypeStr:
-		return parseDecimal(strings.TrimSpace(v.Str()))
+		n, _ := parseDecimal(strings.TrimSpace(v.Str()))
+		return n
 	default:
-		return 0, false
+		return 0
 	}
 }
 

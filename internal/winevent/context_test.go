@@ -36,7 +36,7 @@ func contextStreamLines(t testing.TB) (jsonLines, xmlLines []string) {
 	for _, m := range matches {
 		j := read(m)
 		x := read(strings.TrimSuffix(m, ".json") + ".xml")
-		require.Equal(t, len(j), len(x))
+		require.Len(t, x, len(j))
 		jsonLines = append(jsonLines, j...)
 		xmlLines = append(xmlLines, x...)
 	}
@@ -128,9 +128,9 @@ func TestReadContextEveryShape(t *testing.T) {
 		require.Equal(t, IsContextEventID(r.EventID.ID), ok, "line %d: event %d", i, r.EventID.ID)
 		if ok {
 			used++
-			assert.Equal(t, r.RecordID, want.RecordID)
-			assert.Equal(t, r.Computer, want.Computer)
-			assert.Equal(t, r.SystemTime, want.SystemTime)
+			assert.Equal(t, want.RecordID, r.RecordID)
+			assert.Equal(t, want.Computer, r.Computer)
+			assert.Equal(t, want.SystemTime, r.SystemTime)
 		} else {
 			unused++
 		}

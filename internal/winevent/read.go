@@ -106,7 +106,7 @@ func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Res
 	}
 	ev.Channel = mapStr(m, "channel")
 	ev.Computer = mapStr(m, "computer")
-	if p, ok := m.Get("provider"); ok && p.Type() == pcommon.ValueTypeMap {
+	if p, found := m.Get("provider"); found && p.Type() == pcommon.ValueTypeMap {
 		ev.Provider = mapStr(p.Map(), "name")
 	}
 	ev.Shape = ShapeReceiverMap

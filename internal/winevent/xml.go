@@ -222,7 +222,7 @@ func entity(name string) (rune, bool) {
 	} else {
 		n, err = strconv.ParseUint(name[1:], 10, 32)
 	}
-	if err != nil || !utf8.ValidRune(rune(n)) {
+	if err != nil || n > utf8.MaxRune || !utf8.ValidRune(rune(n)) {
 		return 0, false
 	}
 	return rune(n), true

@@ -419,7 +419,7 @@ func TestValidate(t *testing.T) {
 				assert.NoError(t, confmap.Validate(cfg))
 				return
 			}
-			assert.EqualError(t, err, tt.want)
+			require.EqualError(t, err, tt.want)
 			// The collector validates through confmap.Validate; the message
 			// reaches the user unchanged (no path prefix, Config is the root).
 			assert.EqualError(t, confmap.Validate(cfg), tt.want)
