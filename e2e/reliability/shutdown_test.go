@@ -1,0 +1,161 @@
+package reliability
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	// shutdownTimeout is the sumologic exporter's HTTP client timeout in the
+	// shutdown test: the longest a single request can hang.
+	shutdownTimeout = 5 * time.Second
+	// shutdownBound is what the test allows between SIGTERM and exit: one
+	// client timeout (the in-flight requests run out together) plus 10 s for
+	// the rest of the shutdown on a loaded machine.
+	shutdownBound = shutdownTimeout + 10*time.Second
+	// shutdownRepeat is how many times the catalogue is repeated in the
+	// input: enough file_log batches to fill the small queue.
+	shutdownRepeat = 40
+)
+
+// TestShutdownHangingEndpoint: the HTTP Source accepts connections and never
+// answers; the sending queue is full. SIGTERM must end the collector within
+// one exporter timeout plus a margin. With the queue in file_storage, what
+// was queued (the requests in flight included) is delivered by the next
+// start; a memory queue is drained at shutdown, one failed attempt each.
+func TestShutdownHangingEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, persistent := range []bool{true, false} {
+		name := "memory queue"
+		if persistent {
+			name = "file_storage queue"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			shutdownHanging(t, persistent)
+		})
+	}
+}
+
+func shutdownHanging(t *testing.T, persistent bool) {
+	emu := newSumoEmulator(t, modeHang)
+
+	// The catalogue, shutdownRepeat times, without drop_unmatched: 78 records
+	// per repetition.
+	catalogue, err := os.ReadFile(repoPath(t, "testdata", "catalogue", "map.jsonl"))
+	require.NoError(t, err)
+	catalogue = []byte(strings.TrimRight(string(catalogue), "\n") + "\n")
+	input := writeFile(t, "events.jsonl", strings.Repeat(string(catalogue), shutdownRepeat))
+	totalLines := strings.Count(string(catalogue), "\n") * shutdownRepeat
+
+	queueStorage := ""
+	if persistent {
+		queueStorage = "\n      storage: file_storage"
+	}
+	storage := filepath.Join(t.TempDir(), "storage")
+	config := func(input string) string {
+		return fmt.Sprintf(`extensions:
+  file_storage:
+    directory: %s
+    create_directory: true
+receivers:
+  file_log:
+    include: [%s]
+    start_at: beginning
+    storage: file_storage
+    operators:
+      - type: json_parser
+        parse_to: body
+processors:
+  dcomdetection:
+exporters:
+  sumologic:
+    endpoint: %s
+    log_format: text
+    timeout: %s
+    sending_queue:%s
+      sizer: requests
+      queue_size: 4
+      num_consumers: 2
+    retry_on_failure:
+      initial_interval: 100ms
+      max_interval: 500ms
+      max_elapsed_time: 0s
+service:
+  extensions: [file_storage]
+  telemetry:
+    logs:
+      sampling:
+        enabled: false
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [file_log]
+      processors: [dcomdetection]
+      exporters: [sumologic]
+`, yamlPath(storage), yamlPath(input), emu.url(), shutdownTimeout, queueStorage)
+	}
+	col := startCollector(t, "collector", writeFile(t, "shutdown.yaml", config(input)))
+
+	// Both consumers hang on a request and file_log was turned away by the
+	// full queue.
+	waitFor(t, col, "two hanging requests", func() bool { return emu.snapshot().statuses["hang"] >= 2 })
+	col.waitOutput(t, "sending queue is full", deliveryWait)
+	hung := emu.snapshot()
+
+	took, err := col.terminate(3 * shutdownBound)
+	require.NoError(t, err)
+	out := col.output.String()
+	after := emu.snapshot()
+	t.Logf("SIGTERM with a full queue (queue_size 4 requests), %d requests hanging in flight (%d records): "+
+		"exited after %s (bound %s, exporter timeout %s), exit error %v; %d requests tried during the shutdown",
+		hung.statuses["hang"], hung.lines, took.Round(10*time.Millisecond), shutdownBound, shutdownTimeout, col.err,
+		after.statuses["hang"]-hung.statuses["hang"])
+	assert.Less(t, took, shutdownBound, "shutdown took longer than the exporter timeout plus 10 s")
+	require.NoError(t, col.err, "exit status")
+	assertLogged(t, out, "Shutdown complete.", "the collector did not complete its shutdown")
+	assertNoSecret(t, "collector output", out, emu.token)
+	if !persistent {
+		return
+	}
+
+	// The full queue, the requests in flight included, stays in file_storage
+	// (although exporterhelper logs "Dropping data" for those) and is
+	// delivered by the next start. That start reads an empty file, so
+	// everything that arrives comes from the queue.
+	emu.setMode(modeOK)
+	second := startCollector(t, "restarted collector", writeFile(t, "restart.yaml", config(writeFile(t, "empty.jsonl", ""))))
+	// The persistent queue counts the requests its consumers hold against
+	// queue_size: 2 in flight + 2 waiting.
+	const queued = 4
+	waitFor(t, second, "the queued requests to arrive after the restart", func() bool {
+		return emu.snapshot().statuses["200"] >= queued
+	})
+	time.Sleep(settle)
+	snap := emu.snapshot()
+	t.Logf("after the restart, %d requests holding %d records arrived from the persistent queue; of the %d input records, "+
+		"%d were refused by the full queue while the endpoint hung (file_log without retry_on_failure drops them), the rest were not read yet",
+		snap.statuses["200"], snap.okLines, totalLines, sumField(out, "rejected_items"))
+	assert.Equal(t, queued, snap.statuses["200"], "exactly the queued and in-flight requests arrive")
+	assertNoSecret(t, "restarted collector output", second.output.String(), emu.token)
+}
+
+// sumField adds up the integer values of a zap field ("key": N) in output.
+func sumField(output, key string) int {
+	sum := 0
+	for _, m := range regexp.MustCompile(`"`+regexp.QuoteMeta(key)+`": (\d+)`).FindAllStringSubmatch(output, -1) {
+		n, _ := strconv.Atoi(m[1])
+		sum += n
+	}
+	return sum
+}
