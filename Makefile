@@ -7,6 +7,7 @@
 #                       the binary) and in the modules under exporter/ and receiver/
 #   make lint           golangci-lint (installed into bin/tools) in every module
 #   make fuzz           every Fuzz* target in every module for FUZZTIME each
+#   make bench          the performance harness (bench/run.sh): results in bench/results.md
 #   make clean          remove _build/ and bin/
 
 GO        ?= go
@@ -27,9 +28,9 @@ TEST_FLAGS ?= -race -count=1
 NESTED_MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './go.mod' \
 	-not -path './_build/*' -not -path './bin/*' -not -path '*/testdata/*' 2>/dev/null)))
 MODULES      := . $(NESTED_MODULES)
-TEST_MODULES := . $(filter exporter/% receiver/%,$(NESTED_MODULES))
+TEST_MODULES := . $(filter exporter/% receiver/% bench,$(NESTED_MODULES))
 
-.PHONY: all build build-windows run test lint fuzz clean
+.PHONY: all build build-windows run test lint fuzz bench clean
 
 all: build
 
@@ -73,6 +74,10 @@ fuzz:
 	@set -e; for m in $(MODULES); do \
 		bash scripts/fuzz.sh "$$m" "$(FUZZTIME)"; \
 	done
+
+# The benchmarks and the load test against bin/otelcol-dcom (about 15 minutes).
+bench: build
+	bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(BIN_DIR)

@@ -67,7 +67,7 @@ const (
 	subtechniqueID           = "T1021.003"
 	subtechniqueName         = "Distributed Component Object Model"
 	subtechniqueReference    = "https://attack.mitre.org/techniques/T1021/003/"
-	verdictAttributeCapacity = 32
+	verdictAttributeCapacity = 36 // 21 verdict attributes and at most 15 process attributes
 )
 
 type detectionProcessor struct {
@@ -117,9 +117,7 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 			if p.cfg.DropUnmatched {
 				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, &ev, &stats) })
 			} else {
-				for k := 0; k < lrs.Len(); k++ {
-					p.inspect(lrs.At(k), &ev, &stats)
-				}
+				p.inspectAll(lrs, &ev, &stats)
 			}
 			p.corr.emitLate(p, lrs, &stats.corr, &stats)
 		}
@@ -135,6 +133,33 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 		}
 	}
 	return ld, nil
+}
+
+// lookahead is how many records inspectAll peeks at before reading the
+// ones it needs.
+const lookahead = 64
+
+// inspectAll inspects records in runs of lookahead: a tight first pass reads
+// only the event ids, so the CPU overlaps the cache misses of many records
+// fresh from a receiver; the second reads in full the process creations, the
+// events the correlation uses, and whatever the peek could not place.
+func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.ProcessEvent, stats *batchStats) {
+	n := lrs.Len()
+	for k := 0; k < n; k += lookahead {
+		var need [lookahead]bool
+		m := min(lookahead, n-k)
+		for x := 0; x < m; x++ {
+			id, ok := winevent.PeekEventID(lrs.At(k + x).Body())
+			need[x] = !ok || winevent.IsProcessCreationID(id) || (p.corr != nil && winevent.IsContextEventID(id))
+		}
+		for x := 0; x < m; x++ {
+			if need[x] {
+				p.inspect(lrs.At(k+x), ev, stats)
+			} else {
+				stats.inspected++
+			}
+		}
+	}
 }
 
 // inspect reads one record, evaluates it and annotates a detection. It

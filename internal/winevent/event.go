@@ -141,46 +141,56 @@ func usable(s string) bool { return s != "" && s != "-" }
 // setField stores a named Windows field. Names are matched exactly, as Windows
 // writes them; unknown names are ignored.
 func (e *ProcessEvent) setField(name, value string) {
+	if f := e.field(name); f != nil {
+		*f = value
+	}
+}
+
+// field returns where a named Windows field is stored, nil for names the
+// detection does not keep. Readers look the name up first, so that the
+// values of the other fields (hashes, GUIDs, versions...) are never touched.
+func (e *ProcessEvent) field(name string) *string {
 	switch name {
 	case "Image":
-		e.Image = value
+		return &e.Image
 	case "ParentImage":
-		e.ParentImage = value
+		return &e.ParentImage
 	case "CommandLine":
-		e.CommandLine = value
+		return &e.CommandLine
 	case "ParentCommandLine":
-		e.ParentCommandLine = value
+		return &e.ParentCommandLine
 	case "User":
-		e.User = value
+		return &e.User
 	case "OriginalFileName":
-		e.OriginalFileName = value
+		return &e.OriginalFileName
 	case "ProcessId":
-		e.ProcessID = value
+		return &e.ProcessID
 	case "ProcessGuid":
-		e.ProcessGUID = value
+		return &e.ProcessGUID
 	case "ParentProcessId":
-		e.ParentProcessID = value
+		return &e.ParentProcessID
 	case "ParentProcessGuid":
-		e.ParentProcessGUID = value
+		return &e.ParentProcessGUID
 	case "LogonId":
-		e.LogonID = value
+		return &e.LogonID
 	case "NewProcessName":
-		e.NewProcessName = value
+		return &e.NewProcessName
 	case "ParentProcessName":
-		e.ParentProcessName = value
+		return &e.ParentProcessName
 	case "NewProcessId":
-		e.NewProcessID = value
+		return &e.NewProcessID
 	case "SubjectUserName":
-		e.SubjectUserName = value
+		return &e.SubjectUserName
 	case "SubjectDomainName":
-		e.SubjectDomainName = value
+		return &e.SubjectDomainName
 	case "TargetUserName":
-		e.TargetUserName = value
+		return &e.TargetUserName
 	case "TargetDomainName":
-		e.TargetDomainName = value
+		return &e.TargetDomainName
 	case "TargetLogonId":
-		e.TargetLogonID = value
+		return &e.TargetLogonID
 	}
+	return nil
 }
 
 // isProcessCreation reports whether an event id is one the detection reads.

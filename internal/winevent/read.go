@@ -104,36 +104,58 @@ func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Res
 	if !isProcessCreation(id) {
 		return OtherEvent
 	}
-	ev.Channel = mapStr(m, "channel")
-	ev.Computer = mapStr(m, "computer")
-	if p, found := m.Get("provider"); found && p.Type() == pcommon.ValueTypeMap {
-		ev.Provider = mapStr(p.Map(), "name")
-	}
 	ev.Shape = ShapeReceiverMap
-	data, ok := m.Get("event_data")
-	if !ok || data.Type() != pcommon.ValueTypeMap {
-		return ProcessCreation
-	}
-	dm := data.Map()
-	if arr, ok := dm.Get("data"); ok && arr.Type() == pcommon.ValueTypeSlice {
-		ev.Shape = ShapeReceiverArray
-		s := arr.Slice()
-		for i := 0; i < s.Len(); i++ {
-			item := s.At(i)
-			if item.Type() != pcommon.ValueTypeMap {
-				continue
+	// One pass over the top-level keys instead of a Get per key: each Get
+	// scans the record's keys again, and on a record fresh from a receiver
+	// every key it touches is a cache miss.
+	var data pcommon.Map
+	hasData, haveChannel, haveComputer, haveProvider := false, false, false, false
+	for k, v := range m.All() {
+		switch k {
+		case "channel":
+			if !haveChannel && v.Type() == pcommon.ValueTypeStr {
+				ev.Channel, haveChannel = v.Str(), true
 			}
-			for k, v := range item.Map().All() {
-				if v.Type() == pcommon.ValueTypeStr {
-					ev.setField(k, v.Str())
-				}
+		case "computer":
+			if !haveComputer && v.Type() == pcommon.ValueTypeStr {
+				ev.Computer, haveComputer = v.Str(), true
+			}
+		case "provider":
+			if !haveProvider && v.Type() == pcommon.ValueTypeMap {
+				ev.Provider, haveProvider = mapStr(v.Map(), "name"), true
+			}
+		case "event_data":
+			if !hasData && v.Type() == pcommon.ValueTypeMap {
+				data, hasData = v.Map(), true
 			}
 		}
+	}
+	if !hasData {
 		return ProcessCreation
 	}
-	for k, v := range dm.All() {
-		if v.Type() == pcommon.ValueTypeStr {
-			ev.setField(k, v.Str())
+	// One pass over event_data too: in map format its keys are the fields;
+	// in array format the fields are under "data" (a slice of one-key maps).
+	for k, v := range data.All() {
+		if f := ev.field(k); f != nil {
+			if v.Type() == pcommon.ValueTypeStr {
+				*f = v.Str()
+			}
+			continue
+		}
+		if k == "data" && v.Type() == pcommon.ValueTypeSlice {
+			ev.Shape = ShapeReceiverArray
+			s := v.Slice()
+			for i := 0; i < s.Len(); i++ {
+				item := s.At(i)
+				if item.Type() != pcommon.ValueTypeMap {
+					continue
+				}
+				for k, v := range item.Map().All() {
+					if f := ev.field(k); f != nil && v.Type() == pcommon.ValueTypeStr {
+						*f = v.Str()
+					}
+				}
+			}
 		}
 	}
 	return ProcessCreation
@@ -238,3 +260,40 @@ func ReadJSONForTest(s string) (*ProcessEvent, Result) {
 	ev := &ProcessEvent{}
 	return ev, readString(s, ev)
 }
+
+// PeekEventID is a cheap first look at a record: the event id of a
+// windowseventlog receiver map body or of an event XML string, read with one
+// or two lookups and no allocation. ok is false for any other shape or an
+// unreadable id; such records must go through Read. A caller can run it over
+// a run of records in a tight loop, letting the CPU overlap their cache
+// misses, before reading in full only the records whose id it needs.
+func PeekEventID(body pcommon.Value) (id int64, ok bool) {
+	switch body.Type() {
+	case pcommon.ValueTypeMap:
+		v, found := body.Map().Get("event_id")
+		if !found {
+			return 0, false
+		}
+		if v.Type() == pcommon.ValueTypeMap {
+			if v, found = v.Map().Get("id"); !found {
+				return 0, false
+			}
+		}
+		return valueInt(v)
+	case pcommon.ValueTypeStr:
+		s := body.Str()
+		if !strings.HasPrefix(s, "<Event") {
+			return 0, false
+		}
+		text, found := elementText(s, "<EventID")
+		if !found {
+			return 0, false
+		}
+		return parseEventID(text)
+	default:
+		return 0, false
+	}
+}
+
+// IsProcessCreationID reports whether Read fills a ProcessEvent for this id.
+func IsProcessCreationID(id int64) bool { return isProcessCreation(id) }

@@ -82,7 +82,9 @@ func readEventData(s string, ev *ProcessEvent) Result {
 		if !ok {
 			continue
 		}
-		ev.setField(name, unescapeXML(value))
+		if f := ev.field(name); f != nil {
+			*f = unescapeXML(value)
+		}
 	}
 }
 

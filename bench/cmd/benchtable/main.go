@@ -1,0 +1,215 @@
+// Command benchtable turns the output of several `go test -bench
+// BenchmarkDetect` runs into the Markdown table of bench/results.md: medians
+// per contender, shape and mix, per record, with the ratios to the floor and
+// to OTTL (or encoding/xml), and the targets checked.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+const batchSize = 1000
+
+type key struct{ shape, mix, contender string }
+
+type samples struct{ cpu, ns, bytes, allocs []float64 }
+
+var line = regexp.MustCompile(`^BenchmarkDetect/shape=(\w+)/mix=(\w+)/contender=(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func parse(r io.Reader) (map[key]*samples, string, error) {
+	out := map[key]*samples{}
+	cpu := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		t := sc.Text()
+		if c, ok := strings.CutPrefix(t, "cpu: "); ok {
+			cpu = c
+		}
+		m := line.FindStringSubmatch(t)
+		if m == nil {
+			continue
+		}
+		k := key{m[1], m[2], m[3]}
+		s := out[k]
+		if s == nil {
+			s = &samples{}
+			out[k] = s
+		}
+		f := strings.Fields(m[4])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/op":
+				s.ns = append(s.ns, v/batchSize)
+			case "cpu-ns/record":
+				s.cpu = append(s.cpu, v)
+			case "B/op":
+				s.bytes = append(s.bytes, v/batchSize)
+			case "allocs/op":
+				s.allocs = append(s.allocs, v/batchSize)
+			}
+		}
+	}
+	return out, cpu, sc.Err()
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread is the half-width of the middle half of the samples, as a share of the median.
+func spread(v []float64) float64 {
+	if len(v) < 4 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	q1, q3 := s[len(s)/4], s[(3*len(s))/4]
+	return (q3 - q1) / 2 / median(v)
+}
+
+var (
+	shapes     = []string{"map", "array", "xml"}
+	mixes      = []string{"realistic", "allmatch"}
+	contenders = []string{"floor", "extended", "extended_nocorr", "seed", "ottl", "encodingxml"}
+	names      = map[string]string{
+		"floor": "floor", "extended": "dcomdetection `extended`",
+		"extended_nocorr": "dcomdetection `extended`, correlation off", "seed": "dcomdetection `seed`",
+		"ottl": "transform v0.161.0, OTTL seed", "encodingxml": "encoding/xml decode",
+	}
+	shapeNames = map[string]string{"map": "receiver map (`event_data` map)", "array": "receiver map (`event_data` array)", "xml": "raw XML string"}
+)
+
+func fmtNs(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func fmtRatio(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	if v >= 10 {
+		return fmt.Sprintf("%.0fx", v)
+	}
+	return fmt.Sprintf("%.2fx", v)
+}
+
+func main() {
+	in := flag.String("in", "", "go test -bench output (several runs concatenated)")
+	out := flag.String("o", "", "Markdown output (default stdout)")
+	flag.Parse()
+	f, err := os.Open(*in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	data, cpu, err := parse(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	w := os.Stdout
+	if *out != "" {
+		if w, err = os.Create(*out); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer w.Close()
+	}
+	runs := 0
+	for _, s := range data {
+		runs = max(runs, len(s.cpu))
+	}
+	fmt.Fprintf(w, "Medians of %d runs, per record (batches of %d records). CPU: %s.\n\n", runs, batchSize, cpu)
+	fmt.Fprintln(w, "- **CPU ns/record**: CPU time of the benchmark process (getrusage user+system) over the timed loop, per record. "+
+		"The machine is shared, so wall time (**wall ns/record**, what `ns/op` says) also counts the time other work held the CPU; the ratios use CPU time.")
+	fmt.Fprintln(w, "- **spread**: half the interquartile range of the runs' CPU ns/record, as a share of the median.")
+	fmt.Fprintln(w, "- **vs floor**: CPU time / the floor's CPU time, same shape and mix. **OTTL / this**, **encoding/xml / this**: how many times faster than those this contender is.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| shape | mix | contender | CPU ns/record | spread | wall ns/record | allocs/record | B/record | vs floor | OTTL / this | encoding/xml / this |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, shape := range shapes {
+		for _, mix := range mixes {
+			floor := data[key{shape, mix, "floor"}]
+			ottl := data[key{shape, mix, "ottl"}]
+			exml := data[key{shape, mix, "encodingxml"}]
+			for _, c := range contenders {
+				s := data[key{shape, mix, c}]
+				if s == nil {
+					continue
+				}
+				t := median(s.cpu)
+				vsFloor, vsOTTL, vsXML := 0.0, 0.0, 0.0
+				if floor != nil && c != "floor" {
+					vsFloor = t / median(floor.cpu)
+				}
+				if ottl != nil && c != "ottl" {
+					vsOTTL = median(ottl.cpu) / t
+				}
+				if exml != nil && c != "encodingxml" {
+					vsXML = median(exml.cpu) / t
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %s | ±%.0f%% | %s | %.3f | %.1f | %s | %s | %s |\n",
+					shapeNames[shape], mix, names[c], fmtNs(t), 100*spread(s.cpu), fmtNs(median(s.ns)),
+					median(s.allocs), median(s.bytes), fmtRatio(vsFloor), fmtRatio(vsOTTL), fmtRatio(vsXML))
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Targets (realistic mix, CPU time):")
+	fmt.Fprintln(w)
+	check := func(label string, got float64, want string, ok bool) {
+		mark := "met"
+		if !ok {
+			mark = "**missed**"
+		}
+		fmt.Fprintf(w, "- %s: %s (target %s): %s\n", label, fmtRatio(got), want, mark)
+	}
+	ratio := func(shape, a, b string) float64 {
+		x, y := data[key{shape, "realistic", a}], data[key{shape, "realistic", b}]
+		if x == nil || y == nil {
+			return 0
+		}
+		return median(x.cpu) / median(y.cpu)
+	}
+	if r := ratio("map", "extended", "floor"); r > 0 {
+		check("map bodies, `extended` / floor", r, "at most 1.3x", r <= 1.3)
+	}
+	if r := ratio("map", "ottl", "extended"); r > 0 {
+		check("map bodies, OTTL / `extended`", r, "at least 20x", r >= 20)
+	}
+	if r := ratio("xml", "extended", "floor"); r > 0 {
+		check("raw XML, `extended` / XML floor", r, "at most 3x", r <= 3)
+	}
+	if r := ratio("xml", "encodingxml", "extended"); r > 0 {
+		check("raw XML, encoding/xml / `extended`", r, "at least 10x", r >= 10)
+	}
+}
