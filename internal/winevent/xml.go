@@ -121,6 +121,15 @@ func elementText(s, open string) (string, bool) {
 
 // attribute returns the value of name="..." (or '...') inside a start tag.
 func attribute(tag, name string) (string, bool) {
+	// Fast path: Windows writes the attribute first, as ` Name="value"`.
+	if len(tag) > len(name)+3 && tag[0] == ' ' && tag[len(name)+1] == '=' && tag[len(name)+2] == '"' &&
+		tag[1:len(name)+1] == name {
+		rest := tag[len(name)+3:]
+		if end := strings.IndexByte(rest, '"'); end >= 0 {
+			return rest[:end], true
+		}
+		return "", false
+	}
 	for {
 		i := strings.Index(tag, name)
 		if i < 0 {
@@ -135,11 +144,11 @@ func attribute(tag, name string) (string, bool) {
 		if before != ' ' && before != '\t' && before != '\n' && before != '\r' {
 			continue
 		}
-		rest = strings.TrimLeft(rest, " \t\r\n")
+		rest = trimSpaceLeft(rest)
 		if rest == "" || rest[0] != '=' {
 			continue
 		}
-		rest = strings.TrimLeft(rest[1:], " \t\r\n")
+		rest = trimSpaceLeft(rest[1:])
 		if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
 			return "", false
 		}
@@ -150,6 +159,15 @@ func attribute(tag, name string) (string, bool) {
 		}
 		return rest[1 : 1+end], true
 	}
+}
+
+// trimSpaceLeft drops leading XML white space (strings.TrimLeft would build
+// its character set on every call).
+func trimSpaceLeft(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n') {
+		s = s[1:]
+	}
+	return s
 }
 
 // maxEntityLen is the farthest an entity's ';' may be from its '&': a
