@@ -1,7 +1,6 @@
 package winevent
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -155,18 +154,12 @@ func containsFoldASCII(s, lowerNeedle string) bool {
 }
 
 func readContextString(s string, ev *ContextEvent) Result {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0xEF || s[i] == 0xBB || s[i] == 0xBF) {
-		i++
-	}
-	if i == len(s) {
-		return NotWindows
-	}
-	switch s[i] {
-	case '<':
-		return readContextXML(s[i:], ev)
-	case '{':
-		return readContextJSON(s[i:], ev)
+	s = trimBodyStart(s)
+	switch {
+	case strings.HasPrefix(s, "<"):
+		return readContextXML(s, ev)
+	case strings.HasPrefix(s, "{"):
+		return readContextJSON(s, ev)
 	default:
 		return NotWindows
 	}
@@ -180,19 +173,11 @@ func readContextJSON(s string, ev *ContextEvent) Result {
 		ev.EventID = id
 		return OtherEvent
 	}
-	if !strings.Contains(s, `"EventID"`) && !strings.Contains(s, `"event_id"`) &&
-		!strings.Contains(s, `"EventCode"`) && !strings.Contains(s, `"winlog"`) {
-		return NotWindows
+	m, r := decodeJSONEvent(s)
+	if r != OtherEvent {
+		return r
 	}
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return Unreadable
-	}
-	m := pcommon.NewMap()
-	if err := m.FromRaw(raw); err != nil {
-		return Unreadable
-	}
-	r := readContextMap(m, ev)
+	r = readContextMap(m, ev)
 	if r == NotWindows {
 		return Unreadable
 	}
@@ -283,14 +268,7 @@ func readContextMap(m pcommon.Map, ev *ContextEvent) Result {
 // readContextReceiverMap reads the windowseventlog receiver's body, with
 // event_data as a map or as an array of {Name: value} maps.
 func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEvent) Result {
-	if idValue.Type() == pcommon.ValueTypeMap {
-		v, ok := idValue.Map().Get("id")
-		if !ok {
-			return NotWindows
-		}
-		idValue = v
-	}
-	id, ok := valueInt(idValue)
+	id, ok := receiverEventID(idValue)
 	if !ok {
 		return NotWindows
 	}
@@ -340,16 +318,7 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 // readContextFlat reads Windows names at the top level of a map (NXLog, the
 // Sumo Logic installed collector, or record attributes).
 func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
-	if m.Len() == 0 {
-		return NotWindows
-	}
-	v, ok := m.Get("EventID")
-	if !ok {
-		if v, ok = m.Get("EventCode"); !ok {
-			return NotWindows
-		}
-	}
-	id, ok := valueInt(v)
+	id, ok := flatEventID(m)
 	if !ok {
 		return NotWindows
 	}
@@ -385,11 +354,7 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
 
 // readContextWinlogbeat reads Winlogbeat's winlog.* layout.
 func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
-	v, ok := w.Get("event_id")
-	if !ok {
-		return NotWindows
-	}
-	id, ok := valueInt(v)
+	id, ok := winlogEventID(w)
 	if !ok {
 		return NotWindows
 	}
@@ -417,20 +382,13 @@ func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
 // readContextXML reads a rendered Windows event (the receiver's raw body)
 // with the same scanner as readXML.
 func readContextXML(s string, ev *ContextEvent) Result {
-	if !strings.HasPrefix(s, "<Event") && !strings.Contains(s, "<Event ") && !strings.Contains(s, "<Event>") {
-		return NotWindows
+	id, failure := xmlEventID(s)
+	if failure != OtherEvent {
+		return failure
 	}
 	// The System elements come first, and no value can hold a '<': the first
 	// match of each is the right one, as in readXML.
 	system := s
-	idText, ok := elementText(system, "<EventID")
-	if !ok {
-		return Unreadable
-	}
-	id, ok := parseEventID(idText)
-	if !ok {
-		return Unreadable
-	}
 	ev.EventID = id
 	if !IsContextEventID(id) {
 		return OtherEvent

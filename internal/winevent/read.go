@@ -1,7 +1,6 @@
 package winevent
 
 import (
-	"encoding/json"
 	"math"
 	"strings"
 
@@ -33,18 +32,12 @@ func Read(body pcommon.Value, attrs pcommon.Map, ev *ProcessEvent) Result {
 }
 
 func readString(s string, ev *ProcessEvent) Result {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0xEF || s[i] == 0xBB || s[i] == 0xBF) {
-		i++ // spaces and a UTF-8 byte-order mark
-	}
-	if i == len(s) {
-		return NotWindows
-	}
-	switch s[i] {
-	case '<':
-		return readXML(s[i:], ev)
-	case '{':
-		return readJSON(s[i:], ev)
+	s = trimBodyStart(s)
+	switch {
+	case strings.HasPrefix(s, "<"):
+		return readXML(s, ev)
+	case strings.HasPrefix(s, "{"):
+		return readJSON(s, ev)
 	default:
 		return NotWindows
 	}
@@ -54,19 +47,11 @@ func readString(s string, ev *ProcessEvent) Result {
 // shapes. It allocates (JSON strings need unescaping); a cheap look for an
 // event-id key first keeps ordinary JSON logs from being decoded at all.
 func readJSON(s string, ev *ProcessEvent) Result {
-	if !strings.Contains(s, `"EventID"`) && !strings.Contains(s, `"event_id"`) &&
-		!strings.Contains(s, `"EventCode"`) && !strings.Contains(s, `"winlog"`) {
-		return NotWindows
+	m, r := decodeJSONEvent(s)
+	if r != OtherEvent {
+		return r
 	}
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return Unreadable
-	}
-	m := pcommon.NewMap()
-	if err := m.FromRaw(raw); err != nil {
-		return Unreadable
-	}
-	r := readMap(m, ev)
+	r = readMap(m, ev)
 	if r == NotWindows {
 		return Unreadable
 	}
@@ -87,16 +72,7 @@ func readMap(m pcommon.Map, ev *ProcessEvent) Result {
 // readReceiverMap reads the windowseventlog receiver's structured body, with
 // event_data in map format or in array format (event_data.data = [{Name: value}]).
 func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Result {
-	if idValue.Type() == pcommon.ValueTypeMap {
-		// A missing "id" must not reach valueInt: the zero Value that Get
-		// returns for a missing key panics on any method call.
-		v, ok := idValue.Map().Get("id")
-		if !ok {
-			return NotWindows
-		}
-		idValue = v
-	}
-	id, ok := valueInt(idValue)
+	id, ok := receiverEventID(idValue)
 	if !ok {
 		return NotWindows
 	}
@@ -164,16 +140,7 @@ func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Res
 // readFlat reads Windows names at the top level of a map, as NXLog and the
 // Sumo Logic installed collector send them.
 func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
-	if m.Len() == 0 {
-		return NotWindows
-	}
-	v, ok := m.Get("EventID")
-	if !ok {
-		if v, ok = m.Get("EventCode"); !ok {
-			return NotWindows
-		}
-	}
-	id, ok := valueInt(v)
+	id, ok := flatEventID(m)
 	if !ok {
 		return NotWindows
 	}
@@ -202,11 +169,7 @@ func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
 
 // readWinlogbeat reads Winlogbeat's winlog.* layout.
 func readWinlogbeat(w pcommon.Map, ev *ProcessEvent) Result {
-	v, ok := w.Get("event_id")
-	if !ok {
-		return NotWindows
-	}
-	id, ok := valueInt(v)
+	id, ok := winlogEventID(w)
 	if !ok {
 		return NotWindows
 	}
@@ -274,12 +237,7 @@ func PeekEventID(body pcommon.Value) (id int64, ok bool) {
 		if !found {
 			return 0, false
 		}
-		if v.Type() == pcommon.ValueTypeMap {
-			if v, found = v.Map().Get("id"); !found {
-				return 0, false
-			}
-		}
-		return valueInt(v)
+		return receiverEventID(v)
 	case pcommon.ValueTypeStr:
 		s := body.Str()
 		if !strings.HasPrefix(s, "<Event") {

@@ -13,16 +13,9 @@ import (
 // it fetch or expand anything. Values are substrings of the input unless they
 // hold an entity.
 func readXML(s string, ev *ProcessEvent) Result {
-	if !strings.HasPrefix(s, "<Event") && !strings.Contains(s, "<Event ") && !strings.Contains(s, "<Event>") {
-		return NotWindows
-	}
-	idText, ok := elementText(s, "<EventID")
-	if !ok {
-		return Unreadable
-	}
-	id, ok := parseEventID(idText)
-	if !ok {
-		return Unreadable
+	id, failure := xmlEventID(s)
+	if failure != OtherEvent {
+		return failure
 	}
 	ev.EventID = id
 	if !isProcessCreation(id) {

@@ -1,0 +1,97 @@
+package winevent
+
+import (
+	"encoding/json"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// The pieces both readers (Read for process creations, ReadContext for the
+// correlation's events) use to recognize a body shape and find its event id.
+
+// trimBodyStart drops the spaces and UTF-8 byte-order mark before a string
+// body's first character.
+func trimBodyStart(s string) string {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0xEF || s[i] == 0xBB || s[i] == 0xBF) {
+		i++
+	}
+	return s[i:]
+}
+
+// decodeJSONEvent decodes a JSON object that names an event id key into a
+// map. The result is OtherEvent when the map is ready to read, NotWindows when
+// the text has no event-id key (so ordinary JSON logs are never decoded), and
+// Unreadable when it does not parse.
+func decodeJSONEvent(s string) (pcommon.Map, Result) {
+	if !strings.Contains(s, `"EventID"`) && !strings.Contains(s, `"event_id"`) &&
+		!strings.Contains(s, `"EventCode"`) && !strings.Contains(s, `"winlog"`) {
+		return pcommon.Map{}, NotWindows
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return pcommon.Map{}, Unreadable
+	}
+	m := pcommon.NewMap()
+	if err := m.FromRaw(raw); err != nil {
+		return pcommon.Map{}, Unreadable
+	}
+	return m, OtherEvent
+}
+
+// receiverEventID reads the receiver's event_id value: {id, qualifiers}, or
+// the id alone.
+func receiverEventID(v pcommon.Value) (int64, bool) {
+	if v.Type() == pcommon.ValueTypeMap {
+		// A missing "id" must not reach valueInt: the zero Value that Get
+		// returns for a missing key panics on any method call.
+		id, found := v.Map().Get("id")
+		if !found {
+			return 0, false
+		}
+		v = id
+	}
+	return valueInt(v)
+}
+
+// flatEventID reads EventID (or EventCode) at the top level of a flat map.
+func flatEventID(m pcommon.Map) (int64, bool) {
+	if m.Len() == 0 {
+		return 0, false
+	}
+	v, ok := m.Get("EventID")
+	if !ok {
+		if v, ok = m.Get("EventCode"); !ok {
+			return 0, false
+		}
+	}
+	return valueInt(v)
+}
+
+// winlogEventID reads Winlogbeat's winlog.event_id.
+func winlogEventID(w pcommon.Map) (int64, bool) {
+	v, ok := w.Get("event_id")
+	if !ok {
+		return 0, false
+	}
+	return valueInt(v)
+}
+
+// xmlEventID reads the EventID of an event rendered as XML. The result is
+// OtherEvent when the id was read, NotWindows when the text is not an event,
+// and Unreadable when it has no readable EventID.
+func xmlEventID(s string) (int64, Result) {
+	if !strings.HasPrefix(s, "<Event") && !strings.Contains(s, "<Event ") && !strings.Contains(s, "<Event>") {
+		return 0, NotWindows
+	}
+	text, ok := elementText(s, "<EventID")
+	if !ok {
+		return 0, Unreadable
+	}
+	id, ok := parseEventID(text)
+	if !ok {
+		return 0, Unreadable
+	}
+	return id, OtherEvent
+}
