@@ -325,11 +325,19 @@ func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) int64 {
 // what winevent.Read found: a record whose event id the correlation does not
 // use returns here, before anything else is read.
 func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.ProcessEvent, batch *correlationBatch) {
-	if corr == nil || !winevent.IsContextEventID(ev.EventID) {
+	if corr == nil {
+		return
+	}
+	want := corr.c.FirstFields(ev.EventID)
+	if want == 0 {
 		return
 	}
 	var ce winevent.ContextEvent
-	if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
+	if !winevent.ReadContextFields(lr.Body(), lr.Attributes(), &ce, want) {
+		return
+	}
+	if more := corr.c.RestFields(&ce); more&^want != 0 &&
+		!winevent.ReadContextFields(lr.Body(), lr.Attributes(), &ce, want|more) {
 		return
 	}
 	in := correlate.Input{Event: &ce, Time: recordTime(lr, &ce)}

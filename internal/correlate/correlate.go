@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
@@ -308,6 +309,7 @@ type Correlator struct {
 	parents []string
 	shards  []shard
 	now     func() time.Time
+	servers atomic.Int64 // servers held by every host: exits are read only while there are some
 }
 
 // New builds a Correlator.
@@ -339,6 +341,7 @@ func New(cfg Config) (*Correlator, error) {
 		s.hosts = make(map[string]*hostState)
 		s.maxHosts = max(1, cfg.MaxHosts/n)
 		s.maxEntries = max(1, cfg.MaxEntries/n)
+		s.servers = &c.servers
 	}
 	return c, nil
 }

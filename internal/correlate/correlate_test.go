@@ -410,3 +410,60 @@ func TestConcurrentHostsRace(t *testing.T) {
 	assert.LessOrEqual(t, st.Hosts, 64)
 	assert.LessOrEqual(t, st.Entries, 512)
 }
+
+// TestFieldsReadFirst: which events are read at all, and in full, from the
+// few fields that decide it.
+func TestFieldsReadFirst(t *testing.T) {
+	hn := newHarness(t, nil)
+	c := hn.c
+	assert.NotZero(t, c.FirstFields(3)&winevent.FieldInitiated)
+	assert.Equal(t, winevent.FieldLogonType, c.FirstFields(4624))
+	assert.Zero(t, c.FirstFields(7), "image load")
+	assert.Zero(t, c.FirstFields(4689), "no server held")
+	assert.Zero(t, c.FirstFields(5), "no server held")
+
+	out := conn3(1, 0, `C:\Windows\explorer.exe`, "{g}", "10.0.0.6", "49700", "10.0.0.5", "443")
+	out.Initiated = "true"
+	assert.Zero(t, c.RestFields(out), "outbound: the source address is enough")
+	svc := conn3(1, 0, `C:\Windows\System32\svchost.exe`, "{g}", "10.0.0.5", "50000", "10.0.0.6", "49700")
+	assert.Zero(t, c.RestFields(svc), "inbound to a process not watched")
+	in := conn3(1, 0, `C:\Windows\explorer.exe`, "{g}", "10.0.0.5", "50000", "10.0.0.6", "49700")
+	assert.Equal(t, winevent.AllFields, c.RestFields(in), "inbound to explorer")
+	lg := logon(w6, 1, 0, "0x10", "10.0.0.5", "50000", "u")
+	assert.Equal(t, logonFields, c.RestFields(lg))
+	lg.LogonType = "2"
+	assert.Zero(t, c.RestFields(lg), "interactive logon")
+
+	off := newHarness(t, func(c *Config) { c.InboundChild, c.Logon = false, false })
+	assert.Zero(t, off.c.FirstFields(3))
+	assert.Zero(t, off.c.FirstFields(4624))
+}
+
+// TestExitsReadWhileServersHeld: exits are read only while some host holds a
+// DCOM-launched server, and the count of servers held follows exits,
+// expiry and host eviction back to zero.
+func TestExitsReadWhileServersHeld(t *testing.T) {
+	wall := newWall()
+	hn := newHarness(t, func(c *Config) { c.Now = wall.now; c.MaxHosts = 1 })
+	server := func(host string, rid int64, at time.Duration) *winevent.ContextEvent {
+		return create4688(host, rid, at, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 5, 4, "mmc.exe -Embedding", "0x10")
+	}
+	hn.feed(server(w6, 1, 0), true, true)
+	require.EqualValues(t, 1, hn.c.servers.Load())
+	require.NotZero(t, hn.c.FirstFields(4689))
+	require.NotZero(t, hn.c.FirstFields(5))
+
+	// the server exits; its entry goes when it expires
+	hn.feed(exit4689(w6, 2, time.Second, 5), false, false)
+	wall.add(2 * time.Minute)
+	hn.feed(logon(w6, 3, 3*time.Minute, "0x11", "10.1.1.1", "1234", "x"), false, false)
+	assert.EqualValues(t, 0, hn.c.servers.Load())
+	assert.Zero(t, hn.c.FirstFields(4689))
+
+	// a host evicted with its server
+	hn.feed(server(w6, 4, 4*time.Minute), true, true)
+	require.EqualValues(t, 1, hn.c.servers.Load())
+	hn.feed(logon("other-host", 1, 4*time.Minute, "0x11", "10.1.1.1", "1234", "x"), false, false)
+	require.EqualValues(t, 1, hn.c.Stats().HostsEvicted, "max_hosts 1: one shard, w6 evicted")
+	assert.EqualValues(t, 0, hn.c.servers.Load())
+}

@@ -123,6 +123,54 @@ func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator,
 		(c.cfg.ServerChild && serverActivation) || (c.cfg.Logon && detection)
 }
 
+// FirstFields returns the fields of a record with this event id (not a
+// process creation) that decide whether the rest of it is needed, or 0 when
+// the record can take part in nothing and need not be read at all. With
+// RestFields it keeps the common events to a few lookups: outbound
+// connections, inbound ones accepted by an unwatched process, logons of
+// other types, and exits while no server is held.
+func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
+	switch eventID {
+	case winevent.SysmonNetworkConnect:
+		if c.cfg.InboundChild {
+			return winevent.FieldProtocol | winevent.FieldInitiated | winevent.FieldImage | winevent.FieldSourceIP
+		}
+	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
+		if c.cfg.ServerChild && c.servers.Load() > 0 {
+			return winevent.FieldProcessID | winevent.FieldProcessGUID | winevent.FieldUtcTime | winevent.FieldSystemTime
+		}
+	case winevent.SecurityLogon:
+		if c.cfg.Logon {
+			return winevent.FieldLogonType
+		}
+	}
+	return 0
+}
+
+// RestFields returns what else Observe needs of an event read with
+// FirstFields: nothing for an outbound connection (its source address and
+// the host are enough), an inbound one to a process that is not watched, an
+// exit, or a logon other than type 3; the logon's account and address for a
+// network logon; every field for an inbound connection to a watched process.
+func (c *Correlator) RestFields(ev *winevent.ContextEvent) winevent.Fields {
+	switch ev.EventID {
+	case winevent.SysmonNetworkConnect:
+		if initiated, ok := parseBool(ev.Initiated); ok && !initiated && c.isParent(ev.Image) {
+			return winevent.AllFields
+		}
+	case winevent.SecurityLogon:
+		if strings.TrimSpace(ev.LogonType) == "3" {
+			return logonFields
+		}
+	}
+	return 0
+}
+
+// logonFields are what observeLogon keeps of a network logon.
+const logonFields = winevent.FieldTargetLogonID | winevent.FieldIPAddress | winevent.FieldIPPort |
+	winevent.FieldTargetUserName | winevent.FieldTargetDomainName | winevent.FieldAuthenticationPackageName |
+	winevent.FieldLogonProcessName | winevent.FieldWorkstationName | winevent.FieldSystemTime | winevent.FieldRecordID
+
 // serverFor finds the running DCOM-launched server that created p (4688:
 // the creator process id), checking that p started while it ran.
 func (c *Correlator) serverFor(h *hostState, p *Process) *serverEntry {

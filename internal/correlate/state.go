@@ -3,6 +3,7 @@ package correlate
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // shard holds the hosts whose name hashes to it.
@@ -21,7 +22,8 @@ type shard struct {
 	maxEntries int
 	lastSweep  int64 // wall clock of the last silent-host sweep
 	stats      Stats
-	_          [32]byte // keep neighbouring shards' locks off one cache line
+	servers    *atomic.Int64 // the Correlator's count of servers held, all shards
+	_          [32]byte      // keep neighbouring shards' locks off one cache line
 }
 
 // table names a host's tables, for eviction.
@@ -288,6 +290,7 @@ func (c *Correlator) removeHost(s *shard, h *hostState, evicted bool) {
 		s.stats.EntriesEvicted += int64(h.live())
 	}
 	s.entries -= h.entries()
+	s.servers.Add(-int64(h.servers.n))
 	s.unlink(h)
 	delete(s.hosts, h.key)
 }
@@ -341,6 +344,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 	case tServers:
 		dead = h.servers.at(0).dead
 		h.servers.pop()
+		s.servers.Add(-1)
 	case tLogons:
 		f := h.logons.at(0)
 		dead = f.dead
@@ -461,6 +465,7 @@ func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline,
 	c.makeRoom(s, h, tServers)
 	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
 	s.entries++
+	s.servers.Add(1)
 }
 
 func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, wall int64) {

@@ -65,9 +65,21 @@ func (hn *harness) observe(body pcommon.Value) {
 	if !winevent.IsContextEventID(pe.EventID) {
 		return
 	}
+	// As the processor reads: process creations in full, other events with
+	// the fields FirstFields and RestFields ask for.
 	var ce winevent.ContextEvent
-	if !winevent.ReadContext(body, attrs, &ce) {
-		return
+	if res == winevent.ProcessCreation {
+		if !winevent.ReadContext(body, attrs, &ce) {
+			return
+		}
+	} else {
+		want := hn.c.FirstFields(pe.EventID)
+		if want == 0 || !winevent.ReadContextFields(body, attrs, &ce, want) {
+			return
+		}
+		if more := hn.c.RestFields(&ce); more&^want != 0 && !winevent.ReadContextFields(body, attrs, &ce, want|more) {
+			return
+		}
 	}
 	in := Input{Event: &ce}
 	in.Time, _ = winevent.ParseTime(ce.SystemTime)

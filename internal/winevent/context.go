@@ -1,6 +1,7 @@
 package winevent
 
 import (
+	"math/bits"
 	"strings"
 	"time"
 
@@ -97,18 +98,26 @@ type ContextEvent struct {
 // after its event id is read, without allocating; a used event allocates
 // only to unescape XML entities, or when it comes as JSON text.
 func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent) bool {
+	return ReadContextFields(body, attrs, ev, AllFields)
+}
+
+// ReadContextFields is ReadContext filling only the fields in want (and the
+// event id, channel, provider, computer and shape, always). In the receiver
+// map a few wanted fields are looked up by name instead of walking all of
+// them; a raw XML body is scanned only as far as the last wanted field.
+func ReadContextFields(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent, want Fields) bool {
 	*ev = ContextEvent{}
 	result := NotWindows
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
-		result = readContextMap(body.Map(), ev)
+		result = readContextMap(body.Map(), ev, want)
 	case pcommon.ValueTypeStr:
-		result = readContextString(body.Str(), ev)
+		result = readContextString(body.Str(), ev, want)
 	default:
 	}
 	if result == NotWindows || result == Unreadable {
 		*ev = ContextEvent{}
-		result = readContextFlat(attrs, ev, ShapeFlatAttributes)
+		result = readContextFlat(attrs, ev, ShapeFlatAttributes, want)
 	}
 	if result != ProcessCreation || !fromContextSource(ev) {
 		*ev = ContextEvent{}
@@ -153,13 +162,13 @@ func containsFoldASCII(s, lowerNeedle string) bool {
 	return false
 }
 
-func readContextString(s string, ev *ContextEvent) Result {
+func readContextString(s string, ev *ContextEvent, want Fields) Result {
 	s = trimBodyStart(s)
 	switch {
 	case strings.HasPrefix(s, "<"):
-		return readContextXML(s, ev)
+		return readContextXML(s, ev, want)
 	case strings.HasPrefix(s, "{"):
-		return readContextJSON(s, ev)
+		return readContextJSON(s, ev, want)
 	default:
 		return NotWindows
 	}
@@ -168,7 +177,7 @@ func readContextString(s string, ev *ContextEvent) Result {
 // readContextJSON reads a JSON object in any of the map shapes. The event id
 // is looked up in the text first, so an event the correlation does not use
 // is rejected without decoding (and without allocating).
-func readContextJSON(s string, ev *ContextEvent) Result {
+func readContextJSON(s string, ev *ContextEvent, want Fields) Result {
 	if id, ok := jsonEventID(s); ok && !IsContextEventID(id) {
 		ev.EventID = id
 		return OtherEvent
@@ -177,7 +186,7 @@ func readContextJSON(s string, ev *ContextEvent) Result {
 	if r != OtherEvent {
 		return r
 	}
-	r = readContextMap(m, ev)
+	r = readContextMap(m, ev, want)
 	if r == NotWindows {
 		return Unreadable
 	}
@@ -251,23 +260,23 @@ func jsonNumber(s string) (int64, bool) {
 	return parseEventID(s[:n])
 }
 
-func readContextMap(m pcommon.Map, ev *ContextEvent) Result {
+func readContextMap(m pcommon.Map, ev *ContextEvent, want Fields) Result {
 	if v, ok := m.Get("event_id"); ok {
-		return readContextReceiverMap(m, v, ev)
+		return readContextReceiverMap(m, v, ev, want)
 	}
 	if v, ok := m.Get("winlog"); ok && v.Type() == pcommon.ValueTypeMap {
-		r := readContextWinlogbeat(v.Map(), ev)
-		if r == ProcessCreation && ev.SystemTime == "" {
+		r := readContextWinlogbeat(v.Map(), ev, want)
+		if r == ProcessCreation && ev.SystemTime == "" && want&FieldSystemTime != 0 {
 			ev.SystemTime = mapStr(m, "@timestamp")
 		}
 		return r
 	}
-	return readContextFlat(m, ev, ShapeFlatMap)
+	return readContextFlat(m, ev, ShapeFlatMap, want)
 }
 
 // readContextReceiverMap reads the windowseventlog receiver's body, with
 // event_data as a map or as an array of {Name: value} maps.
-func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEvent) Result {
+func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEvent, want Fields) Result {
 	id, ok := receiverEventID(idValue)
 	if !ok {
 		return NotWindows
@@ -279,8 +288,10 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 	ev.Shape = ShapeReceiverMap
 	ev.Channel = mapStr(m, "channel")
 	ev.Computer = mapStr(m, "computer")
-	ev.SystemTime = mapStr(m, "system_time")
-	if v, found := m.Get("record_id"); found {
+	if want&FieldSystemTime != 0 {
+		ev.SystemTime = mapStr(m, "system_time")
+	}
+	if v, found := m.Get("record_id"); found && want&FieldRecordID != 0 {
 		ev.RecordID = recordID(v)
 	}
 	if p, found := m.Get("provider"); found && p.Type() == pcommon.ValueTypeMap {
@@ -291,33 +302,54 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 		return ProcessCreation
 	}
 	dm := data.Map()
+	want &= EventDataFields
 	if arr, ok := dm.Get("data"); ok && arr.Type() == pcommon.ValueTypeSlice {
 		ev.Shape = ShapeReceiverArray
 		s := arr.Slice()
-		for i := 0; i < s.Len(); i++ {
+		var got Fields
+		for i := 0; i < s.Len() && got != want; i++ {
 			item := s.At(i)
 			if item.Type() != pcommon.ValueTypeMap {
 				continue
 			}
 			for k, v := range item.Map().All() {
 				if v.Type() == pcommon.ValueTypeStr {
-					ev.setField(k, v.Str())
+					got |= ev.setField(k, v.Str(), want&^got)
 				}
 			}
 		}
 		return ProcessCreation
 	}
+	if bits.OnesCount64(uint64(want)) <= maxLookups {
+		// A lookup compares key lengths before bytes and reads only the
+		// values found: a handful of them touch less than one walk.
+		for w := want; w != 0; w &= w - 1 {
+			f := w & -w
+			if v, ok := dm.Get(fieldName(f)); ok && v.Type() == pcommon.ValueTypeStr {
+				*ev.slot(f) = v.Str()
+			}
+		}
+		return ProcessCreation
+	}
+	var got Fields
 	for k, v := range dm.All() {
 		if v.Type() == pcommon.ValueTypeStr {
-			ev.setField(k, v.Str())
+			got |= ev.setField(k, v.Str(), want&^got)
+			if got == want {
+				break
+			}
 		}
 	}
 	return ProcessCreation
 }
 
+// maxLookups is the most wanted fields looked up one by one in an event_data
+// map; more are read in one walk.
+const maxLookups = 10
+
 // readContextFlat reads Windows names at the top level of a map (NXLog, the
 // Sumo Logic installed collector, or record attributes).
-func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
+func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) Result {
 	id, ok := flatEventID(m)
 	if !ok {
 		return NotWindows
@@ -327,10 +359,13 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
 		return OtherEvent
 	}
 	ev.Shape = shape
+	var got Fields
 	for k, v := range m.All() {
 		switch k {
 		case "RecordNumber", "EventRecordID", "RecordID", "record_id":
-			ev.RecordID = recordID(v)
+			if want&FieldRecordID != 0 {
+				ev.RecordID = recordID(v)
+			}
 			continue
 		}
 		if v.Type() != pcommon.ValueTypeStr {
@@ -344,16 +379,18 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape) Result {
 		case "Computer", "Hostname", "ComputerName":
 			ev.Computer = v.Str()
 		case "TimeCreated", "SystemTime", "@timestamp":
-			ev.SystemTime = v.Str()
+			if want&FieldSystemTime != 0 {
+				ev.SystemTime = v.Str()
+			}
 		default:
-			ev.setField(k, v.Str())
+			got |= ev.setField(k, v.Str(), want&^got)
 		}
 	}
 	return ProcessCreation
 }
 
 // readContextWinlogbeat reads Winlogbeat's winlog.* layout.
-func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
+func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent, want Fields) Result {
 	id, ok := winlogEventID(w)
 	if !ok {
 		return NotWindows
@@ -366,13 +403,14 @@ func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
 	ev.Channel = mapStr(w, "channel")
 	ev.Provider = mapStr(w, "provider_name")
 	ev.Computer = mapStr(w, "computer_name")
-	if v, ok := w.Get("record_id"); ok {
+	if v, ok := w.Get("record_id"); ok && want&FieldRecordID != 0 {
 		ev.RecordID = recordID(v)
 	}
 	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
+		var got Fields
 		for k, v := range data.Map().All() {
 			if v.Type() == pcommon.ValueTypeStr {
-				ev.setField(k, v.Str())
+				got |= ev.setField(k, v.Str(), want&^got)
 			}
 		}
 	}
@@ -381,71 +419,47 @@ func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent) Result {
 
 // readContextXML reads a rendered Windows event (the receiver's raw body)
 // with the same scanner as readXML.
-func readContextXML(s string, ev *ContextEvent) Result {
+func readContextXML(s string, ev *ContextEvent, want Fields) Result {
 	id, failure := xmlEventID(s)
 	if failure != OtherEvent {
 		return failure
 	}
-	// The System elements come first, and no value can hold a '<': the first
-	// match of each is the right one, as in readXML.
-	system := s
 	ev.EventID = id
 	if !IsContextEventID(id) {
 		return OtherEvent
 	}
 	ev.Shape = ShapeRawXML
-	if v, ok := elementText(system, "<Channel"); ok {
-		ev.Channel = unescapeXML(v)
+	sys := scanSystem(s)
+	if sys.hasChannel {
+		ev.Channel = unescapeXML(sys.channel)
 	}
-	if v, ok := elementText(system, "<Computer"); ok {
-		ev.Computer = unescapeXML(v)
+	if sys.hasComputer {
+		ev.Computer = unescapeXML(sys.computer)
 	}
-	if v, ok := elementText(system, "<EventRecordID"); ok {
-		if n, ok := parseDecimal(strings.TrimSpace(v)); ok {
+	if sys.hasRecordID && want&FieldRecordID != 0 {
+		if n, ok := parseDecimal(strings.TrimSpace(sys.recordID)); ok {
 			ev.RecordID = n
 		}
 	}
-	if tag, ok := startTag(system, "<Provider"); ok {
-		if name, ok := attribute(tag, "Name"); ok {
+	if sys.hasProvider {
+		if name, ok := attribute(sys.provider, "Name"); ok {
 			ev.Provider = unescapeXML(name)
 		}
 	}
-	if tag, ok := startTag(system, "<TimeCreated"); ok {
-		if t, ok := attribute(tag, "SystemTime"); ok {
+	if sys.hasTimeCreated && want&FieldSystemTime != 0 {
+		if t, ok := attribute(sys.timeCreated, "SystemTime"); ok {
 			ev.SystemTime = t
 		}
 	}
-	start := strings.Index(s, "<EventData")
-	if start < 0 {
+	if sys.eventData == "" {
 		return ProcessCreation
 	}
-	return readContextEventData(s[start:], ev)
+	return readContextEventData(sys.eventData, ev, want&EventDataFields)
 }
 
-// startTag returns the inside of the first start tag named by open.
-func startTag(s, open string) (string, bool) {
-	for {
-		i := strings.Index(s, open)
-		if i < 0 {
-			return "", false
-		}
-		s = s[i+len(open):]
-		if s == "" {
-			return "", false
-		}
-		if c := s[0]; c != '>' && c != '/' && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			continue
-		}
-		end := strings.IndexByte(s, '>')
-		if end < 0 {
-			return "", false
-		}
-		return s[:end], true
-	}
-}
-
-func readContextEventData(s string, ev *ContextEvent) Result {
-	for {
+func readContextEventData(s string, ev *ContextEvent, want Fields) Result {
+	var got Fields
+	for got != want {
 		i := strings.Index(s, "<Data")
 		if i < 0 {
 			return ProcessCreation
@@ -477,88 +491,14 @@ func readContextEventData(s string, ev *ContextEvent) Result {
 			continue
 		}
 		// Unescape only the values the correlation keeps.
-		if ev.setField(name, value) && strings.IndexByte(value, '&') >= 0 {
-			ev.setField(name, unescapeXML(value))
+		if f := ev.setField(name, value, want&^got); f != 0 {
+			got |= f
+			if strings.IndexByte(value, '&') >= 0 {
+				*ev.slot(f) = unescapeXML(value)
+			}
 		}
 	}
-}
-
-// setField stores a named Windows field and reports whether the name is one
-// the correlation reads.
-func (e *ContextEvent) setField(name, value string) bool {
-	switch name {
-	case "UtcTime":
-		e.UtcTime = value
-	case "ProcessGuid":
-		e.ProcessGUID = value
-	case "ProcessId":
-		e.ProcessID = value
-	case "Image":
-		e.Image = value
-	case "ParentProcessGuid":
-		e.ParentProcessGUID = value
-	case "ParentProcessId":
-		e.ParentProcessID = value
-	case "ParentImage":
-		e.ParentImage = value
-	case "CommandLine":
-		e.CommandLine = value
-	case "User":
-		e.User = value
-	case "LogonId":
-		e.LogonID = value
-	case "Protocol":
-		e.Protocol = value
-	case "Initiated":
-		e.Initiated = value
-	case "SourceIp":
-		e.SourceIP = value
-	case "SourceHostname":
-		e.SourceHostname = value
-	case "SourcePort":
-		e.SourcePort = value
-	case "DestinationIp":
-		e.DestinationIP = value
-	case "DestinationHostname":
-		e.DestinationHostname = value
-	case "DestinationPort":
-		e.DestinationPort = value
-	case "NewProcessId":
-		e.NewProcessID = value
-	case "NewProcessName":
-		e.NewProcessName = value
-	case "ParentProcessName":
-		e.ParentProcessName = value
-	case "ProcessName":
-		e.ProcessName = value
-	case "SubjectUserName":
-		e.SubjectUserName = value
-	case "SubjectDomainName":
-		e.SubjectDomainName = value
-	case "SubjectLogonId":
-		e.SubjectLogonID = value
-	case "TargetUserName":
-		e.TargetUserName = value
-	case "TargetDomainName":
-		e.TargetDomainName = value
-	case "TargetLogonId":
-		e.TargetLogonID = value
-	case "LogonType":
-		e.LogonType = value
-	case "LogonProcessName":
-		e.LogonProcessName = value
-	case "AuthenticationPackageName":
-		e.AuthenticationPackageName = value
-	case "WorkstationName":
-		e.WorkstationName = value
-	case "IpAddress":
-		e.IPAddress = value
-	case "IpPort":
-		e.IPPort = value
-	default:
-		return false
-	}
-	return true
+	return ProcessCreation
 }
 
 // recordID reads an EventRecordID stored as an integer (as is), an integral

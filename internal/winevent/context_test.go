@@ -299,3 +299,78 @@ func BenchmarkReadContext(b *testing.B) {
 		}
 	}
 }
+
+// project keeps of a fully read event only the fields in want, and the
+// fields every read fills.
+func project(ev ContextEvent, want Fields) ContextEvent {
+	for f := EventDataFields; f != 0; f &= f - 1 {
+		if b := f & -f; want&b == 0 {
+			*ev.slot(b) = ""
+		}
+	}
+	if want&FieldSystemTime == 0 {
+		ev.SystemTime = ""
+	}
+	if want&FieldRecordID == 0 {
+		ev.RecordID = 0
+	}
+	return ev
+}
+
+// TestReadContextFieldsFillsWhatIsWanted reads every stream event in every
+// shape with the field sets the correlation asks for, and with each single
+// field: the result is the full read restricted to those fields.
+func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
+	jsonLines, xmlLines := contextStreamLines(t)
+	masks := []Fields{
+		0,
+		FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP,
+		FieldProcessID | FieldProcessGUID | FieldUtcTime | FieldSystemTime,
+		FieldLogonType,
+		FieldTargetLogonID | FieldIPAddress | FieldIPPort | FieldTargetUserName | FieldTargetDomainName |
+			FieldAuthenticationPackageName | FieldLogonProcessName | FieldWorkstationName | FieldSystemTime | FieldRecordID,
+		EventDataFields,
+		AllFields,
+	}
+	for f := AllFields; f != 0; f &= f - 1 {
+		masks = append(masks, f&-f)
+	}
+	checked := 0
+	for i := range jsonLines {
+		shapes := contextShapes(t, jsonLines[i], xmlLines[i])
+		for name, render := range shapes {
+			body, attrs := render()
+			var full ContextEvent
+			ok := ReadContext(body, attrs, &full)
+			for _, want := range masks {
+				var got ContextEvent
+				require.Equal(t, ok, ReadContextFields(body, attrs, &got, want), "%s line %d fields %x", name, i, want)
+				if ok {
+					assert.Equal(t, project(full, want), got, "%s line %d fields %x", name, i, want)
+					checked++
+				}
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	require.Greater(t, checked, 900*7*len(masks)/2)
+}
+
+// TestFieldNamesRoundTrip: every event data field has one Windows name, and
+// the name fills that field.
+func TestFieldNamesRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	for f := EventDataFields; f != 0; f &= f - 1 {
+		b := f & -f
+		name := fieldName(b)
+		require.False(t, seen[name], name)
+		seen[name] = true
+		require.Equal(t, b, contextField(name), name)
+		var ev ContextEvent
+		require.NotNil(t, ev.slot(b), name)
+	}
+	require.Len(t, seen, len(contextFieldNames))
+	require.Equal(t, Fields(0), contextField("Hashes"))
+}

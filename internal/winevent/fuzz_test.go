@@ -67,6 +67,16 @@ func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (ProcessEvent, Res
 	if r2 := Read(lr.Body(), lr.Attributes(), &again); r2 != r || again != ev {
 		t.Fatalf("not deterministic: %v %+v, then %v %+v", r, ev, r2, again)
 	}
+	// The correlation's reader, in full and with the fields it asks for
+	// first: never a panic, and a partial read is the full one restricted.
+	var full ContextEvent
+	ok := ReadContext(lr.Body(), lr.Attributes(), &full)
+	for _, want := range [...]Fields{FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP, FieldLogonType, FieldProcessID | FieldSystemTime} {
+		var part ContextEvent
+		if ReadContextFields(lr.Body(), lr.Attributes(), &part, want) != ok || (ok && part != project(full, want)) {
+			t.Fatalf("fields %x: %+v, full read %+v", want, part, full)
+		}
+	}
 	if after := marshalRecord(t, ld); !bytes.Equal(before, after) {
 		t.Fatal("Read modified the record")
 	}
@@ -94,6 +104,7 @@ func FuzzReadXML(f *testing.F) {
 		"<Event><EventID>1</EventID><Provider Name=",
 		"<Event><EventID>1</EventID><Provider Name=\"unterminated>",
 		"<Event><EventID>1</EventID><EventData><Data Name=\"Image\" Name=\"CommandLine\">x</Data>",
+		"<Event><System><EventID>3</EventID><Channel>Microsoft-Windows-Sysmon/Operational</Channel></System><EventData><Data Name=\"Initiated\">false</Data><Data Name=\"Image\">a</Data><Data Name=\"Protocol\">tcp</Data><Data Name=\"SourceIp\">1</Data><Data Name=\"Image\">b</Data></EventData></Event>",
 	} {
 		f.Add(s)
 	}

@@ -22,24 +22,22 @@ func readXML(s string, ev *ProcessEvent) Result {
 		return OtherEvent
 	}
 	ev.Shape = ShapeRawXML
-	if v, ok := elementText(s, "<Channel"); ok {
-		ev.Channel = unescapeXML(v)
+	sys := scanSystem(s)
+	if sys.hasChannel {
+		ev.Channel = unescapeXML(sys.channel)
 	}
-	if v, ok := elementText(s, "<Computer"); ok {
-		ev.Computer = unescapeXML(v)
+	if sys.hasComputer {
+		ev.Computer = unescapeXML(sys.computer)
 	}
-	if i := strings.Index(s, "<Provider"); i >= 0 {
-		if end := strings.IndexByte(s[i:], '>'); end > 0 {
-			if name, ok := attribute(s[i:i+end], "Name"); ok {
-				ev.Provider = unescapeXML(name)
-			}
+	if sys.hasProvider {
+		if name, ok := attribute(sys.provider, "Name"); ok {
+			ev.Provider = unescapeXML(name)
 		}
 	}
-	start := strings.Index(s, "<EventData")
-	if start < 0 {
+	if sys.eventData == "" {
 		return ProcessCreation // no data: some forwarders strip it
 	}
-	return readEventData(s[start:], ev)
+	return readEventData(sys.eventData, ev)
 }
 
 // readEventData walks the <Data Name="...">value</Data> elements.
@@ -239,4 +237,89 @@ func entity(name string) (rune, bool) {
 		return 0, false
 	}
 	return rune(n), true
+}
+
+// xmlSystem holds what the readers use of an event's <System> element, as
+// written (entities not yet replaced), and where the event data starts.
+type xmlSystem struct {
+	channel, computer, recordID string // element texts
+	provider, timeCreated       string // insides of the start tags, after the name
+	eventData                   string // from "<EventData" to the end; "" when there is none
+	hasChannel, hasComputer     bool
+	hasRecordID, hasProvider    bool
+	hasTimeCreated              bool
+}
+
+// scanSystem finds the System elements the readers use in one pass over the
+// tags, up to the start of the event data: XML is full of '<', so a search
+// per element would stop at each of them again. The first element of each
+// name counts, as for elementText.
+func scanSystem(s string) xmlSystem {
+	var sys xmlSystem
+	for pos := 0; ; {
+		i := strings.IndexByte(s[pos:], '<')
+		if i < 0 {
+			return sys
+		}
+		start := pos + i
+		pos = start + 1
+		n := pos
+		for n < len(s) && s[n] != '>' && s[n] != '/' && s[n] != ' ' && s[n] != '\t' && s[n] != '\r' && s[n] != '\n' {
+			n++
+		}
+		name, rest := s[pos:n], s[n:]
+		switch name {
+		case "Channel":
+			if !sys.hasChannel {
+				sys.channel, sys.hasChannel = elementTextAfterName(rest)
+			}
+		case "Computer":
+			if !sys.hasComputer {
+				sys.computer, sys.hasComputer = elementTextAfterName(rest)
+			}
+		case "EventRecordID":
+			if !sys.hasRecordID {
+				sys.recordID, sys.hasRecordID = elementTextAfterName(rest)
+			}
+		case "Provider":
+			if !sys.hasProvider {
+				sys.provider, sys.hasProvider = startTagAfterName(rest)
+			}
+		case "TimeCreated":
+			if !sys.hasTimeCreated {
+				sys.timeCreated, sys.hasTimeCreated = startTagAfterName(rest)
+			}
+		case "EventData":
+			sys.eventData = s[start:]
+			return sys
+		case "UserData":
+			return sys
+		}
+	}
+}
+
+// elementTextAfterName is elementText once the start tag's name is read.
+func elementTextAfterName(s string) (string, bool) {
+	gt := strings.IndexByte(s, '>')
+	if gt < 0 {
+		return "", false
+	}
+	if gt > 0 && s[gt-1] == '/' {
+		return "", true // self-closing: empty
+	}
+	s = s[gt+1:]
+	lt := strings.IndexByte(s, '<')
+	if lt < 0 {
+		return "", false
+	}
+	return s[:lt], true
+}
+
+// startTagAfterName is the rest of a start tag once its name is read.
+func startTagAfterName(s string) (string, bool) {
+	end := strings.IndexByte(s, '>')
+	if end < 0 {
+		return "", false
+	}
+	return s[:end], true
 }

@@ -1,0 +1,235 @@
+package winevent
+
+import "math/bits"
+
+// Fields is a set of the ContextEvent fields a reader fills. The
+// correlation asks first for the few fields that decide whether an event can
+// take part in a join (an outbound connection, a logon of another type), so
+// that the common events are read in a few lookups instead of in full.
+type Fields uint64
+
+// The event data fields, under their Windows names (contextFieldNames).
+const (
+	FieldUtcTime Fields = 1 << iota
+	FieldProcessGUID
+	FieldProcessID
+	FieldImage
+	FieldParentProcessGUID
+	FieldParentProcessID
+	FieldParentImage
+	FieldCommandLine
+	FieldUser
+	FieldLogonID
+	FieldProtocol
+	FieldInitiated
+	FieldSourceIP
+	FieldSourceHostname
+	FieldSourcePort
+	FieldDestinationIP
+	FieldDestinationHostname
+	FieldDestinationPort
+	FieldNewProcessID
+	FieldNewProcessName
+	FieldParentProcessName
+	FieldProcessName
+	FieldSubjectUserName
+	FieldSubjectDomainName
+	FieldSubjectLogonID
+	FieldTargetUserName
+	FieldTargetDomainName
+	FieldTargetLogonID
+	FieldLogonType
+	FieldLogonProcessName
+	FieldAuthenticationPackageName
+	FieldWorkstationName
+	FieldIPAddress
+	FieldIPPort
+
+	// System fields. The event id, channel, provider and computer are
+	// always read: every use of an event needs them.
+	FieldSystemTime
+	FieldRecordID
+
+	// EventDataFields are the fields under EventData.
+	EventDataFields = FieldSystemTime - 1
+	// AllFields is every field ReadContext fills.
+	AllFields = FieldRecordID<<1 - 1
+)
+
+// contextFieldNames are the Windows names of the event data fields, by bit.
+var contextFieldNames = [...]string{
+	"UtcTime", "ProcessGuid", "ProcessId", "Image", "ParentProcessGuid", "ParentProcessId",
+	"ParentImage", "CommandLine", "User", "LogonId", "Protocol", "Initiated", "SourceIp",
+	"SourceHostname", "SourcePort", "DestinationIp", "DestinationHostname", "DestinationPort",
+	"NewProcessId", "NewProcessName", "ParentProcessName", "ProcessName", "SubjectUserName",
+	"SubjectDomainName", "SubjectLogonId", "TargetUserName", "TargetDomainName", "TargetLogonId",
+	"LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName",
+	"IpAddress", "IpPort",
+}
+
+// fieldName is the Windows name of one event data field.
+func fieldName(f Fields) string { return contextFieldNames[bits.TrailingZeros64(uint64(f))] }
+
+// contextField is the field a Windows name fills, 0 for a name the
+// correlation does not read.
+func contextField(name string) Fields {
+	switch name {
+	case "UtcTime":
+		return FieldUtcTime
+	case "ProcessGuid":
+		return FieldProcessGUID
+	case "ProcessId":
+		return FieldProcessID
+	case "Image":
+		return FieldImage
+	case "ParentProcessGuid":
+		return FieldParentProcessGUID
+	case "ParentProcessId":
+		return FieldParentProcessID
+	case "ParentImage":
+		return FieldParentImage
+	case "CommandLine":
+		return FieldCommandLine
+	case "User":
+		return FieldUser
+	case "LogonId":
+		return FieldLogonID
+	case "Protocol":
+		return FieldProtocol
+	case "Initiated":
+		return FieldInitiated
+	case "SourceIp":
+		return FieldSourceIP
+	case "SourceHostname":
+		return FieldSourceHostname
+	case "SourcePort":
+		return FieldSourcePort
+	case "DestinationIp":
+		return FieldDestinationIP
+	case "DestinationHostname":
+		return FieldDestinationHostname
+	case "DestinationPort":
+		return FieldDestinationPort
+	case "NewProcessId":
+		return FieldNewProcessID
+	case "NewProcessName":
+		return FieldNewProcessName
+	case "ParentProcessName":
+		return FieldParentProcessName
+	case "ProcessName":
+		return FieldProcessName
+	case "SubjectUserName":
+		return FieldSubjectUserName
+	case "SubjectDomainName":
+		return FieldSubjectDomainName
+	case "SubjectLogonId":
+		return FieldSubjectLogonID
+	case "TargetUserName":
+		return FieldTargetUserName
+	case "TargetDomainName":
+		return FieldTargetDomainName
+	case "TargetLogonId":
+		return FieldTargetLogonID
+	case "LogonType":
+		return FieldLogonType
+	case "LogonProcessName":
+		return FieldLogonProcessName
+	case "AuthenticationPackageName":
+		return FieldAuthenticationPackageName
+	case "WorkstationName":
+		return FieldWorkstationName
+	case "IpAddress":
+		return FieldIPAddress
+	case "IpPort":
+		return FieldIPPort
+	}
+	return 0
+}
+
+// slot is where an event data field is stored.
+func (e *ContextEvent) slot(f Fields) *string {
+	switch f {
+	case FieldUtcTime:
+		return &e.UtcTime
+	case FieldProcessGUID:
+		return &e.ProcessGUID
+	case FieldProcessID:
+		return &e.ProcessID
+	case FieldImage:
+		return &e.Image
+	case FieldParentProcessGUID:
+		return &e.ParentProcessGUID
+	case FieldParentProcessID:
+		return &e.ParentProcessID
+	case FieldParentImage:
+		return &e.ParentImage
+	case FieldCommandLine:
+		return &e.CommandLine
+	case FieldUser:
+		return &e.User
+	case FieldLogonID:
+		return &e.LogonID
+	case FieldProtocol:
+		return &e.Protocol
+	case FieldInitiated:
+		return &e.Initiated
+	case FieldSourceIP:
+		return &e.SourceIP
+	case FieldSourceHostname:
+		return &e.SourceHostname
+	case FieldSourcePort:
+		return &e.SourcePort
+	case FieldDestinationIP:
+		return &e.DestinationIP
+	case FieldDestinationHostname:
+		return &e.DestinationHostname
+	case FieldDestinationPort:
+		return &e.DestinationPort
+	case FieldNewProcessID:
+		return &e.NewProcessID
+	case FieldNewProcessName:
+		return &e.NewProcessName
+	case FieldParentProcessName:
+		return &e.ParentProcessName
+	case FieldProcessName:
+		return &e.ProcessName
+	case FieldSubjectUserName:
+		return &e.SubjectUserName
+	case FieldSubjectDomainName:
+		return &e.SubjectDomainName
+	case FieldSubjectLogonID:
+		return &e.SubjectLogonID
+	case FieldTargetUserName:
+		return &e.TargetUserName
+	case FieldTargetDomainName:
+		return &e.TargetDomainName
+	case FieldTargetLogonID:
+		return &e.TargetLogonID
+	case FieldLogonType:
+		return &e.LogonType
+	case FieldLogonProcessName:
+		return &e.LogonProcessName
+	case FieldAuthenticationPackageName:
+		return &e.AuthenticationPackageName
+	case FieldWorkstationName:
+		return &e.WorkstationName
+	case FieldIPAddress:
+		return &e.IPAddress
+	case FieldIPPort:
+		return &e.IPPort
+	}
+	return nil
+}
+
+// setField stores a named Windows field if it is wanted and returns the
+// field it filled (0 when it filled none). Readers pass only the fields not
+// yet filled: the first of repeated names counts, as for a lookup by name,
+// so a read that stops once it has what it wants agrees with a full one.
+func (e *ContextEvent) setField(name, value string, want Fields) Fields {
+	f := contextField(name) & want
+	if f == 0 {
+		return 0
+	}
+	*e.slot(f) = value
+	return f
+}
