@@ -248,6 +248,7 @@ type xmlSystem struct {
 	hasChannel, hasComputer     bool
 	hasRecordID, hasProvider    bool
 	hasTimeCreated              bool
+	seen                        struct{ channel, computer, recordID, provider, timeCreated bool }
 }
 
 // scanSystem finds the System elements the readers use in one pass over the
@@ -263,30 +264,44 @@ func scanSystem(s string) xmlSystem {
 		}
 		start := pos + i
 		pos = start + 1
+		// The name ends at '>', '/' or white space; a name longer than any
+		// wanted one, or cut by another '<', is passed over without reading
+		// on, so near misses cost no more than ordinary tags.
 		n := pos
-		for n < len(s) && s[n] != '>' && s[n] != '/' && s[n] != ' ' && s[n] != '\t' && s[n] != '\r' && s[n] != '\n' {
+		for n < len(s) && n-pos <= len("EventRecordID") && s[n] != '>' && s[n] != '/' && s[n] != '<' &&
+			s[n] != ' ' && s[n] != '\t' && s[n] != '\r' && s[n] != '\n' {
 			n++
 		}
+		if n == len(s) || s[n] == '<' {
+			continue
+		}
 		name, rest := s[pos:n], s[n:]
+		// Each element is tried once: a malformed first one is not searched
+		// for again further on.
 		switch name {
 		case "Channel":
-			if !sys.hasChannel {
+			if !sys.seen.channel {
+				sys.seen.channel = true
 				sys.channel, sys.hasChannel = elementTextAfterName(rest)
 			}
 		case "Computer":
-			if !sys.hasComputer {
+			if !sys.seen.computer {
+				sys.seen.computer = true
 				sys.computer, sys.hasComputer = elementTextAfterName(rest)
 			}
 		case "EventRecordID":
-			if !sys.hasRecordID {
+			if !sys.seen.recordID {
+				sys.seen.recordID = true
 				sys.recordID, sys.hasRecordID = elementTextAfterName(rest)
 			}
 		case "Provider":
-			if !sys.hasProvider {
+			if !sys.seen.provider {
+				sys.seen.provider = true
 				sys.provider, sys.hasProvider = startTagAfterName(rest)
 			}
 		case "TimeCreated":
-			if !sys.hasTimeCreated {
+			if !sys.seen.timeCreated {
+				sys.seen.timeCreated = true
 				sys.timeCreated, sys.hasTimeCreated = startTagAfterName(rest)
 			}
 		case "EventData":
