@@ -54,6 +54,9 @@ var contenders = []contender{
 	{"floor", Shapes, func(_ testing.TB, shape Shape) func(plog.Logs) {
 		return func(ld plog.Logs) { sink += Floor(ld, shape) }
 	}},
+	{"floor_corr", Shapes, func(_ testing.TB, shape Shape) func(plog.Logs) {
+		return func(ld plog.Logs) { sink += CorrelationFloor(ld, shape) }
+	}},
 	{"seed", Shapes, consumeWith(func() (processor.Logs, error) { return NewDCOM("seed") })},
 	{"extended", Shapes, consumeWith(func() (processor.Logs, error) { return NewDCOM("extended") })},
 	{"extended_nocorr", Shapes, consumeWith(func() (processor.Logs, error) { return NewDCOMWithoutCorrelation("extended") })},

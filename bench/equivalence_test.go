@@ -172,3 +172,23 @@ func TestFloorReadsTheFields(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCorrelationFloorReadsTheFields: the correlation floor reads more than
+// the floor, the same in the map and array shapes, and allocates nothing.
+func TestCorrelationFloorReadsTheFields(t *testing.T) {
+	var extra []int
+	for _, shape := range []Shape{MapShape, ArrayShape, XMLShape} {
+		b := source(t, shape, Realistic).Batch(0)
+		floor, corr := Floor(b, shape), CorrelationFloor(b, shape)
+		if corr <= floor {
+			t.Fatalf("%s: correlation floor %d, floor %d", shape, corr, floor)
+		}
+		extra = append(extra, corr-floor)
+		if a := testing.AllocsPerRun(3, func() { sink += CorrelationFloor(b, shape) }); a != 0 {
+			t.Fatalf("%s: %v allocations per batch", shape, a)
+		}
+	}
+	if extra[0] != extra[1] {
+		t.Fatalf("map and array differ: %d, %d", extra[0], extra[1])
+	}
+}
