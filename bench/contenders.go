@@ -90,6 +90,18 @@ func start(f processor.Factory, cfg component.Config) (processor.Logs, error) {
 // the parent image and the command line. Nothing else. It returns a value
 // that depends on every byte position read, so nothing is optimized away.
 func Floor(ld plog.Logs, shape Shape) int {
+	switch shape {
+	case XMLShape:
+		return sumBodies(ld, func(body pcommon.Value) int { return floorXML(body.Str()) })
+	case ArrayShape:
+		return sumBodies(ld, floorArray)
+	default:
+		return sumBodies(ld, floorMap)
+	}
+}
+
+// sumBodies adds up read over every record's body.
+func sumBodies(ld plog.Logs, read func(pcommon.Value) int) int {
 	n := 0
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -97,15 +109,7 @@ func Floor(ld plog.Logs, shape Shape) int {
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				body := lrs.At(k).Body()
-				switch shape {
-				case XMLShape:
-					n += floorXML(body.Str())
-				case ArrayShape:
-					n += floorArray(body)
-				default:
-					n += floorMap(body)
-				}
+				n += read(lrs.At(k).Body())
 			}
 		}
 	}
@@ -194,22 +198,31 @@ func floorArray(body pcommon.Value) int {
 	return n
 }
 
+// floorXMLEventID reads the event id with strings.Index and returns the text
+// after it.
+func floorXMLEventID(s string) (id int64, rest string, ok bool) {
+	i := strings.Index(s, "<EventID")
+	if i < 0 {
+		return 0, "", false
+	}
+	rest = s[i+len("<EventID"):]
+	gt := strings.IndexByte(rest, '>')
+	if gt < 0 {
+		return 0, "", false
+	}
+	rest = rest[gt+1:]
+	for j := 0; j < len(rest) && rest[j] >= '0' && rest[j] <= '9'; j++ {
+		id = id*10 + int64(rest[j]-'0')
+	}
+	return id, rest, true
+}
+
 // floorXML finds the event id and the three values with strings.Index and
 // does not unescape them; finding a value's end reads all of its bytes.
 func floorXML(s string) int {
-	i := strings.Index(s, "<EventID")
-	if i < 0 {
+	id, rest, ok := floorXMLEventID(s)
+	if !ok {
 		return 0
-	}
-	rest := s[i+len("<EventID"):]
-	gt := strings.IndexByte(rest, '>')
-	if gt < 0 {
-		return 0
-	}
-	rest = rest[gt+1:]
-	var id int64
-	for j := 0; j < len(rest) && rest[j] >= '0' && rest[j] <= '9'; j++ {
-		id = id*10 + int64(rest[j]-'0')
 	}
 	if id != 1 && id != 4688 {
 		return int(id)
@@ -243,26 +256,14 @@ func floorXML(s string) int {
 // less. (Exits are left out: they need reading only while a DCOM-launched
 // server runs, and the realistic mix starts none.)
 func CorrelationFloor(ld plog.Logs, shape Shape) int {
-	n := 0
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				body := lrs.At(k).Body()
-				switch shape {
-				case XMLShape:
-					n += floorXML(body.Str()) + corrFloorXML(body.Str())
-				case ArrayShape:
-					n += floorArray(body) + corrFloorArray(body)
-				default:
-					n += floorMap(body) + corrFloorMap(body)
-				}
-			}
-		}
+	switch shape {
+	case XMLShape:
+		return sumBodies(ld, func(body pcommon.Value) int { return floorXML(body.Str()) + corrFloorXML(body.Str()) })
+	case ArrayShape:
+		return sumBodies(ld, func(body pcommon.Value) int { return floorArray(body) + corrFloorArray(body) })
+	default:
+		return sumBodies(ld, func(body pcommon.Value) int { return floorMap(body) + corrFloorMap(body) })
 	}
-	return n
 }
 
 // corrFields are the event data fields CorrelationFloor reads: the first
@@ -372,19 +373,9 @@ func corrFloorArray(body pcommon.Value) int {
 }
 
 func corrFloorXML(s string) int {
-	i := strings.Index(s, "<EventID")
-	if i < 0 {
+	id, rest, ok := floorXMLEventID(s)
+	if !ok {
 		return 0
-	}
-	rest := s[i+len("<EventID"):]
-	gt := strings.IndexByte(rest, '>')
-	if gt < 0 {
-		return 0
-	}
-	rest = rest[gt+1:]
-	var id int64
-	for j := 0; j < len(rest) && rest[j] >= '0' && rest[j] <= '9'; j++ {
-		id = id*10 + int64(rest[j]-'0')
 	}
 	first, others := corrFields(id)
 	if first == "" {

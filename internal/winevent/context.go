@@ -420,34 +420,20 @@ func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent, want Fields) Result 
 // readContextXML reads a rendered Windows event (the receiver's raw body)
 // with the same scanner as readXML.
 func readContextXML(s string, ev *ContextEvent, want Fields) Result {
-	id, failure := xmlEventID(s)
-	if failure != OtherEvent {
-		return failure
-	}
+	id, sys, r := readXMLSystem(s, IsContextEventID)
 	ev.EventID = id
-	if !IsContextEventID(id) {
-		return OtherEvent
+	if r != ProcessCreation {
+		return r
 	}
 	ev.Shape = ShapeRawXML
-	sys := scanSystem(s)
-	if sys.hasChannel {
-		ev.Channel = unescapeXML(sys.channel)
-	}
-	if sys.hasComputer {
-		ev.Computer = unescapeXML(sys.computer)
-	}
-	if sys.hasRecordID && want&FieldRecordID != 0 {
-		if n, ok := parseDecimal(strings.TrimSpace(sys.recordID)); ok {
+	ev.Channel, ev.Computer, ev.Provider = sys.source()
+	if sys.found[sysRecordID] && want&FieldRecordID != 0 {
+		if n, ok := parseDecimal(strings.TrimSpace(sys.value[sysRecordID])); ok {
 			ev.RecordID = n
 		}
 	}
-	if sys.hasProvider {
-		if name, ok := attribute(sys.provider, "Name"); ok {
-			ev.Provider = unescapeXML(name)
-		}
-	}
-	if sys.hasTimeCreated && want&FieldSystemTime != 0 {
-		if t, ok := attribute(sys.timeCreated, "SystemTime"); ok {
+	if sys.found[sysTimeCreated] && want&FieldSystemTime != 0 {
+		if t, ok := attribute(sys.value[sysTimeCreated], "SystemTime"); ok {
 			ev.SystemTime = t
 		}
 	}
@@ -459,36 +445,11 @@ func readContextXML(s string, ev *ContextEvent, want Fields) Result {
 
 func readContextEventData(s string, ev *ContextEvent, want Fields) Result {
 	var got Fields
+	d := dataScanner{rest: s}
 	for got != want {
-		i := strings.Index(s, "<Data")
-		if i < 0 {
-			return ProcessCreation
-		}
-		s = s[i+len("<Data"):]
-		if s == "" {
-			return Unreadable
-		}
-		if c := s[0]; c != ' ' && c != '>' && c != '/' && c != '\t' && c != '\n' && c != '\r' {
-			continue
-		}
-		tagEnd := strings.IndexByte(s, '>')
-		if tagEnd < 0 {
-			return Unreadable
-		}
-		tag := s[:tagEnd]
-		s = s[tagEnd+1:]
-		if strings.HasSuffix(tag, "/") {
-			continue
-		}
-		end := strings.Index(s, "</Data>")
-		if end < 0 {
-			return Unreadable
-		}
-		value := s[:end]
-		s = s[end+len("</Data>"):]
-		name, ok := attribute(tag, "Name")
+		name, value, ok := d.next()
 		if !ok {
-			continue
+			return d.result
 		}
 		// Unescape only the values the correlation keeps.
 		if f := ev.setField(name, value, want&^got); f != 0 {

@@ -13,27 +13,13 @@ import (
 // it fetch or expand anything. Values are substrings of the input unless they
 // hold an entity.
 func readXML(s string, ev *ProcessEvent) Result {
-	id, failure := xmlEventID(s)
-	if failure != OtherEvent {
-		return failure
-	}
+	id, sys, r := readXMLSystem(s, isProcessCreation)
 	ev.EventID = id
-	if !isProcessCreation(id) {
-		return OtherEvent
+	if r != ProcessCreation {
+		return r
 	}
 	ev.Shape = ShapeRawXML
-	sys := scanSystem(s)
-	if sys.hasChannel {
-		ev.Channel = unescapeXML(sys.channel)
-	}
-	if sys.hasComputer {
-		ev.Computer = unescapeXML(sys.computer)
-	}
-	if sys.hasProvider {
-		if name, ok := attribute(sys.provider, "Name"); ok {
-			ev.Provider = unescapeXML(name)
-		}
-	}
+	ev.Channel, ev.Computer, ev.Provider = sys.source()
 	if sys.eventData == "" {
 		return ProcessCreation // no data: some forwarders strip it
 	}
@@ -42,21 +28,43 @@ func readXML(s string, ev *ProcessEvent) Result {
 
 // readEventData walks the <Data Name="...">value</Data> elements.
 func readEventData(s string, ev *ProcessEvent) Result {
+	d := dataScanner{rest: s}
+	for {
+		name, value, ok := d.next()
+		if !ok {
+			return d.result
+		}
+		if f := ev.field(name); f != nil {
+			*f = unescapeXML(value)
+		}
+	}
+}
+
+// dataScanner walks the <Data Name="...">value</Data> elements of an
+// event, for both readers. Values are returned as written.
+type dataScanner struct {
+	rest   string
+	result Result // once next reports the end: ProcessCreation, or Unreadable for a cut element
+}
+
+// next returns the next named element; ok is false at the end.
+func (d *dataScanner) next() (name, value string, ok bool) {
+	s := d.rest
 	for {
 		i := strings.Index(s, "<Data")
 		if i < 0 {
-			return ProcessCreation
+			return d.end(ProcessCreation)
 		}
 		s = s[i+len("<Data"):]
 		if s == "" {
-			return Unreadable
+			return d.end(Unreadable)
 		}
 		if c := s[0]; c != ' ' && c != '>' && c != '/' && c != '\t' && c != '\n' && c != '\r' {
 			continue // another element, such as <DataX>
 		}
 		tagEnd := strings.IndexByte(s, '>')
 		if tagEnd < 0 {
-			return Unreadable
+			return d.end(Unreadable)
 		}
 		tag := s[:tagEnd]
 		s = s[tagEnd+1:]
@@ -65,18 +73,20 @@ func readEventData(s string, ev *ProcessEvent) Result {
 		}
 		end := strings.Index(s, "</Data>")
 		if end < 0 {
-			return Unreadable
+			return d.end(Unreadable)
 		}
-		value := s[:end]
+		value = s[:end]
 		s = s[end+len("</Data>"):]
-		name, ok := attribute(tag, "Name")
-		if !ok {
-			continue
-		}
-		if f := ev.field(name); f != nil {
-			*f = unescapeXML(value)
+		if name, ok = attribute(tag, "Name"); ok {
+			d.rest = s
+			return name, value, true
 		}
 	}
+}
+
+func (d *dataScanner) end(r Result) (string, string, bool) {
+	d.rest, d.result = "", r
+	return "", "", false
 }
 
 // elementText returns the text of the first element whose start tag begins
@@ -239,16 +249,40 @@ func entity(name string) (rune, bool) {
 	return rune(n), true
 }
 
+// readXMLSystem is how both XML readers start: the event id (OtherEvent
+// when the reader does not want it, before anything else is read), then the
+// System elements.
+func readXMLSystem(s string, wanted func(int64) bool) (int64, xmlSystem, Result) {
+	id, failure := xmlEventID(s)
+	if failure != OtherEvent {
+		return 0, xmlSystem{}, failure
+	}
+	if !wanted(id) {
+		return id, xmlSystem{}, OtherEvent
+	}
+	return id, scanSystem(s), ProcessCreation
+}
+
+// systemElement names an element of <System> the readers use.
+type systemElement int
+
+const (
+	sysChannel systemElement = iota
+	sysComputer
+	sysRecordID
+	sysProvider    // a start tag: its attributes are used
+	sysTimeCreated // a start tag
+	sysElements
+)
+
+var systemNames = [sysElements]string{"Channel", "Computer", "EventRecordID", "Provider", "TimeCreated"}
+
 // xmlSystem holds what the readers use of an event's <System> element, as
 // written (entities not yet replaced), and where the event data starts.
 type xmlSystem struct {
-	channel, computer, recordID string // element texts
-	provider, timeCreated       string // insides of the start tags, after the name
-	eventData                   string // from "<EventData" to the end; "" when there is none
-	hasChannel, hasComputer     bool
-	hasRecordID, hasProvider    bool
-	hasTimeCreated              bool
-	seen                        struct{ channel, computer, recordID, provider, timeCreated bool }
+	value     [sysElements]string // element text, or the inside of the start tag after the name
+	found     [sysElements]bool
+	eventData string // from "<EventData" to the end; "" when there is none
 }
 
 // scanSystem finds the System elements the readers use in one pass over the
@@ -257,6 +291,7 @@ type xmlSystem struct {
 // name counts, as for elementText.
 func scanSystem(s string) xmlSystem {
 	var sys xmlSystem
+	var seen [sysElements]bool
 	for pos := 0; ; {
 		i := strings.IndexByte(s[pos:], '<')
 		if i < 0 {
@@ -276,41 +311,43 @@ func scanSystem(s string) xmlSystem {
 			continue
 		}
 		name, rest := s[pos:n], s[n:]
-		// Each element is tried once: a malformed first one is not searched
-		// for again further on.
 		switch name {
-		case "Channel":
-			if !sys.seen.channel {
-				sys.seen.channel = true
-				sys.channel, sys.hasChannel = elementTextAfterName(rest)
-			}
-		case "Computer":
-			if !sys.seen.computer {
-				sys.seen.computer = true
-				sys.computer, sys.hasComputer = elementTextAfterName(rest)
-			}
-		case "EventRecordID":
-			if !sys.seen.recordID {
-				sys.seen.recordID = true
-				sys.recordID, sys.hasRecordID = elementTextAfterName(rest)
-			}
-		case "Provider":
-			if !sys.seen.provider {
-				sys.seen.provider = true
-				sys.provider, sys.hasProvider = startTagAfterName(rest)
-			}
-		case "TimeCreated":
-			if !sys.seen.timeCreated {
-				sys.seen.timeCreated = true
-				sys.timeCreated, sys.hasTimeCreated = startTagAfterName(rest)
-			}
 		case "EventData":
 			sys.eventData = s[start:]
 			return sys
 		case "UserData":
 			return sys
 		}
+		for e, want := range systemNames {
+			// Each element is tried once: a malformed first one is not
+			// searched for again further on.
+			if name != want || seen[e] {
+				continue
+			}
+			seen[e] = true
+			if systemElement(e) >= sysProvider {
+				sys.value[e], sys.found[e] = startTagAfterName(rest)
+			} else {
+				sys.value[e], sys.found[e] = elementTextAfterName(rest)
+			}
+		}
 	}
+}
+
+// source returns the channel, computer and provider name, unescaped.
+func (sys *xmlSystem) source() (channel, computer, provider string) {
+	if sys.found[sysChannel] {
+		channel = unescapeXML(sys.value[sysChannel])
+	}
+	if sys.found[sysComputer] {
+		computer = unescapeXML(sys.value[sysComputer])
+	}
+	if sys.found[sysProvider] {
+		if name, ok := attribute(sys.value[sysProvider], "Name"); ok {
+			provider = unescapeXML(name)
+		}
+	}
+	return channel, computer, provider
 }
 
 // elementTextAfterName is elementText once the start tag's name is read.

@@ -174,7 +174,7 @@ func main() {
 				if floor != nil && c != "floor" {
 					vsFloor = t / median(floor.cpu)
 				}
-				if floorCorr != nil && c != "floor" && c != "floor_corr" {
+				if floorCorr != nil && c == "extended" { // the only contender that correlates
 					vsCorr = t / median(floorCorr.cpu)
 				}
 				if ottl != nil && c != "ottl" {
