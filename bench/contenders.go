@@ -135,17 +135,28 @@ func fieldNames(id int64) (image, parent string) {
 	return "Image", "ParentImage"
 }
 
-func floorMap(body pcommon.Value) int {
-	m := body.Map()
-	id := floorEventID(m)
-	if id != 1 && id != 4688 {
-		return int(id)
+// eventDataOf returns a receiver map body, its event id and, if wanted(id),
+// its event_data map (ok false otherwise, or when it has none).
+func eventDataOf(body pcommon.Value, wanted func(int64) bool) (m pcommon.Map, id int64, data pcommon.Map, ok bool) {
+	m = body.Map()
+	id = floorEventID(m)
+	if !wanted(id) {
+		return m, id, data, false
 	}
 	ed, ok := m.Get("event_data")
 	if !ok {
-		return 0
+		return m, id, data, false
 	}
-	data := ed.Map()
+	return m, id, ed.Map(), true
+}
+
+func isProcessCreation(id int64) bool { return id == 1 || id == 4688 }
+
+func floorMap(body pcommon.Value) int {
+	_, id, data, ok := eventDataOf(body, isProcessCreation)
+	if !ok {
+		return int(id)
+	}
 	image, parent := fieldNames(id)
 	n := 0
 	for _, k := range [3]string{image, parent, "CommandLine"} {
@@ -171,16 +182,11 @@ func touch(s string) int {
 }
 
 func floorArray(body pcommon.Value) int {
-	m := body.Map()
-	id := floorEventID(m)
-	if id != 1 && id != 4688 {
+	_, id, data, ok := eventDataOf(body, isProcessCreation)
+	if !ok {
 		return int(id)
 	}
-	ed, ok := m.Get("event_data")
-	if !ok {
-		return 0
-	}
-	arr, ok := ed.Map().Get("data")
+	arr, ok := data.Get("data")
 	if !ok {
 		return 0
 	}
@@ -298,18 +304,15 @@ func corrNeedsRest(id int64, first string) bool {
 	return first == "3"
 }
 
+// correlated: the ids CorrelationFloor reads beyond the floor.
+func correlated(id int64) bool { return id == 3 || id == 4624 }
+
 func corrFloorMap(body pcommon.Value) int {
-	m := body.Map()
-	id := floorEventID(m)
-	first, rest := corrFields(id)
-	if first == "" {
-		return 0
-	}
-	ed, ok := m.Get("event_data")
+	m, id, data, ok := eventDataOf(body, correlated)
 	if !ok {
 		return 0
 	}
-	data := ed.Map()
+	first, rest := corrFields(id)
 	v, ok := data.Get(first)
 	if !ok || !corrNeedsRest(id, v.Str()) {
 		return 1
@@ -329,17 +332,12 @@ func corrFloorMap(body pcommon.Value) int {
 }
 
 func corrFloorArray(body pcommon.Value) int {
-	m := body.Map()
-	id := floorEventID(m)
-	first, rest := corrFields(id)
-	if first == "" {
-		return 0
-	}
-	ed, ok := m.Get("event_data")
+	m, id, data, ok := eventDataOf(body, correlated)
 	if !ok {
 		return 0
 	}
-	arr, ok := ed.Map().Get("data")
+	first, rest := corrFields(id)
+	arr, ok := data.Get("data")
 	if !ok {
 		return 0
 	}

@@ -4,6 +4,7 @@
 #   bench/run.sh                 # tests, benchmarks, load test if bin/otelcol-dcom exists
 #   BENCH_RUNS=10 bench/run.sh   # more runs (default 8)
 #   BENCH_LOADTEST=0 bench/run.sh        # no load test
+#   BENCH_LOADTEST_ROUNDS=7 bench/run.sh # load-test rounds (default 5; medians over them)
 #   BENCH_LOADTEST=reuse bench/run.sh    # keep the load test of the previous run (_out/loadtest.md)
 #
 # Steps:
@@ -52,7 +53,7 @@ if [[ "${BENCH_LOADTEST:-1}" == reuse && -f "$out/loadtest.md" ]]; then
 	loadtest="$out/loadtest.md"
 elif [[ "${BENCH_LOADTEST:-1}" != 0 && "${BENCH_LOADTEST:-1}" != reuse && -x ../bin/otelcol-dcom ]]; then
 	echo "== load test" >&2
-	go run ./loadtest -collector ../bin/otelcol-dcom -o "$out/loadtest.md" >&2
+	go run ./loadtest -collector ../bin/otelcol-dcom -rounds "${BENCH_LOADTEST_ROUNDS:-5}" -o "$out/loadtest.md" >&2
 	loadtest="$out/loadtest.md"
 fi
 

@@ -482,6 +482,8 @@ func recordID(v pcommon.Value) int64 {
 	}
 }
 
+// parseDecimal reads a non-negative decimal number of at most 18 digits
+// (no sign, no spaces).
 func parseDecimal(s string) (int64, bool) {
 	if s == "" || len(s) > 18 {
 		return 0, false

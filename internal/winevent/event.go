@@ -202,16 +202,8 @@ func isProcessCreation(id int64) bool {
 // spaces; ok is false for anything else.
 func parseEventID(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 10 {
+	if len(s) > 10 {
 		return 0, false
 	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
+	return parseDecimal(s)
 }

@@ -104,19 +104,7 @@ func elementText(s, open string) (string, bool) {
 		if c := s[0]; c != '>' && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
 			continue // a longer name, such as <EventIDX
 		}
-		gt := strings.IndexByte(s, '>')
-		if gt < 0 {
-			return "", false
-		}
-		if gt > 0 && s[gt-1] == '/' {
-			return "", true // self-closing: empty
-		}
-		s = s[gt+1:]
-		lt := strings.IndexByte(s, '<')
-		if lt < 0 {
-			return "", false
-		}
-		return s[:lt], true
+		return elementTextAfterName(s)
 	}
 }
 
