@@ -278,12 +278,8 @@ func readContextMap(m pcommon.Map, ev *ContextEvent, want Fields) Result {
 // event_data as a map or as an array of {Name: value} maps.
 func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEvent, want Fields) Result {
 	id, ok := receiverEventID(idValue)
-	if !ok {
-		return NotWindows
-	}
-	ev.EventID = id
-	if !IsContextEventID(id) {
-		return OtherEvent
+	if r := admit(&ev.EventID, id, ok, IsContextEventID); r != ProcessCreation {
+		return r
 	}
 	ev.Shape = ShapeReceiverMap
 	ev.Channel = mapStr(m, "channel")
@@ -351,18 +347,14 @@ const maxLookups = 10
 // Sumo Logic installed collector, or record attributes).
 func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) Result {
 	id, ok := flatEventID(m)
-	if !ok {
-		return NotWindows
-	}
-	ev.EventID = id
-	if !IsContextEventID(id) {
-		return OtherEvent
+	if r := admit(&ev.EventID, id, ok, IsContextEventID); r != ProcessCreation {
+		return r
 	}
 	ev.Shape = shape
 	var got Fields
 	for k, v := range m.All() {
-		switch k {
-		case "RecordNumber", "EventRecordID", "RecordID", "record_id":
+		key := flatSystemKey(k)
+		if key == sysRecordID {
 			if want&FieldRecordID != 0 {
 				ev.RecordID = recordID(v)
 			}
@@ -371,14 +363,14 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) 
 		if v.Type() != pcommon.ValueTypeStr {
 			continue
 		}
-		switch k {
-		case "Channel":
+		switch key {
+		case sysChannel:
 			ev.Channel = v.Str()
-		case "Provider", "ProviderName", "SourceName":
+		case sysProvider:
 			ev.Provider = v.Str()
-		case "Computer", "Hostname", "ComputerName":
+		case sysComputer:
 			ev.Computer = v.Str()
-		case "TimeCreated", "SystemTime", "@timestamp":
+		case sysTimeCreated:
 			if want&FieldSystemTime != 0 {
 				ev.SystemTime = v.Str()
 			}
@@ -392,12 +384,8 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) 
 // readContextWinlogbeat reads Winlogbeat's winlog.* layout.
 func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent, want Fields) Result {
 	id, ok := winlogEventID(w)
-	if !ok {
-		return NotWindows
-	}
-	ev.EventID = id
-	if !IsContextEventID(id) {
-		return OtherEvent
+	if r := admit(&ev.EventID, id, ok, IsContextEventID); r != ProcessCreation {
+		return r
 	}
 	ev.Shape = ShapeWinlogbeat
 	ev.Channel = mapStr(w, "channel")

@@ -73,12 +73,8 @@ func readMap(m pcommon.Map, ev *ProcessEvent) Result {
 // event_data in map format or in array format (event_data.data = [{Name: value}]).
 func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Result {
 	id, ok := receiverEventID(idValue)
-	if !ok {
-		return NotWindows
-	}
-	ev.EventID = id
-	if !isProcessCreation(id) {
-		return OtherEvent
+	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
+		return r
 	}
 	ev.Shape = ShapeReceiverMap
 	// One pass over the top-level keys instead of a Get per key: each Get
@@ -141,27 +137,24 @@ func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Res
 // Sumo Logic installed collector send them.
 func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
 	id, ok := flatEventID(m)
-	if !ok {
-		return NotWindows
-	}
-	ev.EventID = id
-	if !isProcessCreation(id) {
-		return OtherEvent
+	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
+		return r
 	}
 	ev.Shape = shape
 	for k, v := range m.All() {
 		if v.Type() != pcommon.ValueTypeStr {
 			continue
 		}
-		switch k {
-		case "Channel":
+		switch flatSystemKey(k) {
+		case sysChannel:
 			ev.Channel = v.Str()
-		case "Provider", "ProviderName", "SourceName":
+		case sysProvider:
 			ev.Provider = v.Str()
-		case "Computer", "Hostname", "ComputerName":
+		case sysComputer:
 			ev.Computer = v.Str()
-		default:
+		case sysElements:
 			ev.setField(k, v.Str())
+		default:
 		}
 	}
 	return ProcessCreation
@@ -170,12 +163,8 @@ func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
 // readWinlogbeat reads Winlogbeat's winlog.* layout.
 func readWinlogbeat(w pcommon.Map, ev *ProcessEvent) Result {
 	id, ok := winlogEventID(w)
-	if !ok {
-		return NotWindows
-	}
-	ev.EventID = id
-	if !isProcessCreation(id) {
-		return OtherEvent
+	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
+		return r
 	}
 	ev.Shape = ShapeWinlogbeat
 	ev.Channel = mapStr(w, "channel")

@@ -95,3 +95,37 @@ func xmlEventID(s string) (int64, Result) {
 	}
 	return id, OtherEvent
 }
+
+// admit is how every reader goes on once it has looked for the event id:
+// NotWindows without one; else the id is stored in eventID, and the result
+// is OtherEvent for an id the reader does not want, ProcessCreation (read
+// on) otherwise.
+func admit(eventID *int64, id int64, found bool, wanted func(int64) bool) Result {
+	if !found {
+		return NotWindows
+	}
+	*eventID = id
+	if !wanted(id) {
+		return OtherEvent
+	}
+	return ProcessCreation
+}
+
+// flatSystemKey says which System field a key of a flat map holds, under
+// the names NXLog, the Sumo Logic installed collector and forwarders use;
+// sysElements for any other key (an event data name).
+func flatSystemKey(k string) systemElement {
+	switch k {
+	case "Channel":
+		return sysChannel
+	case "Provider", "ProviderName", "SourceName":
+		return sysProvider
+	case "Computer", "Hostname", "ComputerName":
+		return sysComputer
+	case "TimeCreated", "SystemTime", "@timestamp":
+		return sysTimeCreated
+	case "RecordNumber", "EventRecordID", "RecordID", "record_id":
+		return sysRecordID
+	}
+	return sysElements
+}
