@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 const (
@@ -77,7 +79,7 @@ type catalogue struct {
 
 func loadCatalogue(t *testing.T) *catalogue {
 	t.Helper()
-	c := &catalogue{dir: repoPath(t, "testdata", "catalogue"), lines: map[string]map[string]string{}}
+	c := &catalogue{dir: collectortest.RepoPath(t, "testdata", "catalogue"), lines: map[string]map[string]string{}}
 	raw, err := os.ReadFile(filepath.Join(c.dir, "expected.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &c.expected))
@@ -132,7 +134,7 @@ func (c *catalogue) detections(profile string) int {
 // pipelineConfig reads every fixture shape with file_log, runs dcomdetection
 // with the given settings and exports over OTLP/HTTP (gzip) to endpoint.
 func (c *catalogue) pipelineConfig(processorSettings, endpoint string) string {
-	p := func(file string) string { return yamlPath(filepath.Join(c.dir, file)) }
+	p := func(file string) string { return collectortest.YAMLPath(filepath.Join(c.dir, file)) }
 	return fmt.Sprintf(`receivers:
   file_log/parsed:
     include: [%s, %s, %s, %s]
@@ -191,7 +193,7 @@ func runCatalogue(t *testing.T, profile string, dropUnmatched bool) {
 	if dropUnmatched {
 		settings += "\n    drop_unmatched: true"
 	}
-	cfg := writeFile(t, "config.yaml", cat.pipelineConfig(settings, sink.server.URL))
+	cfg := collectortest.WriteFile(t, "config.yaml", cat.pipelineConfig(settings, sink.server.URL))
 	col := startCollector(t, cfg)
 
 	perShape := len(cat.ids)

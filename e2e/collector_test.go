@@ -4,192 +4,34 @@
 package e2e
 
 import (
-	"bytes"
 	"compress/gzip"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 const (
 	// recordWait bounds every wait for records from a running collector.
 	recordWait = 60 * time.Second
-	// commandWait bounds commands that should end by themselves (validate,
-	// components, a collector refusing its config).
-	commandWait = 60 * time.Second
 	// stopWait is how long a collector gets to shut down after SIGTERM.
 	stopWait = 15 * time.Second
-	// binaryEnv overrides the location of the binary under test.
-	binaryEnv = "OTELCOL_DCOM_BIN"
 )
-
-// binaryPath returns the collector binary: $OTELCOL_DCOM_BIN, or
-// ../bin/otelcol-dcom as written by `make build`. A missing binary fails the
-// test: skipping would let `go test ./...` pass without testing anything.
-func binaryPath(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv(binaryEnv)
-	if path == "" {
-		path = filepath.Join("..", "bin", "otelcol-dcom")
-		if runtime.GOOS == "windows" {
-			path += ".exe"
-		}
-	}
-	abs, err := filepath.Abs(path)
-	require.NoError(t, err)
-	info, err := os.Stat(abs)
-	if err != nil || info.IsDir() {
-		t.Fatalf("collector binary %s not found: run `make build` first (or set %s to the binary): %v", abs, binaryEnv, err)
-	}
-	return abs
-}
-
-// repoPath returns an absolute path below the repository root.
-func repoPath(t *testing.T, elem ...string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(append([]string{".."}, elem...)...))
-	require.NoError(t, err)
-	return p
-}
-
-// writeFile writes content to name in a fresh temporary directory.
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-	return path
-}
-
-// yamlPath quotes a file path for a YAML flow sequence or scalar.
-func yamlPath(p string) string {
-	return "'" + strings.ReplaceAll(filepath.ToSlash(p), "'", "''") + "'"
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// runBinary runs the collector binary to completion and returns its exit
-// code and combined output.
-func runBinary(t *testing.T, env []string, args ...string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandWait)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binaryPath(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("%v did not finish within %s; output:\n%s", args, commandWait, out)
-	}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &exitErr):
-		return exitErr.ExitCode(), string(out)
-	default:
-		t.Fatalf("running %v: %v", args, err)
-		return -1, ""
-	}
-}
-
-// collector is a running otelcol-dcom process, stopped at the end of the test.
-type collector struct {
-	cmd    *exec.Cmd
-	output *syncBuffer
-	done   chan struct{}
-	err    error
-}
 
 // startCollector starts the binary on a config file; the process gets
 // SIGTERM (then SIGKILL) when the test ends. Its output is logged if the test
 // failed.
-func startCollector(t *testing.T, configPath string, env ...string) *collector {
+func startCollector(t *testing.T, configPath string, env ...string) *collectortest.Collector {
 	t.Helper()
-	c := &collector{output: &syncBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(binaryPath(t), "--config", configPath)
-	c.cmd.Env = append(os.Environ(), env...)
-	c.cmd.Stdout = c.output
-	c.cmd.Stderr = c.output
-	require.NoError(t, c.cmd.Start())
-	go func() {
-		c.err = c.cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		c.stop(t)
-		if t.Failed() {
-			t.Logf("collector output (%s):\n%s", configPath, tail(c.output.String(), 60))
-		}
-	})
-	return c
-}
-
-// stop sends SIGTERM and waits for the process, killing it after stopWait.
-func (c *collector) stop(t *testing.T) {
-	t.Helper()
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		_ = c.cmd.Process.Kill()
-	}
-	select {
-	case <-c.done:
-	case <-time.After(stopWait):
-		t.Errorf("collector did not stop within %s of SIGTERM; killing it", stopWait)
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-// exited reports whether the process ended (it should not, while in use).
-func (c *collector) exited() (bool, error) {
-	select {
-	case <-c.done:
-		return true, c.err
-	default:
-		return false, nil
-	}
-}
-
-func tail(s string, lines int) string {
-	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(parts) > lines {
-		parts = append([]string{fmt.Sprintf("... (%d lines omitted)", len(parts)-lines)}, parts[len(parts)-lines:]...)
-	}
-	return strings.Join(parts, "\n")
+	return collectortest.Start(t, collectortest.Options{Name: "collector", StopWait: stopWait, TailLines: 60}, configPath, env...)
 }
 
 // otlpSink is an OTLP/HTTP logs endpoint on a free loopback port.
@@ -270,12 +112,12 @@ func (s *otlpSink) count() int {
 
 // waitRecords waits until at least n records arrived, the collector exited,
 // or recordWait passed; then it waits `settle` more for stragglers.
-func (s *otlpSink) waitRecords(t *testing.T, c *collector, n int, settle time.Duration) {
+func (s *otlpSink) waitRecords(t *testing.T, c *collectortest.Collector, n int, settle time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(recordWait)
 	for s.count() < n {
-		if done, err := c.exited(); done {
-			t.Fatalf("collector exited early (%v) with %d of %d records received", err, s.count(), n)
+		if c.Exited() {
+			t.Fatalf("collector exited early (%v) with %d of %d records received", c.Err(), s.count(), n)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s: %d of %d records received", recordWait, s.count(), n)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // parseComponents reads the YAML printed by `otelcol-dcom components` into
@@ -42,7 +44,7 @@ func parseComponents(t *testing.T, out string) map[string]map[string]string {
 // a distribution without the component instead of failing.
 func TestComponents(t *testing.T) {
 	t.Parallel()
-	code, out := runBinary(t, nil, "components")
+	code, out := collectortest.RunBinary(t, nil, "components")
 	require.Equal(t, 0, code, out)
 	got := parseComponents(t, out)
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // dummyEnv holds values for every ${env:...} of the shipped configs.
@@ -28,7 +30,7 @@ const windowsOnlyError = "only supported on Windows"
 // component is checked as well.
 func TestShippedConfigsValidate(t *testing.T) {
 	t.Parallel()
-	configs, err := filepath.Glob(repoPath(t, "config", "*.yaml"))
+	configs, err := filepath.Glob(collectortest.RepoPath(t, "config", "*.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, configs)
 	names := make([]string, 0, len(configs))
@@ -45,7 +47,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			code, out := runBinary(t, dummyEnv, "validate", "--config", path)
+			code, out := collectortest.RunBinary(t, dummyEnv, "validate", "--config", path)
 			pipelines := windowsPipelines[name]
 			if len(pipelines) == 0 || runtime.GOOS == "windows" {
 				require.Equal(t, 0, code, "validate %s:\n%s", name, out)
@@ -55,15 +57,15 @@ func TestShippedConfigsValidate(t *testing.T) {
 			require.Contains(t, out, windowsOnlyError, "validate %s failed for another reason:\n%s", name, out)
 			require.NotContains(t, out, "invalid configuration", out)
 
-			standIn := writeFile(t, "stand-in.xml", "")
+			standIn := collectortest.WriteFile(t, "stand-in.xml", "")
 			args := []string{
 				"validate", "--config", path,
-				"--config", "yaml:receivers::file_log/stand_in::include: [" + yamlPath(standIn) + "]",
+				"--config", "yaml:receivers::file_log/stand_in::include: [" + collectortest.YAMLPath(standIn) + "]",
 			}
 			for _, p := range pipelines {
 				args = append(args, "--config", fmt.Sprintf("yaml:service::pipelines::%s::receivers: [file_log/stand_in]", p))
 			}
-			code, out = runBinary(t, dummyEnv, args...)
+			code, out = collectortest.RunBinary(t, dummyEnv, args...)
 			require.Equal(t, 0, code, "validate %s with file_log in place of windowseventlog:\n%s", name, out)
 		})
 	}
@@ -73,10 +75,10 @@ func TestShippedConfigsValidate(t *testing.T) {
 // component names (filelog, otlphttp, otlp exporter) still load.
 func TestDeprecatedAliases(t *testing.T) {
 	t.Parallel()
-	input := writeFile(t, "in.log", "")
-	cfg := writeFile(t, "aliases.yaml", `receivers:
+	input := collectortest.WriteFile(t, "in.log", "")
+	cfg := collectortest.WriteFile(t, "aliases.yaml", `receivers:
   filelog:
-    include: [`+yamlPath(input)+`]
+    include: [`+collectortest.YAMLPath(input)+`]
 processors:
   dcomdetection:
 exporters:
@@ -94,7 +96,7 @@ service:
       processors: [dcomdetection]
       exporters: [otlphttp, otlp]
 `)
-	code, out := runBinary(t, nil, "validate", "--config", cfg)
+	code, out := collectortest.RunBinary(t, nil, "validate", "--config", cfg)
 	require.Equal(t, 0, code, out)
 }
 
@@ -114,10 +116,10 @@ func TestBadProcessorConfig(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			input := writeFile(t, "in.log", "")
-			cfg := writeFile(t, "bad.yaml", `receivers:
+			input := collectortest.WriteFile(t, "in.log", "")
+			cfg := collectortest.WriteFile(t, "bad.yaml", `receivers:
   file_log:
-    include: [`+yamlPath(input)+`]
+    include: [`+collectortest.YAMLPath(input)+`]
 processors:
   dcomdetection:
 `+tc.settings+`
@@ -133,7 +135,7 @@ service:
       processors: [dcomdetection]
       exporters: [debug]
 `)
-			code, out := runBinary(t, nil, "--config", cfg)
+			code, out := collectortest.RunBinary(t, nil, "--config", cfg)
 			require.NotEqual(t, 0, code, "collector accepted an invalid config:\n%s", out)
 			assert.Contains(t, out, "processors::dcomdetection: "+tc.want[0], out)
 			for _, want := range tc.want[1:] {

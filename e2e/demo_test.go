@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 var xmlRecordID = regexp.MustCompile(`<EventRecordID>(\d+)</EventRecordID>`)
@@ -26,7 +28,7 @@ var xmlRecordID = regexp.MustCompile(`<EventRecordID>(\d+)</EventRecordID>`)
 // line per detection.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	demoDir := repoPath(t, "testdata", "demo")
+	demoDir := collectortest.RepoPath(t, "testdata", "demo")
 	raw, err := os.ReadFile(filepath.Join(demoDir, "expected.json"))
 	require.NoError(t, err)
 	var expected map[string]string // record id -> pattern or "none"
@@ -40,7 +42,7 @@ func TestDemo(t *testing.T) {
 	require.Positive(t, wantDetections)
 
 	output := filepath.Join(t.TempDir(), "demo-detections.json")
-	col := startCollector(t, repoPath(t, "config", "demo.yaml"),
+	col := startCollector(t, collectortest.RepoPath(t, "config", "demo.yaml"),
 		"DEMO_EVENTS_DIR="+demoDir, "DEMO_OUTPUT="+output)
 
 	var records []plog.LogRecord
@@ -50,8 +52,8 @@ func TestDemo(t *testing.T) {
 		if len(records) >= len(expected) {
 			break
 		}
-		if done, err := col.exited(); done {
-			t.Fatalf("collector exited early (%v) with %d of %d records written", err, len(records), len(expected))
+		if col.Exited() {
+			t.Fatalf("collector exited early (%v) with %d of %d records written", col.Err(), len(records), len(expected))
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s: %d of %d records written", recordWait, len(records), len(expected))
@@ -74,10 +76,10 @@ func TestDemo(t *testing.T) {
 
 	// The console pipeline prints one line per detection.
 	deadline = time.Now().Add(recordWait)
-	for strings.Count(col.output.String(), "DETECTION | ") < wantDetections && time.Now().Before(deadline) {
+	for strings.Count(col.Output(), "DETECTION | ") < wantDetections && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	out := col.output.String()
+	out := col.Output()
 	assert.Equal(t, wantDetections, strings.Count(out, "DETECTION | "), "summary lines on stdout:\n%s", out)
 	for _, p := range expected {
 		if p != none {

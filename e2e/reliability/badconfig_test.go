@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // badConfigCase is one invalid setting of one of the distribution's own
@@ -29,9 +31,9 @@ const (
 // component and the key.
 func TestBadConfigValidate(t *testing.T) {
 	t.Parallel()
-	input := writeFile(t, "in.log", "")
+	input := collectortest.WriteFile(t, "in.log", "")
 	pipeline := func(receiver, processor, exporter, settings string) string {
-		recv := "  file_log:\n    include: [" + yamlPath(input) + "]\n"
+		recv := "  file_log:\n    include: [" + collectortest.YAMLPath(input) + "]\n"
 		proc := "  dcomdetection:\n"
 		exp := "  debug:\n"
 		switch {
@@ -110,8 +112,8 @@ func TestBadConfigValidate(t *testing.T) {
 		for _, tc := range g.cases {
 			t.Run(g.component+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				cfg := writeFile(t, "bad.yaml", pipeline(g.receiver, g.processor, g.exporter, tc.settings))
-				code, out := runBinary(t, nil, "validate", "--config", cfg)
+				cfg := collectortest.WriteFile(t, "bad.yaml", pipeline(g.receiver, g.processor, g.exporter, tc.settings))
+				code, out := collectortest.RunBinary(t, nil, "validate", "--config", cfg)
 				require.NotEqual(t, 0, code, "validate accepted an invalid config:\n%s", out)
 				for _, w := range tc.want {
 					assert.Contains(t, out, w)

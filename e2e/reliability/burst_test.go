@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // The burst test pushes OTLP/HTTP at otlp → memory_limiter → dcomdetection
@@ -53,7 +55,7 @@ var logRecordsField = regexp.MustCompile(`"log records": (\d+)`)
 // catalogue's map bodies (file_log's json_parser output), over and over.
 func burstRequest(t *testing.T, n int) []byte {
 	t.Helper()
-	lines := readLines(t, repoPath(t, "testdata", "catalogue", "map.jsonl"))
+	lines := readLines(t, collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
 	require.NotEmpty(t, lines)
 	ld := plog.NewLogs()
 	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
@@ -201,8 +203,8 @@ func TestBurst(t *testing.T) {
 }
 
 func runBurst(t *testing.T, v burstVariant) {
-	otlpPort, healthPort := freePort(t), freePort(t)
-	cfg := writeFile(t, "burst.yaml", fmt.Sprintf(`extensions:
+	otlpPort, healthPort := collectortest.FreePort(t), collectortest.FreePort(t)
+	cfg := collectortest.WriteFile(t, "burst.yaml", fmt.Sprintf(`extensions:
   health_check:
     endpoint: 127.0.0.1:%d
 receivers:
@@ -246,7 +248,7 @@ service:
 		return resp.StatusCode == http.StatusOK
 	}
 	waitFor(t, col, "health_check to report the collector ready", healthy)
-	idleRSS, err := procStatusKiB(col.pid(), "VmRSS")
+	idleRSS, err := procStatusKiB(col.PID(), "VmRSS")
 	require.NoError(t, err)
 
 	// Sample resident memory until the end of the run.
@@ -258,7 +260,7 @@ service:
 		tick := time.NewTicker(burstRSSSample)
 		defer tick.Stop()
 		for {
-			if kib, readErr := procStatusKiB(col.pid(), "VmRSS"); readErr == nil && kib > peakRSS.Load() {
+			if kib, readErr := procStatusKiB(col.PID(), "VmRSS"); readErr == nil && kib > peakRSS.Load() {
 				peakRSS.Store(kib)
 			}
 			select {
@@ -314,7 +316,7 @@ service:
 	}
 	processed := func() int {
 		n := 0
-		for _, m := range logRecordsField.FindAllStringSubmatch(col.output.String(), -1) {
+		for _, m := range logRecordsField.FindAllStringSubmatch(col.Output(), -1) {
 			v, _ := strconv.Atoi(m[1])
 			n += v
 		}
@@ -324,7 +326,7 @@ service:
 	time.Sleep(time.Second) // nothing more may come
 	close(stopSampling)
 	<-sampled
-	hwm, err := procStatusKiB(col.pid(), "VmHWM")
+	hwm, err := procStatusKiB(col.PID(), "VmHWM")
 	require.NoError(t, err)
 
 	for _, p := range phases {
@@ -345,5 +347,5 @@ service:
 				"%s: refusals must be backpressure (429/503)", p.name)
 		}
 	}
-	assert.False(t, col.exited(), "the collector exited: %v", col.err)
+	assert.False(t, col.Exited(), "the collector exited: %v", col.Err())
 }

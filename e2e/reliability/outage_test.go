@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // The catalogue (testdata/catalogue/map.jsonl: 78 events, 47 of them
@@ -24,23 +26,45 @@ const (
 	outagePhase = 3 * time.Second
 )
 
-// sumoPipeline describes the collector config of the outage tests.
+// sumoPipeline describes the collector config of the outage and shutdown
+// tests: file_log → dcomdetection → sumologic, with file_storage.
 type sumoPipeline struct {
 	endpoint   string
 	storageDir string // file_storage directory (persistent across restarts of one test)
+	// input is the file file_log reads; the catalogue when empty.
+	input string
 	// persistentQueue puts the exporter's sending_queue in file_storage;
 	// otherwise it is in memory.
 	persistentQueue bool
+	// consumers is the sending queue's num_consumers (10 when 0); queueSize,
+	// when > 0, bounds it to that many requests.
+	consumers, queueSize int
 	// batchMax, when > 0, turns exporter-side batching on (items) with this
 	// maximum request size.
 	batchMax int
 	timeout  time.Duration
+	// multiplier is retry_on_failure's backoff multiplier (1.5 when 0).
+	multiplier float64
 	// noOffsets leaves file_log without storage: its offsets are not saved.
 	noOffsets bool
+	// keepUnmatched passes the non-detections on too (no drop_unmatched).
+	keepUnmatched bool
 }
 
 func (p sumoPipeline) config(t *testing.T) string {
 	t.Helper()
+	input := p.input
+	if input == "" {
+		input = collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl")
+	}
+	consumers := p.consumers
+	if consumers == 0 {
+		consumers = 10
+	}
+	queue := ""
+	if p.queueSize > 0 {
+		queue = fmt.Sprintf("\n      sizer: requests\n      queue_size: %d", p.queueSize)
+	}
 	storage := ""
 	if p.persistentQueue {
 		storage = "\n      storage: file_storage"
@@ -52,6 +76,10 @@ func (p sumoPipeline) config(t *testing.T) string {
 	timeout := p.timeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
+	}
+	multiplier := p.multiplier
+	if multiplier == 0 {
+		multiplier = 1.5
 	}
 	offsets := `
     # Offsets persist here, so a restarted collector does not read the file again.
@@ -73,17 +101,17 @@ receivers:
 processors:
   dcomdetection:
     profile: extended
-    drop_unmatched: true
+    drop_unmatched: %t
 exporters:
   sumologic:
     endpoint: %s
     log_format: text
     timeout: %s
     sending_queue:
-      num_consumers: 10%s%s
+      num_consumers: %d%s%s%s
     retry_on_failure:
       initial_interval: 100ms
-      multiplier: 1.5
+      multiplier: %g
       max_interval: 500ms
       max_elapsed_time: 0s # never give up: the tests bring the endpoint back
 service:
@@ -100,15 +128,15 @@ service:
       receivers: [file_log]
       processors: [dcomdetection]
       exporters: [sumologic]
-`, yamlPath(p.storageDir), yamlPath(repoPath(t, "testdata", "catalogue", "map.jsonl")), offsets,
-		p.endpoint, timeout, storage, batch)
+`, collectortest.YAMLPath(p.storageDir), collectortest.YAMLPath(input), offsets, !p.keepUnmatched,
+		p.endpoint, timeout, consumers, queue, storage, batch, multiplier)
 }
 
 // waitAllAttempted waits until the emulator has failed a request holding
 // each of ids: every detection was read, processed and queued, and the
 // queue's consumers hold them. It then waits another second so that
 // file_log has saved its offsets (it does after every 200 ms poll).
-func waitAllAttempted(t *testing.T, c *collector, emu *sumoEmulator, ids []string) {
+func waitAllAttempted(t *testing.T, c *collectortest.Collector, emu *sumoEmulator, ids []string) {
 	t.Helper()
 	waitFor(t, c, "every detection to be tried (and failed) at least once", func() bool {
 		return coversAll(emu.snapshot().attempted, ids)
@@ -117,7 +145,7 @@ func waitAllAttempted(t *testing.T, c *collector, emu *sumoEmulator, ids []strin
 }
 
 // waitDelivered waits until every id was accepted, then settles.
-func waitDelivered(t *testing.T, c *collector, emu *sumoEmulator, ids []string) time.Duration {
+func waitDelivered(t *testing.T, c *collectortest.Collector, emu *sumoEmulator, ids []string) time.Duration {
 	t.Helper()
 	start := time.Now()
 	waitFor(t, c, "every detection to arrive", func() bool {
@@ -131,7 +159,7 @@ func waitDelivered(t *testing.T, c *collector, emu *sumoEmulator, ids []string) 
 func assertNoSecret(t *testing.T, what, output, secret string) {
 	t.Helper()
 	if strings.Contains(output, secret) {
-		t.Errorf("%s contains the endpoint's secret token:\n%s", what, tail(output, 40))
+		t.Errorf("%s contains the endpoint's secret token:\n%s", what, collectortest.Tail(output, 40))
 	}
 }
 
@@ -142,7 +170,7 @@ func TestOutageRecovery(t *testing.T) {
 	ids := extendedDetections(t)
 	require.Len(t, ids, 47, "the catalogue's extended detections")
 	emu := newSumoEmulator(t, modeUnavailable)
-	cfg := writeFile(t, "outage.yaml", sumoPipeline{
+	cfg := collectortest.WriteFile(t, "outage.yaml", sumoPipeline{
 		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), persistentQueue: true, batchMax: 10,
 	}.config(t))
 	col := startCollector(t, "collector", cfg)
@@ -151,7 +179,7 @@ func TestOutageRecovery(t *testing.T) {
 	time.Sleep(outagePhase - time.Second)
 	emu.setMode(modeDown)
 	time.Sleep(outagePhase)
-	require.False(t, col.exited(), "the collector exited during the outage: %v", col.err)
+	require.False(t, col.Exited(), "the collector exited during the outage: %v", col.Err())
 	require.Empty(t, emu.snapshot().accepted, "nothing may be accepted during the outage")
 	emu.setMode(modeOK)
 	recovery := waitDelivered(t, col, emu, ids)
@@ -163,7 +191,7 @@ func TestOutageRecovery(t *testing.T) {
 	assert.Zero(t, d.missing, d.String())
 	assert.Zero(t, d.duplicated, "no request was accepted before the endpoint came back, so nothing may repeat: %s", d)
 	assert.Zero(t, d.extra, d.String())
-	out := col.output.String()
+	out := col.Output()
 	assertLogged(t, out, "connection refused", "the exporter never saw the endpoint down")
 	assertLogged(t, out, "HTTP 503 Service Unavailable", "the exporter never saw a 503")
 	assertNoSecret(t, "collector output", out, emu.token)
@@ -214,20 +242,20 @@ func killAndRestart(t *testing.T, persistent, offsets bool) (delivery, emuSnapsh
 	ids := extendedDetections(t)
 	require.Len(t, ids, 47, "the catalogue's extended detections")
 	emu := newSumoEmulator(t, modeUnavailable)
-	cfg := writeFile(t, "kill.yaml", sumoPipeline{
+	cfg := collectortest.WriteFile(t, "kill.yaml", sumoPipeline{
 		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), persistentQueue: persistent, batchMax: 10,
 		noOffsets: !offsets,
 	}.config(t))
 	first := startCollector(t, "first collector", cfg)
 	waitAllAttempted(t, first, emu, ids)
-	first.kill(t)
+	first.Kill(t)
 	killed := emu.snapshot()
 	require.Empty(t, killed.accepted, "nothing may be accepted before the kill")
 
 	// Restart during the outage; the endpoint now refuses connections.
 	emu.setMode(modeDown)
 	second := startCollector(t, "restarted collector", cfg)
-	second.waitOutput(t, "Everything is ready", deliveryWait)
+	second.WaitOutput(t, "Everything is ready", deliveryWait)
 	time.Sleep(outagePhase)
 	emu.setMode(modeOK)
 
@@ -251,9 +279,9 @@ func killAndRestart(t *testing.T, persistent, offsets bool) (delivery, emuSnapsh
 		after = "all arrived " + recovery.Round(10*time.Millisecond).String() + " after the endpoint came back"
 	}
 	t.Logf("SIGKILL during the outage, %s queue: %s; requests by answer %v; %s", queue, d, snap.statuses, after)
-	require.False(t, second.exited(), "the restarted collector exited: %v", second.err)
-	assertNoSecret(t, "first collector output", first.output.String(), emu.token)
-	assertNoSecret(t, "restarted collector output", second.output.String(), emu.token)
+	require.False(t, second.Exited(), "the restarted collector exited: %v", second.Err())
+	assertNoSecret(t, "first collector output", first.Output(), emu.token)
+	assertNoSecret(t, "restarted collector output", second.Output(), emu.token)
 	return d, snap
 }
 
@@ -269,7 +297,7 @@ func TestKillAfterPartialDelivery(t *testing.T) {
 	ids := extendedDetections(t)
 	emu := newSumoEmulator(t, modeOK)
 	emu.setOKBudget(2)
-	cfg := writeFile(t, "partial.yaml", sumoPipeline{
+	cfg := collectortest.WriteFile(t, "partial.yaml", sumoPipeline{
 		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), persistentQueue: true, batchMax: 10,
 	}.config(t))
 	first := startCollector(t, "first collector", cfg)
@@ -286,7 +314,7 @@ func TestKillAfterPartialDelivery(t *testing.T) {
 		return true
 	})
 	time.Sleep(time.Second) // file_log saves its offsets
-	first.kill(t)
+	first.Kill(t)
 	before := emu.snapshot()
 
 	emu.setOKBudget(-1)
@@ -306,8 +334,8 @@ func TestKillAfterPartialDelivery(t *testing.T) {
 	for _, id := range d.duplicatedIDs {
 		assert.Positive(t, before.accepted[id], "%s repeated, but it had not been accepted before the kill", id)
 	}
-	assertNoSecret(t, "first collector output", first.output.String(), emu.token)
-	assertNoSecret(t, "restarted collector output", second.output.String(), emu.token)
+	assertNoSecret(t, "first collector output", first.Output(), emu.token)
+	assertNoSecret(t, "restarted collector output", second.Output(), emu.token)
 }
 
 // TestLostResponseDuplicates: the HTTP Source accepts the first requests but
@@ -318,7 +346,7 @@ func TestLostResponseDuplicates(t *testing.T) {
 	t.Parallel()
 	ids := extendedDetections(t)
 	emu := newSumoEmulator(t, modeLoseResponse)
-	cfg := writeFile(t, "lost.yaml", sumoPipeline{
+	cfg := collectortest.WriteFile(t, "lost.yaml", sumoPipeline{
 		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), persistentQueue: true, batchMax: 10,
 	}.config(t))
 	col := startCollector(t, "collector", cfg)
@@ -342,5 +370,5 @@ func TestLostResponseDuplicates(t *testing.T) {
 	for id := range snap.lost {
 		assert.GreaterOrEqual(t, snap.accepted[id], 2, "%s: its response was lost, so it must have been sent again", id)
 	}
-	assertNoSecret(t, "collector output", col.output.String(), emu.token)
+	assertNoSecret(t, "collector output", col.Output(), emu.token)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // TestSecretsNeverPrinted: the HTTP Source URL (and an x-sumo-token header)
@@ -36,7 +38,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"x-sumo-token header":      headerSecret,
 	}
 	env := []string{"SUMO_HTTP_SOURCE_URL=" + rejecting.url()}
-	metricsPort := freePort(t)
+	metricsPort := collectortest.FreePort(t)
 
 	exporters := fmt.Sprintf(`exporters:
   sumologic/refused:
@@ -90,8 +92,8 @@ service:
       receivers: [file_log]
       processors: [dcomdetection]
       exporters: [sumologic/refused, sumologic/unauthorized, sumologic/rejected]
-`, yamlPath(repoPath(t, "testdata", "catalogue", "map.jsonl")), exporters, metricsPort)
-	cfg := writeFile(t, "secrets.yaml", cfgText)
+`, collectortest.YAMLPath(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl")), exporters, metricsPort)
+	cfg := collectortest.WriteFile(t, "secrets.yaml", cfgText)
 
 	outputs := map[string]string{}
 	check := func(what, out string) {
@@ -102,21 +104,21 @@ service:
 		}
 	}
 
-	code, out := runBinary(t, env, "components")
+	code, out := collectortest.RunBinary(t, env, "components")
 	require.Equal(t, 0, code, out)
 	check("components", out)
 
-	code, out = runBinary(t, env, "validate", "--config", cfg)
+	code, out = collectortest.RunBinary(t, env, "validate", "--config", cfg)
 	require.Equal(t, 0, code, out)
 	check("validate", out)
 
-	code, out = runBinary(t, env, "print-config", "--config", cfg)
+	code, out = collectortest.RunBinary(t, env, "print-config", "--config", cfg)
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "[REDACTED]")
 	check("print-config", out)
 	// The control: --mode unredacted prints them, by design, and this test
 	// would see it.
-	code, out = runBinary(t, env, "print-config", "--mode", "unredacted", "--config", cfg)
+	code, out = collectortest.RunBinary(t, env, "print-config", "--mode", "unredacted", "--config", cfg)
 	require.Equal(t, 0, code, out)
 	for name, s := range secrets {
 		assert.Contains(t, out, s, "print-config --mode unredacted should show the %s", name)
@@ -126,14 +128,14 @@ service:
 	col := startCollector(t, "collector", cfg, env...)
 	waitFor(t, col, "the 401 endpoint to be retried and the 400 endpoint to reject", func() bool {
 		return unauthorized.snapshot().statuses["401"] >= 2 && rejecting.snapshot().statuses["400"] >= 1 &&
-			strings.Contains(col.output.String(), "connection refused")
+			strings.Contains(col.Output(), "connection refused")
 	})
 	metrics := scrapeMetrics(t, metricsPort)
 	require.Contains(t, metrics, "otelcol_exporter_sumologic_requests", "the exporter's own metrics")
 	check("internal metrics (Prometheus)", metrics)
-	_, err := col.terminate(stopWait)
+	_, err := col.Terminate(stopWait)
 	require.NoError(t, err)
-	out = col.output.String()
+	out = col.Output()
 	for _, want := range []string{"connection refused", "HTTP 401 Unauthorized", "HTTP 400 Bad Request", "Sumo Logic rejected the request", "<redacted>"} {
 		assertLogged(t, out, want, "the run never logged it")
 	}
@@ -148,7 +150,7 @@ service:
 	} {
 		for _, cmd := range [][]string{{"--config", cfg}, {"validate", "--config", cfg}} {
 			args := append(append([]string{}, cmd...), "--config", "yaml:"+bad.override)
-			code, out := runBinary(t, env, args...)
+			code, out := collectortest.RunBinary(t, env, args...)
 			assert.NotEqual(t, 0, code, "%s %v accepted:\n%s", bad.name, cmd[0], out)
 			assert.NotContains(t, out, "Everything is ready", "%s: the collector started", bad.name)
 			check(bad.name+" ("+cmd[0]+")", out)
@@ -156,7 +158,7 @@ service:
 	}
 	if t.Failed() {
 		for what, out := range outputs {
-			t.Logf("%s:\n%s", what, tail(out, 30))
+			t.Logf("%s:\n%s", what, collectortest.Tail(out, 30))
 		}
 	}
 }
@@ -188,7 +190,7 @@ func scrapeMetrics(t *testing.T, port int) string {
 func catalogueCommandLines(t *testing.T) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, line := range readLines(t, repoPath(t, "testdata", "catalogue", "map.jsonl")) {
+	for _, line := range readLines(t, collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl")) {
 		var ev struct {
 			EventData map[string]any `json:"event_data"`
 		}
@@ -220,7 +222,7 @@ func TestCommandLinesOnlyAtDebug(t *testing.T) {
 		t.Run(level, func(t *testing.T) {
 			t.Parallel()
 			output := filepath.Join(t.TempDir(), "records.json")
-			cfg := writeFile(t, "cmdline.yaml", fmt.Sprintf(`receivers:
+			cfg := collectortest.WriteFile(t, "cmdline.yaml", fmt.Sprintf(`receivers:
   file_log:
     include: [%s]
     start_at: beginning
@@ -245,12 +247,12 @@ service:
       receivers: [file_log]
       processors: [dcomdetection]
       exporters: [file]
-`, yamlPath(repoPath(t, "testdata", "catalogue", "map.jsonl")), yamlPath(output), level))
+`, collectortest.YAMLPath(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl")), collectortest.YAMLPath(output), level))
 			col := startCollector(t, "collector", cfg)
 			waitFor(t, col, "every catalogue record in the file", func() bool { return countOTLPJSONRecords(t, output) >= 78 })
-			_, err := col.terminate(stopWait)
+			_, err := col.Terminate(stopWait)
 			require.NoError(t, err)
-			out := col.output.String()
+			out := col.Output()
 
 			var found []string
 			for cl, forms := range commandLines {

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 const (
@@ -51,78 +52,37 @@ func shutdownHanging(t *testing.T, persistent bool) {
 
 	// The catalogue, shutdownRepeat times, without drop_unmatched: 78 records
 	// per repetition.
-	catalogue, err := os.ReadFile(repoPath(t, "testdata", "catalogue", "map.jsonl"))
+	catalogue, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
 	require.NoError(t, err)
 	catalogue = []byte(strings.TrimRight(string(catalogue), "\n") + "\n")
-	input := writeFile(t, "events.jsonl", strings.Repeat(string(catalogue), shutdownRepeat))
+	input := collectortest.WriteFile(t, "events.jsonl", strings.Repeat(string(catalogue), shutdownRepeat))
 	totalLines := strings.Count(string(catalogue), "\n") * shutdownRepeat
 
-	queueStorage := ""
-	if persistent {
-		queueStorage = "\n      storage: file_storage"
+	// A queue of 4 requests with 2 consumers, and the sumologic exporter's
+	// default retry multiplier (1.2).
+	pipeline := sumoPipeline{
+		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), input: input,
+		persistentQueue: persistent, consumers: 2, queueSize: 4, timeout: shutdownTimeout, multiplier: 1.2,
+		keepUnmatched: true,
 	}
-	storage := filepath.Join(t.TempDir(), "storage")
-	config := func(input string) string {
-		return fmt.Sprintf(`extensions:
-  file_storage:
-    directory: %s
-    create_directory: true
-receivers:
-  file_log:
-    include: [%s]
-    start_at: beginning
-    storage: file_storage
-    operators:
-      - type: json_parser
-        parse_to: body
-processors:
-  dcomdetection:
-exporters:
-  sumologic:
-    endpoint: %s
-    log_format: text
-    timeout: %s
-    sending_queue:%s
-      sizer: requests
-      queue_size: 4
-      num_consumers: 2
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 0s
-service:
-  extensions: [file_storage]
-  telemetry:
-    logs:
-      sampling:
-        enabled: false
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [file_log]
-      processors: [dcomdetection]
-      exporters: [sumologic]
-`, yamlPath(storage), yamlPath(input), emu.url(), shutdownTimeout, queueStorage)
-	}
-	col := startCollector(t, "collector", writeFile(t, "shutdown.yaml", config(input)))
+	col := startCollector(t, "collector", collectortest.WriteFile(t, "shutdown.yaml", pipeline.config(t)))
 
 	// Both consumers hang on a request and file_log was turned away by the
 	// full queue.
 	waitFor(t, col, "two hanging requests", func() bool { return emu.snapshot().statuses["hang"] >= 2 })
-	col.waitOutput(t, "sending queue is full", deliveryWait)
+	col.WaitOutput(t, "sending queue is full", deliveryWait)
 	hung := emu.snapshot()
 
-	took, err := col.terminate(3 * shutdownBound)
+	took, err := col.Terminate(3 * shutdownBound)
 	require.NoError(t, err)
-	out := col.output.String()
+	out := col.Output()
 	after := emu.snapshot()
 	t.Logf("SIGTERM with a full queue (queue_size 4 requests), %d requests hanging in flight (%d records): "+
 		"exited after %s (bound %s, exporter timeout %s), exit error %v; %d requests tried during the shutdown",
-		hung.statuses["hang"], hung.lines, took.Round(10*time.Millisecond), shutdownBound, shutdownTimeout, col.err,
+		hung.statuses["hang"], hung.lines, took.Round(10*time.Millisecond), shutdownBound, shutdownTimeout, col.Err(),
 		after.statuses["hang"]-hung.statuses["hang"])
 	assert.Less(t, took, shutdownBound, "shutdown took longer than the exporter timeout plus 10 s")
-	require.NoError(t, col.err, "exit status")
+	require.NoError(t, col.Err(), "exit status")
 	assertLogged(t, out, "Shutdown complete.", "the collector did not complete its shutdown")
 	assertNoSecret(t, "collector output", out, emu.token)
 	if !persistent {
@@ -134,7 +94,8 @@ service:
 	// delivered by the next start. That start reads an empty file, so
 	// everything that arrives comes from the queue.
 	emu.setMode(modeOK)
-	second := startCollector(t, "restarted collector", writeFile(t, "restart.yaml", config(writeFile(t, "empty.jsonl", ""))))
+	pipeline.input = collectortest.WriteFile(t, "empty.jsonl", "")
+	second := startCollector(t, "restarted collector", collectortest.WriteFile(t, "restart.yaml", pipeline.config(t)))
 	// The persistent queue counts the requests its consumers hold against
 	// queue_size: 2 in flight + 2 waiting.
 	const queued = 4
@@ -147,7 +108,7 @@ service:
 		"%d were refused by the full queue while the endpoint hung (file_log without retry_on_failure drops them), the rest were not read yet",
 		snap.statuses["200"], snap.okLines, totalLines, sumField(out, "rejected_items"))
 	assert.Equal(t, queued, snap.statuses["200"], "exactly the queued and in-flight requests arrive")
-	assertNoSecret(t, "restarted collector output", second.output.String(), emu.token)
+	assertNoSecret(t, "restarted collector output", second.Output(), emu.token)
 }
 
 // sumField adds up the integer values of a zap field ("key": N) in output.
