@@ -75,7 +75,7 @@ fuzz:
 		bash scripts/fuzz.sh "$$m" "$(FUZZTIME)"; \
 	done
 
-# The benchmarks and the load test against bin/otelcol-dcom (about 20 minutes).
+# The benchmarks and the load test against bin/otelcol-dcom (about 10 minutes).
 bench: build
 	bash bench/run.sh
 
