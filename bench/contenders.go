@@ -92,11 +92,67 @@ func start(f processor.Factory, cfg component.Config) (processor.Logs, error) {
 func Floor(ld plog.Logs, shape Shape) int {
 	switch shape {
 	case XMLShape:
-		return sumBodies(ld, func(body pcommon.Value) int { return floorXML(body.Str()) })
+		return sumBodies(ld, func(body pcommon.Value) int {
+			id, rest, ok := floorXMLEventID(body.Str())
+			if !ok {
+				return 0
+			}
+			return floorXML(id, rest)
+		})
 	case ArrayShape:
-		return sumBodies(ld, floorArray)
+		return sumBodies(ld, func(body pcommon.Value) int {
+			m := body.Map()
+			return floorArray(m, floorEventID(m))
+		})
 	default:
-		return sumBodies(ld, floorMap)
+		return sumBodies(ld, func(body pcommon.Value) int {
+			m := body.Map()
+			return floorMap(m, floorEventID(m))
+		})
+	}
+}
+
+// CorrelationFloor is Floor plus what the correlation cannot avoid reading
+// of the events it joins besides process creations: whether a Sysmon 3
+// connection is inbound and the process that accepted it, a 4624's logon
+// type and, for a network logon, what a later detection is enriched with
+// (host, logon id, source address and port, account). It sets the floor
+// for `extended` with correlation on: no implementation of the joins reads
+// less. Each record's event id is read once, as in Floor. (Exits are left
+// out: they need reading only while a DCOM-launched server is held, and the
+// realistic mix starts none.)
+func CorrelationFloor(ld plog.Logs, shape Shape) int {
+	switch shape {
+	case XMLShape:
+		return sumBodies(ld, func(body pcommon.Value) int {
+			id, rest, ok := floorXMLEventID(body.Str())
+			switch {
+			case !ok:
+				return 0
+			case correlated(id):
+				return corrFloorXML(id, rest)
+			default:
+				return floorXML(id, rest)
+			}
+		})
+	case ArrayShape:
+		return sumBodies(ld, func(body pcommon.Value) int {
+			m := body.Map()
+			id := floorEventID(m)
+			if correlated(id) {
+				return corrFloorArray(m, id)
+			}
+			return floorArray(m, id)
+		})
+	default:
+		return sumBodies(ld, func(body pcommon.Value) int {
+			m := body.Map()
+			id := floorEventID(m)
+			if correlated(id) {
+				return corrFloorMap(m, id)
+			}
+			return floorMap(m, id)
+		})
 	}
 }
 
@@ -135,25 +191,23 @@ func fieldNames(id int64) (image, parent string) {
 	return "Image", "ParentImage"
 }
 
-// eventDataOf returns a receiver map body, its event id and, if wanted(id),
-// its event_data map (ok false otherwise, or when it has none).
-func eventDataOf(body pcommon.Value, wanted func(int64) bool) (m pcommon.Map, id int64, data pcommon.Map, ok bool) {
-	m = body.Map()
-	id = floorEventID(m)
-	if !wanted(id) {
-		return m, id, data, false
-	}
+// eventData returns the event_data map of a receiver map body.
+func eventData(m pcommon.Map) (pcommon.Map, bool) {
 	ed, ok := m.Get("event_data")
 	if !ok {
-		return m, id, data, false
+		return pcommon.Map{}, false
 	}
-	return m, id, ed.Map(), true
+	return ed.Map(), true
 }
 
 func isProcessCreation(id int64) bool { return id == 1 || id == 4688 }
 
-func floorMap(body pcommon.Value) int {
-	_, id, data, ok := eventDataOf(body, isProcessCreation)
+// floorMap reads a receiver map body whose event id has been read.
+func floorMap(m pcommon.Map, id int64) int {
+	if !isProcessCreation(id) {
+		return int(id)
+	}
+	data, ok := eventData(m)
 	if !ok {
 		return int(id)
 	}
@@ -181,8 +235,12 @@ func touch(s string) int {
 	return n
 }
 
-func floorArray(body pcommon.Value) int {
-	_, id, data, ok := eventDataOf(body, isProcessCreation)
+// floorArray is floorMap for event_data as an array.
+func floorArray(m pcommon.Map, id int64) int {
+	if !isProcessCreation(id) {
+		return int(id)
+	}
+	data, ok := eventData(m)
 	if !ok {
 		return int(id)
 	}
@@ -223,14 +281,11 @@ func floorXMLEventID(s string) (id int64, rest string, ok bool) {
 	return id, rest, true
 }
 
-// floorXML finds the event id and the three values with strings.Index and
-// does not unescape them; finding a value's end reads all of its bytes.
-func floorXML(s string) int {
-	id, rest, ok := floorXMLEventID(s)
-	if !ok {
-		return 0
-	}
-	if id != 1 && id != 4688 {
+// floorXML finds the three values after the event id (rest) with
+// strings.Index and does not unescape them; finding a value's end reads all
+// of its bytes.
+func floorXML(id int64, rest string) int {
+	if !isProcessCreation(id) {
 		return int(id)
 	}
 	var image, parent string
@@ -253,25 +308,6 @@ func floorXML(s string) int {
 	return n
 }
 
-// CorrelationFloor is Floor plus what the correlation cannot avoid reading
-// of the events it joins besides process creations: whether a Sysmon 3
-// connection is inbound and the process that accepted it, a 4624's logon
-// type and, for a network logon, what a later detection is enriched with
-// (host, logon id, source address and port, account). It sets the floor
-// for `extended` with correlation on: no implementation of the joins reads
-// less. (Exits are left out: they need reading only while a DCOM-launched
-// server runs, and the realistic mix starts none.)
-func CorrelationFloor(ld plog.Logs, shape Shape) int {
-	switch shape {
-	case XMLShape:
-		return sumBodies(ld, func(body pcommon.Value) int { return floorXML(body.Str()) + corrFloorXML(body.Str()) })
-	case ArrayShape:
-		return sumBodies(ld, func(body pcommon.Value) int { return floorArray(body) + corrFloorArray(body) })
-	default:
-		return sumBodies(ld, func(body pcommon.Value) int { return floorMap(body) + corrFloorMap(body) })
-	}
-}
-
 // corrFields are the event data fields CorrelationFloor reads: the first
 // decides whether the others are needed.
 func corrFields(id int64) (first string, rest []string) {
@@ -283,6 +319,9 @@ func corrFields(id int64) (first string, rest []string) {
 	}
 	return "", nil
 }
+
+// maxCorrRest is the most fields corrFields names after the first.
+const maxCorrRest = 4
 
 // xmlDataOpen are the start tags of the fields corrFields names.
 var xmlDataOpen = func() map[string]string {
@@ -307,8 +346,10 @@ func corrNeedsRest(id int64, first string) bool {
 // correlated: the ids CorrelationFloor reads beyond the floor.
 func correlated(id int64) bool { return id == 3 || id == 4624 }
 
-func corrFloorMap(body pcommon.Value) int {
-	m, id, data, ok := eventDataOf(body, correlated)
+// corrFloorMap reads what the joins need of a correlated receiver map body
+// whose event id has been read.
+func corrFloorMap(m pcommon.Map, id int64) int {
+	data, ok := eventData(m)
 	if !ok {
 		return 0
 	}
@@ -331,55 +372,60 @@ func corrFloorMap(body pcommon.Value) int {
 	return n
 }
 
-func corrFloorArray(body pcommon.Value) int {
-	m, id, data, ok := eventDataOf(body, correlated)
+// corrFloorArray is corrFloorMap for event_data as an array: the walk
+// passes every field, but the other values are read only once the first
+// says they are needed, as in the map.
+func corrFloorArray(m pcommon.Map, id int64) int {
+	data, ok := eventData(m)
 	if !ok {
 		return 0
 	}
-	first, rest := corrFields(id)
 	arr, ok := data.Get("data")
 	if !ok {
 		return 0
 	}
+	first, rest := corrFields(id)
 	s := arr.Slice()
-	var firstValue string
-	n, found := 0, 0
+	var firstValue pcommon.Value
+	var values [maxCorrRest]pcommon.Value
+	var have [maxCorrRest]bool // a zero Value must not be touched
+	haveFirst, found := false, 0
 	for i := 0; i < s.Len() && found < 1+len(rest); i++ {
 		for k, v := range s.At(i).Map().All() {
 			if k == first {
-				firstValue = v.Str()
+				firstValue, haveFirst = v, true
 				found++
 				continue
 			}
-			for _, r := range rest {
+			for j, r := range rest {
 				if k == r {
-					n += touch(v.Str())
+					values[j], have[j] = v, true
 					found++
 				}
 			}
 		}
 	}
-	if !corrNeedsRest(id, firstValue) {
+	if !haveFirst || !corrNeedsRest(id, firstValue.Str()) {
 		return 1
 	}
+	n := 0
 	if id == 4624 {
 		if c, ok := m.Get("computer"); ok {
 			n += touch(c.Str())
 		}
 	}
+	for j := range rest {
+		if have[j] {
+			n += touch(values[j].Str())
+		}
+	}
 	return n
 }
 
-func corrFloorXML(s string) int {
-	id, rest, ok := floorXMLEventID(s)
-	if !ok {
-		return 0
-	}
+// corrFloorXML finds what the joins need after the event id (rest). The
+// computer comes before the event data: finding the fields reads it.
+func corrFloorXML(id int64, rest string) int {
 	first, others := corrFields(id)
-	if first == "" {
-		return 0
-	}
-	// the computer comes before the event data: finding the fields reads it
 	value := func(name string) (string, bool) {
 		open := xmlDataOpen[name]
 		j := strings.Index(rest, open)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 
@@ -173,22 +174,63 @@ func TestFloorReadsTheFields(t *testing.T) {
 	}
 }
 
-// TestCorrelationFloorReadsTheFields: the correlation floor reads more than
-// the floor, the same in the map and array shapes, and allocates nothing.
+// TestCorrelationFloorReadsTheFields: the correlation floor reads the rest
+// of a connection only when it is inbound and of a logon only when it is a
+// network logon, the same in the map and array shapes; it adds up to the
+// same in both, and allocates nothing.
 func TestCorrelationFloorReadsTheFields(t *testing.T) {
-	var extra []int
+	decided := map[string]int{}
+	for _, shape := range []Shape{MapShape, ArrayShape} {
+		lrs := source(t, shape, Realistic).Batch(0).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for k := 0; k < lrs.Len(); k++ {
+			m := lrs.At(k).Body().Map()
+			id := floorEventID(m)
+			if !correlated(id) {
+				continue
+			}
+			data, _ := eventData(m)
+			var first string
+			if shape == MapShape {
+				v, _ := data.Get(map[int64]string{3: "Initiated", 4624: "LogonType"}[id])
+				first = v.Str()
+			}
+			n := corrFloorMap(m, id)
+			if shape == ArrayShape {
+				n = corrFloorArray(m, id)
+				first = arrayValue(data, map[int64]string{3: "Initiated", 4624: "LogonType"}[id])
+			}
+			needed := corrNeedsRest(id, first)
+			if needed != (n > 1) {
+				t.Fatalf("%s record %d (event %d, %q): read %d", shape, k, id, first, n)
+			}
+			if needed {
+				decided[string(shape)]++
+			}
+		}
+	}
+	if decided["map"] == 0 || decided["map"] != decided["array"] {
+		t.Fatalf("records read in full: %v", decided)
+	}
+	var sums []int
 	for _, shape := range []Shape{MapShape, ArrayShape, XMLShape} {
 		b := source(t, shape, Realistic).Batch(0)
-		floor, corr := Floor(b, shape), CorrelationFloor(b, shape)
-		if corr <= floor {
-			t.Fatalf("%s: correlation floor %d, floor %d", shape, corr, floor)
-		}
-		extra = append(extra, corr-floor)
+		sums = append(sums, CorrelationFloor(b, shape))
 		if a := testing.AllocsPerRun(3, func() { sink += CorrelationFloor(b, shape) }); a != 0 {
 			t.Fatalf("%s: %v allocations per batch", shape, a)
 		}
 	}
-	if extra[0] != extra[1] {
-		t.Fatalf("map and array differ: %d, %d", extra[0], extra[1])
+	if sums[0] != sums[1] {
+		t.Fatalf("map and array differ: %d, %d", sums[0], sums[1])
 	}
+}
+
+// arrayValue finds a field in event_data as an array.
+func arrayValue(data pcommon.Map, name string) string {
+	arr, _ := data.Get("data")
+	for i := 0; i < arr.Slice().Len(); i++ {
+		if v, ok := arr.Slice().At(i).Map().Get(name); ok {
+			return v.Str()
+		}
+	}
+	return ""
 }
