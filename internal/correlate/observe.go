@@ -126,7 +126,7 @@ func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator,
 // FirstFields returns the fields of a record with this event id (not a
 // process creation) that decide whether the rest of it is needed, or 0 when
 // the record can take part in nothing and need not be read at all. With
-// RestFields it keeps the common events to a few lookups: outbound
+// RestFields it keeps the common events to a few fields read: outbound
 // connections, inbound ones accepted by an unwatched process, logons of
 // other types, and exits while no server is held.
 func (c *Correlator) FirstFields(eventID int64) winevent.Fields {

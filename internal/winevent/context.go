@@ -1,7 +1,6 @@
 package winevent
 
 import (
-	"math/bits"
 	"strings"
 	"time"
 
@@ -102,9 +101,9 @@ func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent) bool {
 }
 
 // ReadContextFields is ReadContext filling only the fields in want (and the
-// event id, channel, provider, computer and shape, always). In the receiver
-// map a few wanted fields are looked up by name instead of walking all of
-// them; a raw XML body is scanned only as far as the last wanted field.
+// event id, channel, provider, computer and shape, always). The walk over
+// the event data stops once every wanted field is found, and only the
+// wanted values are loaded.
 func ReadContextFields(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent, want Fields) bool {
 	*ev = ContextEvent{}
 	result := NotWindows
@@ -316,17 +315,6 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 		}
 		return ProcessCreation
 	}
-	if bits.OnesCount64(uint64(want)) <= maxLookups {
-		// A lookup compares key lengths before bytes and reads only the
-		// values found: a handful of them touch less than one walk.
-		for w := want; w != 0; w &= w - 1 {
-			f := w & -w
-			if v, ok := dm.Get(fieldName(f)); ok && v.Type() == pcommon.ValueTypeStr {
-				*ev.slot(f) = v.Str()
-			}
-		}
-		return ProcessCreation
-	}
 	var got Fields
 	for k, v := range dm.All() {
 		if v.Type() == pcommon.ValueTypeStr {
@@ -338,10 +326,6 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 	}
 	return ProcessCreation
 }
-
-// maxLookups is the most wanted fields looked up one by one in an event_data
-// map; more are read in one walk.
-const maxLookups = 10
 
 // readContextFlat reads Windows names at the top level of a map (NXLog, the
 // Sumo Logic installed collector, or record attributes).

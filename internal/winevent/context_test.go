@@ -3,6 +3,7 @@ package winevent
 import (
 	"bufio"
 	"encoding/json"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -358,19 +359,29 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 	require.Greater(t, checked, 900*7*len(masks)/2)
 }
 
-// TestFieldNamesRoundTrip: every event data field has one Windows name, and
-// the name fills that field.
+// TestFieldNamesRoundTrip: every Windows name fills its own event data
+// field, and every event data field has a name.
 func TestFieldNamesRoundTrip(t *testing.T) {
-	seen := map[string]bool{}
-	for f := EventDataFields; f != 0; f &= f - 1 {
-		b := f & -f
-		name := fieldName(b)
-		require.False(t, seen[name], name)
-		seen[name] = true
-		require.Equal(t, b, contextField(name), name)
-		var ev ContextEvent
-		require.NotNil(t, ev.slot(b), name)
+	names := []string{
+		"UtcTime", "ProcessGuid", "ProcessId", "Image", "ParentProcessGuid", "ParentProcessId",
+		"ParentImage", "CommandLine", "User", "LogonId", "Protocol", "Initiated", "SourceIp",
+		"SourceHostname", "SourcePort", "DestinationIp", "DestinationHostname", "DestinationPort",
+		"NewProcessId", "NewProcessName", "ParentProcessName", "ProcessName", "SubjectUserName",
+		"SubjectDomainName", "SubjectLogonId", "TargetUserName", "TargetDomainName", "TargetLogonId",
+		"LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName",
+		"IpAddress", "IpPort",
 	}
-	require.Len(t, seen, len(contextFieldNames))
+	var all Fields
+	for _, name := range names {
+		f := contextField(name)
+		require.NotZero(t, f, name)
+		require.Zero(t, all&f, "%s fills a field another name fills", name)
+		require.Equal(t, 1, bits.OnesCount64(uint64(f)), name)
+		var ev ContextEvent
+		require.NotNil(t, ev.slot(f), name)
+		require.Equal(t, f, ev.setField(name, "x", AllFields), name)
+		all |= f
+	}
+	require.Equal(t, EventDataFields, all, "every event data field has a name")
 	require.Equal(t, Fields(0), contextField("Hashes"))
 }

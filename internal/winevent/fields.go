@@ -1,14 +1,12 @@
 package winevent
 
-import "math/bits"
-
 // Fields is a set of the ContextEvent fields a reader fills. The
 // correlation asks first for the few fields that decide whether an event can
 // take part in a join (an outbound connection, a logon of another type), so
-// that the common events are read in a few lookups instead of in full.
+// that only a few fields of the common events are read.
 type Fields uint64
 
-// The event data fields, under their Windows names (contextFieldNames).
+// The event data fields, under their Windows names (contextField).
 const (
 	FieldUtcTime Fields = 1 << iota
 	FieldProcessGUID
@@ -55,20 +53,6 @@ const (
 	// AllFields is every field ReadContext fills.
 	AllFields = FieldRecordID<<1 - 1
 )
-
-// contextFieldNames are the Windows names of the event data fields, by bit.
-var contextFieldNames = [...]string{
-	"UtcTime", "ProcessGuid", "ProcessId", "Image", "ParentProcessGuid", "ParentProcessId",
-	"ParentImage", "CommandLine", "User", "LogonId", "Protocol", "Initiated", "SourceIp",
-	"SourceHostname", "SourcePort", "DestinationIp", "DestinationHostname", "DestinationPort",
-	"NewProcessId", "NewProcessName", "ParentProcessName", "ProcessName", "SubjectUserName",
-	"SubjectDomainName", "SubjectLogonId", "TargetUserName", "TargetDomainName", "TargetLogonId",
-	"LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName",
-	"IpAddress", "IpPort",
-}
-
-// fieldName is the Windows name of one event data field.
-func fieldName(f Fields) string { return contextFieldNames[bits.TrailingZeros64(uint64(f))] }
 
 // contextField is the field a Windows name fills, 0 for a name the
 // correlation does not read.
