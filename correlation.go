@@ -321,6 +321,13 @@ func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) int64 {
 	return time.Now().UnixNano()
 }
 
+// wants reports whether the correlation reads a record with this event id
+// (not a process creation) at all: none while it is off, exits only while a
+// server is held (Correlator.FirstFields).
+func (corr *correlation) wants(eventID int64) bool {
+	return corr != nil && corr.c.FirstFields(eventID) != 0
+}
+
 // observeContext feeds a record that is not a process creation. ev holds
 // what winevent.Read found: a record whose event id the correlation does not
 // use returns here, before anything else is read.

@@ -450,6 +450,18 @@ func TestCorrelationOff(t *testing.T) {
 	}
 }
 
+// TestCorrelationWants: the peek passes over the ids the correlation does
+// not read now: unused ids, and exits while no server is held.
+func TestCorrelationWants(t *testing.T) {
+	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), defaultConfig())
+	require.NoError(t, err)
+	for id, want := range map[int64]bool{3: true, 4624: true, 5: false, 4689: false, 7: false, 4634: false} {
+		assert.Equal(t, want, proc.corr.wants(id), "event %d", id)
+	}
+	var off *correlation
+	assert.False(t, off.wants(3), "correlation off")
+}
+
 // TestCorrelationUnusedEventsTouchNoState: records of the ids the
 // correlation does not use (4634, 4672, 4103, 4104, 10016, ...) leave the
 // state empty and allocate nothing.

@@ -141,8 +141,8 @@ const lookahead = 64
 
 // inspectAll inspects records in runs of lookahead: a tight first pass reads
 // only the event ids, so the CPU overlaps the cache misses of many records
-// fresh from a receiver; the second reads in full the process creations, the
-// events the correlation uses, and whatever the peek could not place.
+// fresh from a receiver; the second reads the process creations, the events
+// the correlation reads now, and whatever the peek could not place.
 func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.ProcessEvent, stats *batchStats) {
 	n := lrs.Len()
 	for k := 0; k < n; k += lookahead {
@@ -150,7 +150,7 @@ func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Pr
 		m := min(lookahead, n-k)
 		for x := 0; x < m; x++ {
 			id, ok := winevent.PeekEventID(lrs.At(k + x).Body())
-			need[x] = !ok || winevent.IsProcessCreationID(id) || (p.corr != nil && winevent.IsContextEventID(id))
+			need[x] = !ok || winevent.IsProcessCreationID(id) || p.corr.wants(id)
 		}
 		for x := 0; x < m; x++ {
 			if need[x] {
