@@ -1,7 +1,6 @@
 package dcomdetectionprocessor
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
@@ -53,29 +53,12 @@ var shapes = []shape{
 	{"winlogbeat", "winlogbeat.jsonl", mapBody},
 }
 
-func readLines(t testing.TB, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 4<<20), 4<<20)
-	for sc.Scan() {
-		if sc.Text() != "" {
-			lines = append(lines, sc.Text())
-		}
-	}
-	require.NoError(t, sc.Err())
-	return lines
-}
-
 // catalogueLogs renders all 78 catalogue events in one shape.
 func catalogueLogs(t testing.TB, s shape) plog.Logs {
 	t.Helper()
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for _, line := range readLines(t, filepath.Join("testdata", "catalogue", s.file)) {
+	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "catalogue", s.file)) {
 		s.render(t, line, lrs.AppendEmpty())
 	}
 	require.Equal(t, 78, ld.LogRecordCount())

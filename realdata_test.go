@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 )
 
 type realLabel struct {
@@ -30,7 +32,7 @@ var knownRealFalsePositives = map[string]string{}
 // map and as raw event XML.
 func TestRealCorpus(t *testing.T) {
 	labels := []realLabel{}
-	for _, line := range readLines(t, filepath.Join("testdata", "real", "labels.jsonl")) {
+	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "real", "labels.jsonl")) {
 		var l realLabel
 		require.NoError(t, json.Unmarshal([]byte(line), &l))
 		labels = append(labels, l)
@@ -53,7 +55,7 @@ func TestRealCorpus(t *testing.T) {
 				name := strings.TrimSuffix(l.File, ".jsonl") + s.ext
 				lines, ok := files[name]
 				if !ok {
-					lines = readLines(t, filepath.Join("testdata", "real", name))
+					lines = streamtest.MustLines(t, filepath.Join("testdata", "real", name))
 					files[name] = lines
 				}
 				s.render(t, lines[l.Line-1], lrs.AppendEmpty())

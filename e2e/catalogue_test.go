@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 )
 
 const (
@@ -92,7 +92,7 @@ func loadCatalogue(t *testing.T) *catalogue {
 			continue
 		}
 		byID := map[string]string{}
-		for _, line := range readLines(t, filepath.Join(c.dir, s.file)) {
+		for _, line := range streamtest.MustLines(t, filepath.Join(c.dir, s.file)) {
 			m := idPattern.FindStringSubmatch(line)
 			require.NotNil(t, m, "%s: line without a catalogue id: %.80s", s.file, line)
 			byID[m[1]] = line
@@ -101,23 +101,6 @@ func loadCatalogue(t *testing.T) *catalogue {
 		c.lines[s.file] = byID
 	}
 	return c
-}
-
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			lines = append(lines, sc.Text())
-		}
-	}
-	require.NoError(t, sc.Err())
-	return lines
 }
 
 // detections counts the ids whose expected pattern for profile is not "none".

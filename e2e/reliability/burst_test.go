@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 )
 
 // The burst test pushes OTLP/HTTP at otlp → memory_limiter → dcomdetection
@@ -55,7 +54,7 @@ var logRecordsField = regexp.MustCompile(`"log records": (\d+)`)
 // catalogue's map bodies (file_log's json_parser output), over and over.
 func burstRequest(t *testing.T, n int) []byte {
 	t.Helper()
-	lines := readLines(t, collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
+	lines := streamtest.MustLines(t, collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
 	require.NotEmpty(t, lines)
 	ld := plog.NewLogs()
 	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
@@ -70,19 +69,6 @@ func burstRequest(t *testing.T, n int) []byte {
 	raw, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 	require.NoError(t, err)
 	return raw
-}
-
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var out []string
-	for _, l := range strings.Split(string(raw), "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // phaseResult counts what one phase sent and how the receiver answered.

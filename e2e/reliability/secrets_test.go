@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 )
 
 // TestSecretsNeverPrinted: the HTTP Source URL (and an x-sumo-token header)
@@ -190,7 +191,7 @@ func scrapeMetrics(t *testing.T, port int) string {
 func catalogueCommandLines(t *testing.T) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, line := range readLines(t, collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl")) {
+	for _, line := range streamtest.MustLines(t, collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl")) {
 		var ev struct {
 			EventData map[string]any `json:"event_data"`
 		}

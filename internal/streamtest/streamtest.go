@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -99,16 +100,16 @@ func Load(dir string) ([]*Stream, error) {
 	for _, m := range matches {
 		name := strings.TrimSuffix(filepath.Base(m), ".expect.jsonl")
 		s := &Stream{Name: name, Index: map[string]int{}}
-		if s.JSON, err = lines(filepath.Join(dir, name+".stream.json")); err != nil {
+		if s.JSON, err = Lines(filepath.Join(dir, name+".stream.json")); err != nil {
 			return nil, err
 		}
-		if s.XML, err = lines(filepath.Join(dir, name+".stream.xml")); err != nil {
+		if s.XML, err = Lines(filepath.Join(dir, name+".stream.xml")); err != nil {
 			return nil, err
 		}
 		if len(s.JSON) != len(s.XML) {
 			return nil, fmt.Errorf("%s: %d json lines, %d xml lines", name, len(s.JSON), len(s.XML))
 		}
-		expects, err := lines(m)
+		expects, err := Lines(m)
 		if err != nil {
 			return nil, err
 		}
@@ -130,8 +131,10 @@ func Load(dir string) ([]*Stream, error) {
 	return out, nil
 }
 
-func lines(path string) ([]string, error) {
-	f, err := os.Open(path) //nolint:gosec // G304: test-only helper; path is a file Load found under the tests' own testdata directory
+// Lines reads the non-blank lines of a fixture (JSON lines, one event XML
+// per line; a line may hold up to 16 MiB).
+func Lines(path string) ([]string, error) {
+	f, err := os.Open(path) //nolint:gosec // G304: test-only helper reading the tests' own testdata files
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +143,21 @@ func lines(path string) ([]string, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
-		if sc.Text() != "" {
+		if strings.TrimSpace(sc.Text()) != "" {
 			out = append(out, sc.Text())
 		}
 	}
 	return out, sc.Err()
+}
+
+// MustLines is Lines for a test: a file that cannot be read fails it.
+func MustLines(tb testing.TB, path string) []string {
+	tb.Helper()
+	out, err := Lines(path)
+	if err != nil {
+		tb.Fatalf("reading %s: %v", path, err)
+	}
+	return out
 }
 
 // Body renders line i (0-based) in a shape: "json" (receiver map) or "xml".
