@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -92,7 +93,12 @@ func TestTelemetry(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int64{"": 79}, sum(metricInspected))
 	assert.Equal(t, map[string]int64{"": 1}, sum(metricUnreadable))
-	assert.Equal(t, map[string]int64{"COM_SuspiciousChild": 1}, sum(metricExcluded), "D04 is the help-desk account")
+	excluded := sum(metricExcluded)
+	assert.Equal(t, int64(1), excluded["COM_SuspiciousChild"], "D04 is the help-desk account")
+	delete(excluded, "COM_SuspiciousChild")
+	for pattern, n := range excluded {
+		assert.Zero(t, n, "excluded %s", pattern)
+	}
 	detections := sum(metricDetections)
 	assert.Equal(t, int64(23-1), detections["COM_SuspiciousChild"], "23 in the catalogue, D04 excluded")
 	assert.Equal(t, int64(7), detections["DCOM_ServerActivation"])
@@ -101,4 +107,35 @@ func TestTelemetry(t *testing.T) {
 		total += n
 	}
 	assert.Equal(t, int64(46), total)
+}
+
+// TestTelemetrySeriesExistAtZero: before any record, every counter has its
+// series (each pattern's too) at 0, so that an alert on them sees a value.
+func TestTelemetrySeriesExistAtZero(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	_, err := NewFactory().CreateLogs(context.Background(), set, defaultConfig(), consumertest.NewNop())
+	require.NoError(t, err)
+
+	series := func(name string) map[string]int64 {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		out := map[string]int64{}
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			v, _ := dp.Attributes.Value("pattern")
+			out[v.AsString()] = dp.Value
+		}
+		return out
+	}
+	assert.Equal(t, map[string]int64{"": 0}, series(metricInspected))
+	assert.Equal(t, map[string]int64{"": 0}, series(metricUnreadable))
+	want := map[string]int64{}
+	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+		want[p.String()] = 0
+	}
+	assert.Len(t, want, 7)
+	assert.Equal(t, want, series(metricDetections))
+	assert.Equal(t, want, series(metricExcluded))
 }

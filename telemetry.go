@@ -58,7 +58,24 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
 		t.patternAttrs[p] = metric.WithAttributeSet(attribute.NewSet(attribute.String("pattern", p.String())))
 	}
-	return t, errs
+	if errs != nil {
+		return nil, errs
+	}
+	t.publishZeros()
+	return t, nil
+}
+
+// publishZeros makes every series exist from the start, at 0: an alert on
+// "detections of a pattern" or "unreadable records" then sees a value, not a
+// missing series, until the first one happens.
+func (t *telemetry) publishZeros() {
+	ctx := context.Background()
+	t.inspected.Add(ctx, 0)
+	t.unreadable.Add(ctx, 0)
+	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+		t.detections.Add(ctx, 0, t.patternAttrs[p])
+		t.excluded.Add(ctx, 0, t.patternAttrs[p])
+	}
 }
 
 func (t *telemetry) record(ctx context.Context, s *batchStats) {

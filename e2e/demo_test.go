@@ -29,10 +29,7 @@ var xmlRecordID = regexp.MustCompile(`<EventRecordID>(\d+)</EventRecordID>`)
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	demoDir := collectortest.RepoPath(t, "testdata", "demo")
-	raw, err := os.ReadFile(filepath.Join(demoDir, "expected.json"))
-	require.NoError(t, err)
-	var expected map[string]string // record id -> pattern or "none"
-	require.NoError(t, json.Unmarshal(raw, &expected))
+	expected := readDemoExpected(t)
 	wantDetections := 0
 	for _, p := range expected {
 		if p != none {
@@ -43,7 +40,7 @@ func TestDemo(t *testing.T) {
 
 	output := filepath.Join(t.TempDir(), "demo-detections.json")
 	col := startCollector(t, collectortest.RepoPath(t, "config", "demo.yaml"),
-		"DEMO_EVENTS_DIR="+demoDir, "DEMO_OUTPUT="+output)
+		"DEMO_EVENTS_DIR="+demoDir, "DEMO_OUTPUT="+output, "OTELCOL_METRICS_PORT=0")
 
 	var records []plog.LogRecord
 	deadline := time.Now().Add(recordWait)
@@ -86,6 +83,17 @@ func TestDemo(t *testing.T) {
 			assert.Contains(t, out, "DETECTION | "+p+" | severity=")
 		}
 	}
+}
+
+// readDemoExpected reads testdata/demo/expected.json: record id to pattern
+// or "none".
+func readDemoExpected(t *testing.T) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "demo", "expected.json"))
+	require.NoError(t, err)
+	var expected map[string]string
+	require.NoError(t, json.Unmarshal(raw, &expected))
+	return expected
 }
 
 // readOTLPJSONFile reads the file exporter's output: one OTLP JSON request

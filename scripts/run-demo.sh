@@ -3,7 +3,8 @@
 # line per detection, and stops the collector by itself once the file exporter
 # has written every sample record, or after DEMO_TIMEOUT seconds.
 #
-# Environment: OTELCOL_DCOM_BIN (default bin/otelcol-dcom), DEMO_OUTPUT
+# Environment: OTELCOL_DCOM_BIN (default bin/otelcol-dcom), OTELCOL_METRICS_PORT
+# (default 8888, or a free port when 8888 is taken), DEMO_OUTPUT
 # (default _build/demo-detections.json), DEMO_TIMEOUT (default 60).
 set -euo pipefail
 
@@ -34,6 +35,14 @@ count_records() {
   fi
 }
 
+# The config serves the collector's metrics on 127.0.0.1:8888; if something
+# (another collector) already listens there, let the demo take a free port.
+metrics="http://127.0.0.1:${OTELCOL_METRICS_PORT:-8888}/metrics"
+if [ -z "${OTELCOL_METRICS_PORT:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/8888) 2>/dev/null; then
+  export OTELCOL_METRICS_PORT=0
+  metrics="not served: port 8888 is taken (set OTELCOL_METRICS_PORT to a free port)"
+fi
+
 mkdir -p "$(dirname "$DEMO_OUTPUT")" "$(dirname "$log")"
 rm -f "$DEMO_OUTPUT"
 
@@ -43,6 +52,7 @@ Collector: $bin --config $config
 Input:     $expected sample Windows events in $events_dir/ (events.xml: raw XML, events.jsonl: receiver JSON)
 Output:    one line per DCOM detection below; every record as OTLP JSON in $DEMO_OUTPUT
            collector log in $log
+Metrics:   $metrics while it runs
 The demo stops by itself once all $expected records are written (at most ${timeout}s); Ctrl-C stops it earlier.
 
 EOF

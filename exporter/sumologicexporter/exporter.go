@@ -183,12 +183,21 @@ func newTelemetry(mp metric.MeterProvider) (telemetry, error) {
 	if err := errors.Join(errs[:]...); err != nil {
 		return t, fmt.Errorf("creating the exporter's metrics: %w", err)
 	}
+	// Every outcome's series exists from the start, at 0, so that an alert on
+	// failures sees a value before the first one.
+	for _, o := range []string{outcomeSuccess, outcomePermanent, outcomeRetryable} {
+		t.add(context.Background(), o, 0, 0, 0)
+	}
 	return t, nil
 }
 
 func (t telemetry) record(ctx context.Context, outcome string, records, bytes int) {
+	t.add(ctx, outcome, 1, records, bytes)
+}
+
+func (t telemetry) add(ctx context.Context, outcome string, requests, records, bytes int) {
 	a := t.attrs[outcome]
-	t.requests.Add(ctx, 1, a)
+	t.requests.Add(ctx, int64(requests), a)
 	t.records.Add(ctx, int64(records), a)
 	t.bytes.Add(ctx, int64(bytes), a)
 }

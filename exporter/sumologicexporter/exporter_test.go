@@ -489,6 +489,28 @@ func TestTelemetry(t *testing.T) {
 	}
 }
 
+// TestTelemetrySeriesExistAtZero: before any request, every outcome has its
+// series at 0, so that an alert on failures sees a value.
+func TestTelemetrySeriesExistAtZero(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := nopSettings()
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	_, err := newSumoExporter(set, testConfig("http://127.0.0.1:1/receiver", TextFormat))
+	require.NoError(t, err)
+	zero := map[string]int64{"success": 0, "permanent_failure": 0, "retryable_failure": 0}
+	for _, name := range []string{"otelcol_exporter_sumologic_requests", "otelcol_exporter_sumologic_records", "otelcol_exporter_sumologic_bytes"} {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		got := map[string]int64{}
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			o, _ := dp.Attributes.Value(attribute.Key("outcome"))
+			got[o.AsString()] = dp.Value
+		}
+		assert.Equal(t, zero, got, name)
+	}
+}
+
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -149,6 +149,9 @@ type Options struct {
 	// failed; LogAll logs all of the output, failed or not.
 	TailLines int
 	LogAll    bool
+	// ExtraConfigs are more --config files, merged over the first one
+	// (maps merge; a list is replaced whole).
+	ExtraConfigs []string
 }
 
 // Collector is a running otelcol-dcom process. It gets SIGTERM (then
@@ -166,7 +169,11 @@ type Collector struct {
 func Start(t *testing.T, opts Options, configPath string, env ...string) *Collector {
 	t.Helper()
 	c := &Collector{opts: opts, output: &SyncBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(BinaryPath(t), "--config", configPath) //nolint:gosec // G204: the binary under test, named by the tester
+	args := []string{"--config", configPath}
+	for _, extra := range opts.ExtraConfigs {
+		args = append(args, "--config", extra)
+	}
+	c.cmd = exec.Command(BinaryPath(t), args...) //nolint:gosec // G204: the binary under test, named by the tester
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stdout = c.output
 	c.cmd.Stderr = c.output
