@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,47 +47,6 @@ func documentedMetrics(t *testing.T) map[string][]string {
 		}
 	}
 	return names
-}
-
-// scrape reads a Prometheus text exposition: series (name and labels as
-// written) to value.
-func scrape(t *testing.T, url string) map[string]float64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	series := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		require.Positive(t, i, "exposition line %q", line)
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		require.NoError(t, err, "exposition line %q", line)
-		series[line[:i]] = v
-	}
-	require.NoError(t, sc.Err())
-	return series
-}
-
-// seriesOf returns the series of one metric name, labels as written.
-func seriesOf(series map[string]float64, name string) map[string]float64 {
-	out := map[string]float64{}
-	for s, v := range series {
-		if s == name || strings.HasPrefix(s, name+"{") {
-			out[strings.TrimPrefix(s, name)] = v
-		}
-	}
-	return out
 }
 
 // TestMetricsScrape runs config/demo.yaml as shipped, with its Prometheus
@@ -146,9 +101,9 @@ service:
 	// The sumologic exporters see the same records; wait for their counts.
 	var series map[string]float64
 	for {
-		series = scrape(t, url)
-		failed := seriesOf(series, "otelcol_exporter_send_failed_log_records")[`{exporter="sumologic/refused"}`]
-		refused := seriesOf(series, "otelcol_exporter_enqueue_failed_log_records")[`{exporter="sumologic/full"}`]
+		series = collectortest.Scrape(t, url)
+		failed := collectortest.SeriesOf(series, "otelcol_exporter_send_failed_log_records")[`{exporter="sumologic/refused"}`]
+		refused := collectortest.SeriesOf(series, "otelcol_exporter_enqueue_failed_log_records")[`{exporter="sumologic/full"}`]
 		if failed > 0 && refused > 0 {
 			break
 		}
@@ -161,7 +116,7 @@ service:
 	// The processor's own metrics: records seen, detections by pattern
 	// (every pattern has a series, 0 until it fires), correlation state.
 	assert.Positive(t, series["otelcol_processor_dcomdetection_records_inspected"], "records inspected")
-	detections := seriesOf(series, "otelcol_processor_dcomdetection_detections")
+	detections := collectortest.SeriesOf(series, "otelcol_processor_dcomdetection_detections")
 	for _, pattern := range []string{"COM_SuspiciousChild", "DCOM_ServerActivation", "DCOM_SourceInvocation", "DCOM_CommandLineRef",
 		"DCOM_ConfigTool", "DCOM_ServerChild", "DCOM_ShellWindows"} {
 		assert.Contains(t, detections, `{pattern="`+pattern+`"}`, "detections of %s", pattern)
@@ -177,10 +132,10 @@ service:
 
 	// The exporters: sent and failed counts of every exporter, the
 	// sumologic exporter's requests by outcome.
-	sent := seriesOf(series, "otelcol_exporter_sent_log_records")
+	sent := collectortest.SeriesOf(series, "otelcol_exporter_sent_log_records")
 	assert.Positive(t, sent[`{exporter="file/annotated"}`], "records the file exporter sent")
 	assert.Contains(t, sent, `{exporter="sumologic/refused"}`)
-	sumo := seriesOf(series, "otelcol_exporter_sumologic_records")
+	sumo := collectortest.SeriesOf(series, "otelcol_exporter_sumologic_records")
 	for _, outcome := range []string{"success", "permanent_failure", "retryable_failure"} {
 		assert.Contains(t, sumo, `{outcome="`+outcome+`"}`, "sumologic records, outcome %s", outcome)
 	}

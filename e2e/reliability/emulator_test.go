@@ -61,7 +61,10 @@ type sumoEmulator struct {
 	status int // for modeStatus
 	// okBudget, when not negative, is how many more requests modeOK
 	// accepts; after that it answers 503.
-	okBudget  int
+	okBudget int
+	// failFirst is how many more requests modeOK answers with 503 before it
+	// accepts them.
+	failFirst int
 	srv       *http.Server
 	hung      []net.Conn
 	release   chan struct{} // closed to let hung requests go
@@ -157,6 +160,13 @@ func (e *sumoEmulator) setOKBudget(n int) {
 	e.okBudget = n
 }
 
+// setFailFirst makes modeOK answer the next n requests with 503.
+func (e *sumoEmulator) setFailFirst(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failFirst = n
+}
+
 func (e *sumoEmulator) releaseHungLocked() {
 	close(e.release)
 	e.release = make(chan struct{})
@@ -191,6 +201,10 @@ func (e *sumoEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.lines += lines
 	mode, status, release := e.mode, e.status, e.release
+	if mode == modeOK && e.failFirst > 0 {
+		e.failFirst--
+		mode = modeUnavailable
+	}
 	if mode == modeOK && e.okBudget >= 0 {
 		if e.okBudget == 0 {
 			mode = modeUnavailable

@@ -49,6 +49,10 @@ type sumoPipeline struct {
 	noOffsets bool
 	// keepUnmatched passes the non-detections on too (no drop_unmatched).
 	keepUnmatched bool
+	// initialInterval is retry_on_failure's first wait (100ms when 0).
+	initialInterval time.Duration
+	// metricsPort, when > 0, serves the collector's metrics there.
+	metricsPort int
 }
 
 func (p sumoPipeline) config(t *testing.T) string {
@@ -81,6 +85,23 @@ func (p sumoPipeline) config(t *testing.T) string {
 	if multiplier == 0 {
 		multiplier = 1.5
 	}
+	initial := p.initialInterval
+	if initial == 0 {
+		initial = 100 * time.Millisecond
+	}
+	metrics := "\n      level: none"
+	if p.metricsPort > 0 {
+		metrics = fmt.Sprintf(`
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: true
+                without_units: true
+                without_scope_info: true`, p.metricsPort)
+	}
 	offsets := `
     # Offsets persist here, so a restarted collector does not read the file again.
     storage: file_storage`
@@ -110,7 +131,7 @@ exporters:
     sending_queue:
       num_consumers: %d%s%s%s
     retry_on_failure:
-      initial_interval: 100ms
+      initial_interval: %s
       multiplier: %g
       max_interval: 500ms
       max_elapsed_time: 0s # never give up: the tests bring the endpoint back
@@ -121,15 +142,14 @@ service:
       # Unsampled, so that every failed attempt is in the output.
       sampling:
         enabled: false
-    metrics:
-      level: none
+    metrics:%s
   pipelines:
     logs:
       receivers: [file_log]
       processors: [dcomdetection]
       exporters: [sumologic]
 `, collectortest.YAMLPath(p.storageDir), collectortest.YAMLPath(input), offsets, !p.keepUnmatched,
-		p.endpoint, timeout, consumers, queue, storage, batch, multiplier)
+		p.endpoint, timeout, consumers, queue, storage, batch, initial, multiplier, metrics)
 }
 
 // waitAllAttempted waits until the emulator has failed a request holding

@@ -53,6 +53,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
   sumologic/unauthorized:
     endpoint: %s
     log_format: text
+    # It keeps answering 401: at shutdown the exporter retries until its
+    # timeout, which must stay under the test's stopWait.
+    timeout: 5s
     headers:
       x-sumo-token: %s
     sending_queue: {}

@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -109,6 +110,66 @@ func shutdownHanging(t *testing.T, persistent bool) {
 		snap.statuses["200"], snap.okLines, totalLines, sumField(out, "rejected_items"))
 	assert.Equal(t, queued, snap.statuses["200"], "exactly the queued and in-flight requests arrive")
 	assertNoSecret(t, "restarted collector output", second.Output(), emu.token)
+}
+
+// TestShutdownRetriesQueuedRequests: an in-memory queue holds the catalogue
+// five times over (390 records) behind one consumer, whose first request the
+// HTTP Source answered with 503; its retry is 30 s away. SIGTERM must not
+// drop that request: it gets a new try at once, every other queued request
+// gets its own, and every record arrives exactly once, well within the
+// exporter's timeout.
+func TestShutdownRetriesQueuedRequests(t *testing.T) {
+	t.Parallel()
+	const repeat = 5
+	emu := newSumoEmulator(t, modeOK)
+	emu.setFailFirst(1)
+
+	catalogue, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
+	require.NoError(t, err)
+	catalogue = []byte(strings.TrimRight(string(catalogue), "\n") + "\n")
+	perCopy := strings.Count(string(catalogue), "\n")
+	input := collectortest.WriteFile(t, "events.jsonl", strings.Repeat(string(catalogue), repeat))
+	total := perCopy * repeat
+
+	port := collectortest.FreePort(t)
+	pipeline := sumoPipeline{
+		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), input: input,
+		consumers: 1, timeout: shutdownTimeout, initialInterval: 30 * time.Second, keepUnmatched: true,
+		metricsPort: port,
+	}
+	col := startCollector(t, "collector", collectortest.WriteFile(t, "retry.yaml", pipeline.config(t)))
+
+	// The first request failed, and the pipeline took every record: the
+	// rest wait in the queue.
+	waitFor(t, col, "the first request's 503", func() bool { return emu.snapshot().statuses["503"] >= 1 })
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	waitFor(t, col, "the receiver to hand on every record", func() bool {
+		accepted := collectortest.SeriesOf(collectortest.Scrape(t, metrics), "otelcol_receiver_accepted_log_records")
+		sum := 0.0
+		for _, v := range accepted {
+			sum += v
+		}
+		return int(sum) == total
+	})
+	before := emu.snapshot()
+	require.Equal(t, 1, before.statuses["503"])
+	require.Zero(t, before.statuses["200"], "the one consumer waits for its retry")
+
+	took, err := col.Terminate(3 * shutdownBound)
+	require.NoError(t, err)
+	require.NoError(t, col.Err(), "exit status")
+	after := emu.snapshot()
+	t.Logf("SIGTERM with %d records queued behind a request waiting 30 s for its retry: exited after %s; "+
+		"%d requests accepted during the shutdown holding %d records", total, took.Round(10*time.Millisecond),
+		after.statuses["200"], after.okLines)
+	assert.Equal(t, total, after.okLines, "records accepted by the HTTP Source")
+	for id, n := range after.accepted {
+		assert.Equal(t, repeat, n, "deliveries of catalogue record %s", id)
+	}
+	assert.Len(t, after.accepted, perCopy)
+	assert.Less(t, took, shutdownTimeout, "shutdown took longer than the exporter timeout")
+	assertLogged(t, col.Output(), "Shutdown complete.", "the collector did not complete its shutdown")
+	assertNoSecret(t, "collector output", col.Output(), emu.token)
 }
 
 // sumField adds up the integer values of a zap field ("key": N) in output.

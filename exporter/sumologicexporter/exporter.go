@@ -5,14 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -36,11 +39,17 @@ type sumoExporter struct {
 	url          string   // where requests go; a credential, never logged or returned
 	secrets      []string // the URL and its parts, scrubbed from errors and logged text
 
-	// stopCtx is cancelled to abort in-flight and later requests during
-	// shutdown; see logsExporter.Shutdown.
-	stopCtx  context.Context
-	abort    context.CancelFunc
-	stopping atomic.Bool
+	// stopping is closed when Shutdown begins, after deadline is set: from
+	// then on every request still gets its own try, and retries go on
+	// until deadline. stopCtx is cancelled at deadline (or when the
+	// shutdown's ctx ends) to abort in-flight and later requests; see
+	// logsExporter.Shutdown.
+	stopping   chan struct{}
+	stopOnce   sync.Once
+	deadline   time.Time
+	abortTimer *time.Timer
+	stopCtx    context.Context
+	abort      context.CancelFunc
 }
 
 func newSumoExporter(set exporter.Settings, cfg *Config) (*sumoExporter, error) {
@@ -50,7 +59,7 @@ func newSumoExporter(set exporter.Settings, cfg *Config) (*sumoExporter, error) 
 	}
 	e := &sumoExporter{
 		cfg: cfg, logger: set.Logger, telSettings: set.TelemetrySettings, tel: tel,
-		clientHeader: headerSafe(cfg.Client),
+		clientHeader: headerSafe(cfg.Client), stopping: make(chan struct{}),
 	}
 	e.stopCtx, e.abort = context.WithCancel(context.Background())
 	return e, nil
@@ -101,13 +110,132 @@ func (e *sumoExporter) start(ctx context.Context, host component.Host) error {
 
 func (e *sumoExporter) shutdown(context.Context) error {
 	e.abort()
+	e.stopOnce.Do(func() { close(e.stopping) }) // when Shutdown did not come through logsExporter
+	if e.abortTimer != nil {
+		e.abortTimer.Stop()
+	}
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
 	return nil
 }
 
-// pushLogs sends one batch. text/json send one request series per
+// beginShutdown sets the time until which queued requests are still sent:
+// the exporter's timeout from now, or the shutdown ctx's deadline if that
+// comes first. At that time every request still in flight is cancelled.
+func (e *sumoExporter) beginShutdown(ctx context.Context) {
+	e.stopOnce.Do(func() {
+		e.deadline = time.Now().Add(e.cfg.ClientConfig.Timeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(e.deadline) {
+			e.deadline = d
+		}
+		e.abortTimer = time.AfterFunc(time.Until(e.deadline), e.abort)
+		close(e.stopping) // publishes deadline to the readers of stopping
+	})
+}
+
+// isStopping tells whether Shutdown has begun; once it returns true,
+// e.deadline may be read.
+func (e *sumoExporter) isStopping() bool {
+	select {
+	case <-e.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// pushLogsRetrying is what exporterhelper calls. It sends ld and retries
+// what failed retryably, with retry_on_failure's backoff and a Retry-After
+// answer as the least wait. Retrying here rather than in exporterhelper
+// keeps the shutdown lossless: a request waiting to be retried when
+// Shutdown begins is tried again at once, and every queued request gets its
+// own try, then retries, until the shutdown deadline. A request still failing
+// then is returned as retryable: exporterhelper's retry (configured never to
+// give up by itself) turns that into its shutdown error, which a persistent
+// queue keeps for the next start.
+func (e *sumoExporter) pushLogsRetrying(ctx context.Context, ld plog.Logs) error {
+	err := e.pushLogs(ctx, ld)
+	if err == nil || consumererror.IsPermanent(err) || !e.cfg.BackOffConfig.Enabled {
+		return err
+	}
+	b := newBackoff(e.cfg.BackOffConfig)
+	start := time.Now()
+	for {
+		if failed, ok := errors.AsType[consumererror.Logs](err); ok {
+			ld = failed.Data() // only what failed is sent again
+		}
+		delay := b.next()
+		if ra, ok := errors.AsType[retryAfterError](err); ok {
+			delay = max(delay, ra.delay)
+		}
+		stopping := e.isStopping()
+		switch {
+		case stopping && time.Now().Add(delay).After(e.deadline):
+			return err
+		case !stopping && e.cfg.BackOffConfig.MaxElapsedTime > 0 &&
+			time.Since(start)+delay > e.cfg.BackOffConfig.MaxElapsedTime:
+			return consumererror.NewPermanent(fmt.Errorf("no more retries left after %s: %w",
+				time.Since(start).Round(time.Millisecond), err))
+		}
+		e.logger.Info("Sending to Sumo Logic failed; retrying after the interval",
+			zap.Error(err), zap.Duration("interval", delay), zap.Int("records", ld.LogRecordCount()))
+		if !e.waitToRetry(ctx, delay, stopping) {
+			return err
+		}
+		err = e.pushLogs(ctx, ld)
+		if err == nil || consumererror.IsPermanent(err) {
+			return err
+		}
+	}
+}
+
+// waitToRetry waits delay; a shutdown beginning meanwhile ends the wait
+// early (the request gets its try now). It returns false when ctx ends or
+// the shutdown deadline has passed.
+func (e *sumoExporter) waitToRetry(ctx context.Context, delay time.Duration, stopping bool) bool {
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	begins := e.stopping
+	if stopping {
+		begins = nil // already begun: wait the whole delay
+	}
+	select {
+	case <-timer.C:
+		return true
+	case <-begins:
+		return e.stopCtx.Err() == nil
+	case <-ctx.Done():
+		return false
+	case <-e.stopCtx.Done():
+		return false
+	}
+}
+
+// backoff is retry_on_failure's exponential backoff: initial_interval,
+// multiplied by multiplier up to max_interval, each wait randomized by
+// randomization_factor.
+type backoff struct {
+	cfg      configretry.BackOffConfig
+	interval time.Duration
+}
+
+func newBackoff(cfg configretry.BackOffConfig) *backoff {
+	return &backoff{cfg: cfg, interval: cfg.InitialInterval}
+}
+
+func (b *backoff) next() time.Duration {
+	d := b.interval
+	if f := b.cfg.RandomizationFactor; f > 0 {
+		d = time.Duration(float64(d) * (1 - f + 2*f*rand.Float64())) //nolint:gosec // jitter, not a secret
+	}
+	if b.cfg.MaxInterval > 0 {
+		b.interval = min(time.Duration(float64(b.interval)*max(b.cfg.Multiplier, 1)), b.cfg.MaxInterval)
+	}
+	return d
+}
+
+// pushLogs sends one batch once. text/json send one request series per
 // ResourceLogs (the X-Sumo-* headers are per request); otlp sends the batch.
 func (e *sumoExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if e.stopCtx.Err() != nil {
@@ -131,17 +259,19 @@ func (e *sumoExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	return o.err()
 }
 
-// logsExporter bounds Shutdown. exporterhelper stops retrying and then drains
-// its queue without looking at ctx, trying each queued request once; against
-// an endpoint that hangs that is one client timeout per request. Here the
-// first retryable failure during shutdown, or ctx expiring, aborts the rest.
+// logsExporter bounds Shutdown. exporterhelper drains its queue without
+// looking at ctx; against an endpoint that hangs that would be one client
+// timeout per queued request. Here the queue is sent until the shutdown
+// deadline (the exporter's timeout, or ctx's deadline if earlier), each
+// request with its own try and retries; at the deadline, or when ctx ends,
+// the rest is aborted.
 type logsExporter struct {
 	exporter.Logs
 	exp *sumoExporter
 }
 
 func (l *logsExporter) Shutdown(ctx context.Context) error {
-	l.exp.stopping.Store(true)
+	l.exp.beginShutdown(ctx)
 	defer context.AfterFunc(ctx, l.exp.abort)()
 	return l.Logs.Shutdown(ctx)
 }

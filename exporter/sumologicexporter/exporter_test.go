@@ -184,7 +184,7 @@ func TestResponseClasses(t *testing.T) {
 		header    map[string]string
 		body      string
 		permanent bool
-		throttle  string // pattern of the exporterhelper throttle prefix
+		throttle  string // pattern of the Retry-After suffix
 		detail    string
 	}{
 		{status: 200},
@@ -197,10 +197,10 @@ func TestResponseClasses(t *testing.T) {
 		{status: 302, header: map[string]string{"Location": "/elsewhere"}, permanent: true},
 		{status: 408},
 		{status: 413, permanent: true},
-		{status: 429, header: map[string]string{"Retry-After": "2"}, throttle: `^Throttle \(2s\)`},
-		{status: 429, header: map[string]string{"Retry-After": date}, throttle: `^Throttle \((2[89]\.\d+s|30s)\)`},
+		{status: 429, header: map[string]string{"Retry-After": "2"}, throttle: `\(retry after 2s\)$`},
+		{status: 429, header: map[string]string{"Retry-After": date}, throttle: `\(retry after (2[89]\.\d+s|30s)\)$`},
 		{status: 500},
-		{status: 503, header: map[string]string{"Retry-After": "1"}, throttle: `^Throttle \(1s\)`},
+		{status: 503, header: map[string]string{"Retry-After": "1"}, throttle: `\(retry after 1s\)$`},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d%s", tt.status, tt.body), func(t *testing.T) {
@@ -241,7 +241,7 @@ func TestResponseClasses(t *testing.T) {
 			if tt.throttle != "" {
 				assert.Regexp(t, tt.throttle, err.Error())
 			} else {
-				assert.NotContains(t, err.Error(), "Throttle")
+				assert.NotContains(t, err.Error(), "retry after")
 			}
 		})
 	}
@@ -376,7 +376,8 @@ func TestOutageThroughQueueAndRetry(t *testing.T) {
 	assert.Len(t, accepted, len(want))
 }
 
-// Shutdown with a full queue and an endpoint that hangs returns promptly
+// Shutdown with a full queue and an endpoint that hangs returns within the
+// shutdown deadline (the client timeout, or the ctx's deadline if earlier)
 // instead of waiting one client timeout per queued request.
 func TestShutdownWithFullQueueDoesNotHang(t *testing.T) {
 	for _, withDeadline := range []bool{true, false} {
@@ -409,7 +410,9 @@ func TestShutdownWithFullQueueDoesNotHang(t *testing.T) {
 			start := time.Now()
 			require.NoError(t, exp.Shutdown(ctx))
 			assert.Less(t, time.Since(start), 3*time.Second)
-			assert.Len(t, srv.requests(), 1, "the queued requests were not tried one by one")
+			// The request in flight, and at most one more that started before
+			// the deadline: not one client timeout for each of the 20.
+			assert.LessOrEqual(t, len(srv.requests()), 2, "queued requests tried after the deadline")
 		})
 	}
 }

@@ -62,12 +62,18 @@ func createLogsExporter(ctx context.Context, set exporter.Settings, cfg componen
 	if err != nil {
 		return nil, fmt.Errorf("creating the sumologic exporter: %w", err)
 	}
-	exp, err := exporterhelper.NewLogs(ctx, set, c, e.pushLogs,
+	// The exporter retries by itself (pushLogsRetrying); exporterhelper's
+	// retry only sees what is still failing at the shutdown deadline and,
+	// never giving up by itself, turns it into its shutdown error, which a
+	// persistent queue keeps.
+	retry := c.BackOffConfig
+	retry.MaxElapsedTime = 0
+	exp, err := exporterhelper.NewLogs(ctx, set, c, e.pushLogsRetrying,
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
 		// As in contrib, only the HTTP client timeout applies to a request.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
-		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithRetry(retry),
 		exporterhelper.WithQueue(c.QueueSettings),
 	)
 	if err != nil {

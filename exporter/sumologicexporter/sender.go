@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.uber.org/zap"
@@ -164,15 +163,19 @@ func (e *sumoExporter) post(ctx context.Context, body []byte, records int, hdr h
 		e.tel.record(ctx, outcomePermanent, records, len(body))
 	default:
 		e.tel.record(ctx, outcomeRetryable, records, len(body))
-		if e.stopping.Load() {
-			// Shutting down and Sumo is failing: exporterhelper would still try
-			// every queued request once, each up to the client timeout. Fail the
-			// rest at once (a persistent queue keeps them for the next start).
-			e.abort()
-		}
 	}
 	return err
 }
+
+// retryAfterError is a retryable failure whose answer said when to try
+// again (Retry-After): the retry waits at least that long.
+type retryAfterError struct {
+	err   error
+	delay time.Duration
+}
+
+func (r retryAfterError) Error() string { return fmt.Sprintf("%v (retry after %s)", r.err, r.delay) }
+func (r retryAfterError) Unwrap() error { return r.err }
 
 func (e *sumoExporter) handleResponse(resp *http.Response, records int) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
@@ -200,7 +203,7 @@ func (e *sumoExporter) handleResponse(resp *http.Response, records int) error {
 		code == http.StatusTooManyRequests || code >= 500 {
 		// 401 is retried as in contrib: Sumo returns it for a few minutes after a URL is regenerated.
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return exporterhelper.NewThrottleRetry(err, d)
+			return retryAfterError{err: err, delay: d}
 		}
 		return err
 	}

@@ -4,15 +4,18 @@
 package collectortest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -278,4 +281,46 @@ func Tail(s string, lines int) string {
 		parts = append([]string{fmt.Sprintf("... (%d lines omitted)", len(parts)-lines)}, parts[len(parts)-lines:]...)
 	}
 	return strings.Join(parts, "\n")
+}
+
+// Scrape reads a Prometheus text exposition at url: every series (name and
+// labels as written) to its value.
+func Scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	series := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		require.Positive(t, i, "exposition line %q", line)
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		require.NoError(t, err, "exposition line %q", line)
+		series[line[:i]] = v
+	}
+	require.NoError(t, sc.Err())
+	return series
+}
+
+// SeriesOf returns the series of one metric name of a Scrape, keyed by
+// their labels as written ("" without labels).
+func SeriesOf(series map[string]float64, name string) map[string]float64 {
+	out := map[string]float64{}
+	for s, v := range series {
+		if s == name || strings.HasPrefix(s, name+"{") {
+			out[strings.TrimPrefix(s, name)] = v
+		}
+	}
+	return out
 }
