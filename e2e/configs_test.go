@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
@@ -142,6 +145,61 @@ service:
 				assert.Contains(t, out, want, out)
 			}
 			assert.NotContains(t, out, "Everything is ready", "the collector started")
+		})
+	}
+}
+
+// TestShippedConfigsOperationalDefaults: every shipped config serves the
+// collector's metrics on 127.0.0.1:8888 (movable by OTELCOL_METRICS_PORT),
+// bounds every network exporter's sending queue in bytes, at most 256 MiB,
+// and lets every windowseventlog receiver retry without giving up, so that
+// a full queue holds the events back in the event log instead of dropping
+// them.
+func TestShippedConfigsOperationalDefaults(t *testing.T) {
+	t.Parallel()
+	configs, err := filepath.Glob(collectortest.RepoPath(t, "config", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, configs)
+	networkExporters := map[string]bool{"sumologic": true, "otlp_http": true, "otlphttp": true, "otlp": true, "otlp_grpc": true}
+	for _, path := range configs {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			conf, err := confmaptest.LoadConf(path)
+			require.NoError(t, err)
+
+			readers, ok := conf.Get("service::telemetry::metrics::readers").([]any)
+			require.True(t, ok, "service::telemetry::metrics::readers")
+			require.Len(t, readers, 1)
+			prom := confmap.NewFromStringMap(readers[0].(map[string]any))
+			assert.Equal(t, "127.0.0.1", prom.Get("pull::exporter::prometheus::host"))
+			assert.Equal(t, "${env:"+metricsEnv+":-8888}", prom.Get("pull::exporter::prometheus::port"))
+			assert.NotEqual(t, "none", conf.Get("service::telemetry::metrics::level"))
+
+			exporters, err := conf.Sub("exporters")
+			require.NoError(t, err)
+			for id := range exporters.ToStringMap() {
+				if !networkExporters[strings.SplitN(id, "/", 2)[0]] {
+					continue
+				}
+				q, subErr := exporters.Sub(id + "::sending_queue")
+				require.NoError(t, subErr)
+				assert.Equal(t, "bytes", q.Get("sizer"), "%s: sending_queue::sizer", id)
+				size, ok := q.Get("queue_size").(int)
+				require.True(t, ok, "%s: sending_queue::queue_size is %v", id, q.Get("queue_size"))
+				assert.Positive(t, size, id)
+				assert.LessOrEqual(t, size, 256<<20, "%s: sending_queue::queue_size", id)
+			}
+
+			receivers, err := conf.Sub("receivers")
+			require.NoError(t, err)
+			for id := range receivers.ToStringMap() {
+				if strings.SplitN(id, "/", 2)[0] != "windowseventlog" {
+					continue
+				}
+				assert.Equal(t, true, receivers.Get(id+"::retry_on_failure::enabled"), "%s: retry_on_failure::enabled", id)
+				assert.Equal(t, "0s", receivers.Get(id+"::retry_on_failure::max_elapsed_time"), "%s: retry_on_failure::max_elapsed_time", id)
+			}
 		})
 	}
 }

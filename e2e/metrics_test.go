@@ -117,8 +117,11 @@ service:
 	// (every pattern has a series, 0 until it fires), correlation state.
 	assert.Positive(t, series["otelcol_processor_dcomdetection_records_inspected"], "records inspected")
 	detections := collectortest.SeriesOf(series, "otelcol_processor_dcomdetection_detections")
-	for _, pattern := range []string{"COM_SuspiciousChild", "DCOM_ServerActivation", "DCOM_SourceInvocation", "DCOM_CommandLineRef",
-		"DCOM_ConfigTool", "DCOM_ServerChild", "DCOM_ShellWindows"} {
+	patterns := []string{
+		"COM_SuspiciousChild", "DCOM_ServerActivation", "DCOM_SourceInvocation", "DCOM_CommandLineRef",
+		"DCOM_ConfigTool", "DCOM_ServerChild", "DCOM_ShellWindows",
+	}
+	for _, pattern := range patterns {
 		assert.Contains(t, detections, `{pattern="`+pattern+`"}`, "detections of %s", pattern)
 	}
 	total := 0.0

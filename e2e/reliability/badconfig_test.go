@@ -95,6 +95,8 @@ func TestBadConfigValidate(t *testing.T) {
 			{"timeout zero", endpoint + "    timeout: 0s\n", []string{sumoPrefix, `"timeout" must be greater than 0s`}},
 			{"sticky sessions", endpoint + "    sticky_session_enabled: true\n", []string{sumoPrefix, `"sticky_session_enabled: true" is not supported`}},
 			{"max_request_body_size zero", endpoint + "    max_request_body_size: 0\n", []string{sumoPrefix, `"max_request_body_size" must be positive`}},
+			{"queue_size without sizer", endpoint + "    sending_queue:\n      queue_size: 5000\n", []string{sumoPrefix, `"sending_queue::queue_size" needs "sending_queue::sizer" beside it`}},
+			{"sizer requests without queue_size", endpoint + "    sending_queue:\n      sizer: requests\n", []string{sumoPrefix, `"sending_queue::sizer: requests" needs "sending_queue::queue_size" beside it`}},
 			{"unknown key", endpoint + "    log_fromat: text\n", []string{"sumologic", "log_fromat"}},
 		}},
 		{"windowseventlog", "windowseventlog", "dcomdetection", "debug", []badConfigCase{

@@ -53,6 +53,12 @@ type sumoPipeline struct {
 	initialInterval time.Duration
 	// metricsPort, when > 0, serves the collector's metrics there.
 	metricsPort int
+	// queueBytes, when > 0, bounds the sending queue to that many bytes
+	// (sizer: bytes); queueSize must then be 0.
+	queueBytes int
+	// receiverRetry turns file_log's retry_on_failure on, never giving up:
+	// what the pipeline refuses is offered again.
+	receiverRetry bool
 }
 
 func (p sumoPipeline) config(t *testing.T) string {
@@ -66,8 +72,11 @@ func (p sumoPipeline) config(t *testing.T) string {
 		consumers = 10
 	}
 	queue := ""
-	if p.queueSize > 0 {
+	switch {
+	case p.queueSize > 0:
 		queue = fmt.Sprintf("\n      sizer: requests\n      queue_size: %d", p.queueSize)
+	case p.queueBytes > 0:
+		queue = fmt.Sprintf("\n      sizer: bytes\n      queue_size: %d", p.queueBytes)
 	}
 	storage := ""
 	if p.persistentQueue {
@@ -107,6 +116,14 @@ func (p sumoPipeline) config(t *testing.T) string {
     storage: file_storage`
 	if p.noOffsets {
 		offsets = ""
+	}
+	if p.receiverRetry {
+		offsets += `
+    retry_on_failure:
+      enabled: true
+      initial_interval: 100ms
+      max_interval: 500ms
+      max_elapsed_time: 0s`
 	}
 	return fmt.Sprintf(`extensions:
   file_storage:

@@ -144,7 +144,11 @@ func TestShutdownRetriesQueuedRequests(t *testing.T) {
 	waitFor(t, col, "the first request's 503", func() bool { return emu.snapshot().statuses["503"] >= 1 })
 	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
 	waitFor(t, col, "the receiver to hand on every record", func() bool {
-		accepted := collectortest.SeriesOf(collectortest.Scrape(t, metrics), "otelcol_receiver_accepted_log_records")
+		series, scrapeErr := collectortest.TryScrape(metrics)
+		if scrapeErr != nil {
+			return false // not serving yet
+		}
+		accepted := collectortest.SeriesOf(series, "otelcol_receiver_accepted_log_records")
 		sum := 0.0
 		for _, v := range accepted {
 			sum += v

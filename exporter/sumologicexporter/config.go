@@ -35,6 +35,7 @@ const (
 	maxTimeout                = 55 * time.Second // Sumo answers 408 after 30 s; contrib allows up to 55 s
 	defaultMaxRequestBodySize = 1024 * 1024      // Sumo: at most 1 MB of uncompressed data per request
 	defaultClient             = "otelcol"
+	defaultQueueBytes         = 256 << 20 // sending_queue: 256 MiB of requests (OTLP size)
 )
 
 // contribOnlyKeys are keys contrib's exporter accepts but this one does not
@@ -69,7 +70,10 @@ type Config struct {
 	StickySessionEnabled bool `mapstructure:"sticky_session_enabled"`
 
 	unsupported []string // contrib-only keys seen by Unmarshal, reported by Validate
-	_           struct{}
+	// queueUnit is set by Unmarshal when only one of sending_queue's sizer
+	// and queue_size is given; Validate reports it.
+	queueUnit string
+	_         struct{}
 }
 
 var (
@@ -91,11 +95,33 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	if err := conf.Unmarshal(cfg); err != nil {
 		return err
 	}
+	cfg.queueUnit = checkQueueUnit(conf)
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = configopaque.String(cfg.ClientConfig.Endpoint)
 	}
 	cfg.ClientConfig.Endpoint = ""
 	return nil
+}
+
+// checkQueueUnit asks for sending_queue's sizer and queue_size together.
+// This exporter's default sizer is bytes, contrib's is requests: a contrib
+// config's `queue_size: 5000` would silently become 5,000 bytes, and a
+// `sizer: requests` alone would bound the queue at 268 million requests.
+func checkQueueUnit(conf *confmap.Conf) string {
+	if !conf.IsSet("sending_queue") || conf.Get("sending_queue") == nil {
+		return ""
+	}
+	size, sizer := conf.IsSet("sending_queue::queue_size"), conf.IsSet("sending_queue::sizer")
+	switch {
+	case size && !sizer:
+		return `"sending_queue::queue_size" needs "sending_queue::sizer" beside it (bytes, items or requests): ` +
+			`this exporter's default sizer is bytes, contrib's is requests`
+	case sizer && !size && fmt.Sprint(conf.Get("sending_queue::sizer")) != exporterhelper.RequestSizerTypeBytes.String():
+		return fmt.Sprintf(`"sending_queue::sizer: %v" needs "sending_queue::queue_size" beside it: `+
+			`the default queue_size, %d, is in bytes`, conf.Get("sending_queue::sizer"), defaultQueueBytes)
+	default:
+		return ""
+	}
 }
 
 // Validate checks the exporter-specific settings; confmap.Validate also runs
@@ -104,6 +130,9 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	for _, key := range cfg.unsupported {
 		errs = append(errs, fmt.Errorf("%q %s", key, contribOnlyKeys[key]))
+	}
+	if cfg.queueUnit != "" {
+		errs = append(errs, errors.New(cfg.queueUnit))
 	}
 	if cfg.StickySessionEnabled {
 		errs = append(errs, errors.New(`"sticky_session_enabled: true" is not supported by this exporter`))

@@ -46,7 +46,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, cfg.StickySessionEnabled)
 	assert.False(t, cfg.QueueSettings.HasValue(), "the queue is off unless sending_queue is set, as in contrib")
 	q := cfg.QueueSettings.GetOrInsertDefault()
-	assert.Equal(t, int64(1_024_000), q.QueueSize)
+	assert.Equal(t, exporterhelper.RequestSizerTypeBytes, q.Sizer)
+	assert.Equal(t, int64(256<<20), q.QueueSize, "256 MiB, not contrib's 1,024,000 requests")
 	assert.False(t, q.Batch.HasValue())
 	b := q.Batch.GetOrInsertDefault()
 	assert.Equal(t, time.Second, b.FlushTimeout)
@@ -78,6 +79,7 @@ func TestLoadConfig(t *testing.T) {
 	require.True(t, cfg.QueueSettings.HasValue())
 	q := cfg.QueueSettings.Get()
 	assert.Equal(t, int64(5000), q.QueueSize)
+	assert.Equal(t, exporterhelper.RequestSizerTypeItems, q.Sizer)
 	assert.Equal(t, 2, q.NumConsumers)
 	require.NotNil(t, q.StorageID)
 	assert.Equal(t, "file_storage/sumo", q.StorageID.String())
@@ -95,6 +97,10 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, int64(2048), cfg.QueueSettings.Get().Batch.Get().MaxSize)
 	assert.Equal(t, exporterhelper.RequestSizerTypeItems, cfg.QueueSettings.Get().Sizer)
 
+	cfg, err = loadConfig(t, "bytes_sizer_alone")
+	require.NoError(t, err)
+	assert.Equal(t, int64(256<<20), cfg.QueueSettings.Get().QueueSize)
+
 	cfg, err = loadConfig(t, "no_compression")
 	require.NoError(t, err)
 	assert.Equal(t, JSONFormat, cfg.LogFormat)
@@ -109,6 +115,8 @@ func TestLoadConfigRejectsContribOnlyKeys(t *testing.T) {
 		"sticky":            {`"sticky_session_enabled: true" is not supported by this exporter`},
 		"auth_only":         {`"auth" without "endpoint" is not supported by this exporter`},
 		"unknown_key":       {"source_category"}, // the collector's own unknown-key error
+		"queue_size_alone":  {`"sending_queue::queue_size" needs "sending_queue::sizer" beside it`},
+		"sizer_alone":       {`"sending_queue::sizer: requests" needs "sending_queue::queue_size" beside it: the default queue_size, 268435456, is in bytes`},
 	}
 	for name, msgs := range tests {
 		t.Run(name, func(t *testing.T) {

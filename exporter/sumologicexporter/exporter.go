@@ -227,7 +227,7 @@ func newBackoff(cfg configretry.BackOffConfig) *backoff {
 func (b *backoff) next() time.Duration {
 	d := b.interval
 	if f := b.cfg.RandomizationFactor; f > 0 {
-		d = time.Duration(float64(d) * (1 - f + 2*f*rand.Float64())) //nolint:gosec // jitter, not a secret
+		d = time.Duration(float64(d) * (1 - f + 2*f*rand.Float64()))
 	}
 	if b.cfg.MaxInterval > 0 {
 		b.interval = min(time.Duration(float64(b.interval)*max(b.cfg.Multiplier, 1)), b.cfg.MaxInterval)

@@ -25,7 +25,8 @@ func NewFactory() exporter.Factory {
 		exporter.WithLogs(createLogsExporter, metadata.LogsStability))
 }
 
-// createDefaultConfig mirrors contrib v0.161.0's defaults.
+// createDefaultConfig mirrors contrib v0.161.0's defaults, except the
+// sending queue's bound.
 func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Timeout = defaultTimeout
@@ -37,8 +38,13 @@ func createDefaultConfig() component.Config {
 	batch.FlushTimeout = time.Second
 	batch.Sizer = exporterhelper.RequestSizerTypeItems
 	batch.MinSize, batch.MaxSize = 1024, 2048
+	// Contrib bounds the queue at 1,024,000 requests, which with a disk queue
+	// and endless retry can fill a host's disk during a long outage. Here the
+	// bound is in bytes (the requests' OTLP size), which an operator can
+	// reason about.
 	queue := exporterhelper.NewDefaultQueueConfig()
-	queue.QueueSize = 1_024_000
+	queue.Sizer = exporterhelper.RequestSizerTypeBytes
+	queue.QueueSize = defaultQueueBytes
 	queue.Batch = configoptional.Default(batch)
 
 	retry := configretry.NewDefaultBackOffConfig()

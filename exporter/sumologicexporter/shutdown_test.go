@@ -3,6 +3,7 @@ package sumologicexporter
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,7 +134,7 @@ func TestShutdownDeadlineEndsRetries(t *testing.T) {
 	cfg.QueueSettings.GetOrInsertDefault().NumConsumers = 2
 	exp := newFullExporter(t, cfg, nopSettings())
 	for i := range 5 {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), newLogs(nil, fmt.Sprint(i))))
+		require.NoError(t, exp.ConsumeLogs(context.Background(), newLogs(nil, strconv.Itoa(i))))
 	}
 	require.Eventually(t, func() bool { return len(srv.requests()) >= 2 }, 5*time.Second, 5*time.Millisecond)
 	start := time.Now()

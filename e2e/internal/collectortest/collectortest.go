@@ -287,14 +287,28 @@ func Tail(s string, lines int) string {
 // labels as written) to its value.
 func Scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
+	series, err := TryScrape(url)
+	require.NoError(t, err)
+	return series
+}
+
+// TryScrape is Scrape for a caller that polls: an endpoint not serving yet
+// is an error, not a failed test.
+func TryScrape(url string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
 	series := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -304,13 +318,16 @@ func Scrape(t *testing.T, url string) map[string]float64 {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')
-		require.Positive(t, i, "exposition line %q", line)
+		if i <= 0 {
+			return nil, fmt.Errorf("exposition line %q", line)
+		}
 		v, err := strconv.ParseFloat(line[i+1:], 64)
-		require.NoError(t, err, "exposition line %q", line)
+		if err != nil {
+			return nil, fmt.Errorf("exposition line %q: %w", line, err)
+		}
 		series[line[:i]] = v
 	}
-	require.NoError(t, sc.Err())
-	return series
+	return series, sc.Err()
 }
 
 // SeriesOf returns the series of one metric name of a Scrape, keyed by
