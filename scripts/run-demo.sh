@@ -37,10 +37,10 @@ count_records() {
 
 # The config serves the collector's metrics on 127.0.0.1:8888; if something
 # (another collector) already listens there, let the demo take a free port.
-metrics="http://127.0.0.1:${OTELCOL_METRICS_PORT:-8888}/metrics"
+metrics="http://127.0.0.1:${OTELCOL_METRICS_PORT:-8888}/metrics while it runs"
 if [ -z "${OTELCOL_METRICS_PORT:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/8888) 2>/dev/null; then
   export OTELCOL_METRICS_PORT=0
-  metrics="not served: port 8888 is taken (set OTELCOL_METRICS_PORT to a free port)"
+  metrics="on a random port, as 8888 is taken (set OTELCOL_METRICS_PORT to choose one)"
 fi
 
 mkdir -p "$(dirname "$DEMO_OUTPUT")" "$(dirname "$log")"
@@ -52,7 +52,7 @@ Collector: $bin --config $config
 Input:     $expected sample Windows events in $events_dir/ (events.xml: raw XML, events.jsonl: receiver JSON)
 Output:    one line per DCOM detection below; every record as OTLP JSON in $DEMO_OUTPUT
            collector log in $log
-Metrics:   $metrics while it runs
+Metrics:   $metrics
 The demo stops by itself once all $expected records are written (at most ${timeout}s); Ctrl-C stops it earlier.
 
 EOF

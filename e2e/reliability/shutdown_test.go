@@ -33,7 +33,8 @@ const (
 // answers; the sending queue is full. SIGTERM must end the collector within
 // one exporter timeout plus a margin. With the queue in file_storage, what
 // was queued (the requests in flight included) is delivered by the next
-// start; a memory queue is drained at shutdown, one failed attempt each.
+// start. During the shutdown the exporter keeps trying until its timeout has
+// passed since SIGTERM; then it aborts what is in flight and fails the rest.
 func TestShutdownHangingEndpoint(t *testing.T) {
 	t.Parallel()
 	for _, persistent := range []bool{true, false} {
