@@ -42,21 +42,7 @@ func TestDemo(t *testing.T) {
 	col := startCollector(t, collectortest.RepoPath(t, "config", "demo.yaml"),
 		"DEMO_EVENTS_DIR="+demoDir, "DEMO_OUTPUT="+output, "OTELCOL_METRICS_PORT=0")
 
-	var records []plog.LogRecord
-	deadline := time.Now().Add(recordWait)
-	for {
-		records = readOTLPJSONFile(t, output)
-		if len(records) >= len(expected) {
-			break
-		}
-		if col.Exited() {
-			t.Fatalf("collector exited early (%v) with %d of %d records written", col.Err(), len(records), len(expected))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s: %d of %d records written", recordWait, len(records), len(expected))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	records := waitFileRecords(t, col, output, len(expected))
 	require.Len(t, records, len(expected))
 
 	got := map[string]string{}
@@ -72,7 +58,7 @@ func TestDemo(t *testing.T) {
 	assert.Equal(t, expected, got)
 
 	// The console pipeline prints one line per detection.
-	deadline = time.Now().Add(recordWait)
+	deadline := time.Now().Add(recordWait)
 	for strings.Count(col.Output(), "DETECTION | ") < wantDetections && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -82,6 +68,27 @@ func TestDemo(t *testing.T) {
 		if p != none {
 			assert.Contains(t, out, "DETECTION | "+p+" | severity=")
 		}
+	}
+}
+
+// waitFileRecords waits until the file exporter has written at least n
+// records to path and returns them; it fails the test if the collector
+// exits first or recordWait passes.
+func waitFileRecords(t *testing.T, col *collectortest.Collector, path string, n int) []plog.LogRecord {
+	t.Helper()
+	deadline := time.Now().Add(recordWait)
+	for {
+		records := readOTLPJSONFile(t, path)
+		if len(records) >= n {
+			return records
+		}
+		if col.Exited() {
+			t.Fatalf("collector exited early (%v) with %d of %d records written", col.Err(), len(records), n)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s: %d of %d records written", recordWait, len(records), n)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

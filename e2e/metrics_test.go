@@ -86,17 +86,8 @@ service:
 	}, collectortest.RepoPath(t, "config", "demo.yaml"),
 		"DEMO_EVENTS_DIR="+demoDir, "DEMO_OUTPUT="+output, fmt.Sprintf("%s=%d", metricsEnv, port))
 
-	want := len(readDemoExpected(t))
+	waitFileRecords(t, col, output, len(readDemoExpected(t)))
 	deadline := time.Now().Add(recordWait)
-	for len(readOTLPJSONFile(t, output)) < want {
-		if col.Exited() {
-			t.Fatalf("collector exited early: %v", col.Err())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for the demo's %d records", recordWait, want)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
 	// The sumologic exporters see the same records; wait for their counts.
 	var series map[string]float64
@@ -124,11 +115,7 @@ service:
 	for _, pattern := range patterns {
 		assert.Contains(t, detections, `{pattern="`+pattern+`"}`, "detections of %s", pattern)
 	}
-	total := 0.0
-	for _, v := range detections {
-		total += v
-	}
-	assert.Positive(t, total, "detections")
+	assert.Positive(t, collectortest.Sum(series, "otelcol_processor_dcomdetection_detections"), "detections")
 	assert.Contains(t, series, `otelcol_processor_dcomdetection_records_unreadable`)
 	assert.Positive(t, series["otelcol_processor_dcomdetection_correlation_hosts"], "hosts in the correlation state")
 	assert.Contains(t, series, "otelcol_processor_dcomdetection_correlation_entries")

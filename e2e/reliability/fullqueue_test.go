@@ -3,9 +3,7 @@ package reliability
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,12 +51,8 @@ func TestFullQueue(t *testing.T) {
 
 func fullQueue(t *testing.T, retry bool) {
 	emu := newSumoEmulator(t, modeUnavailable)
-	catalogue, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
-	require.NoError(t, err)
-	catalogue = []byte(strings.TrimRight(string(catalogue), "\n") + "\n")
-	perCopy := strings.Count(string(catalogue), "\n")
+	input, perCopy := repeatedCatalogue(t, fullQueueRepeat)
 	total := perCopy * fullQueueRepeat
-	input := collectortest.WriteFile(t, "events.jsonl", strings.Repeat(string(catalogue), fullQueueRepeat))
 
 	port := collectortest.FreePort(t)
 	storageDir := filepath.Join(t.TempDir(), "storage")
@@ -75,11 +69,7 @@ func fullQueue(t *testing.T, retry bool) {
 		if err != nil {
 			return -1
 		}
-		sum := 0.0
-		for _, v := range collectortest.SeriesOf(series, name) {
-			sum += v
-		}
-		return sum
+		return collectortest.Sum(series, name)
 	}
 
 	// The queue is full and refuses.

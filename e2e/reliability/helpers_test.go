@@ -68,6 +68,17 @@ func assertLogged(t *testing.T, output, want, msg string) {
 	}
 }
 
+// repeatedCatalogue writes the catalogue (testdata/catalogue/map.jsonl)
+// repeat times over into a fresh file and returns its path and the number
+// of records in one copy.
+func repeatedCatalogue(t *testing.T, repeat int) (path string, perCopy int) {
+	t.Helper()
+	raw, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
+	require.NoError(t, err)
+	catalogue := strings.TrimRight(string(raw), "\n") + "\n"
+	return collectortest.WriteFile(t, "events.jsonl", strings.Repeat(catalogue, repeat)), strings.Count(catalogue, "\n")
+}
+
 // procStatusKiB reads a "VmRSS"/"VmHWM"-style field (kB) of /proc/<pid>/status.
 func procStatusKiB(pid int, field string) (int64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

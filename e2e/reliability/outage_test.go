@@ -111,14 +111,15 @@ func (p sumoPipeline) config(t *testing.T) string {
                 without_units: true
                 without_scope_info: true`, p.metricsPort)
 	}
-	offsets := `
+	// receiverSettings: file_log's offsets and retry.
+	receiverSettings := `
     # Offsets persist here, so a restarted collector does not read the file again.
     storage: file_storage`
 	if p.noOffsets {
-		offsets = ""
+		receiverSettings = ""
 	}
 	if p.receiverRetry {
-		offsets += `
+		receiverSettings += `
     retry_on_failure:
       enabled: true
       initial_interval: 100ms
@@ -165,7 +166,7 @@ service:
       receivers: [file_log]
       processors: [dcomdetection]
       exporters: [sumologic]
-`, collectortest.YAMLPath(p.storageDir), collectortest.YAMLPath(input), offsets, !p.keepUnmatched,
+`, collectortest.YAMLPath(p.storageDir), collectortest.YAMLPath(input), receiverSettings, !p.keepUnmatched,
 		p.endpoint, timeout, consumers, queue, storage, batch, initial, multiplier, metrics)
 }
 

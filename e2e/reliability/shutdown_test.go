@@ -2,11 +2,9 @@ package reliability
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,11 +52,8 @@ func shutdownHanging(t *testing.T, persistent bool) {
 
 	// The catalogue, shutdownRepeat times, without drop_unmatched: 78 records
 	// per repetition.
-	catalogue, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
-	require.NoError(t, err)
-	catalogue = []byte(strings.TrimRight(string(catalogue), "\n") + "\n")
-	input := collectortest.WriteFile(t, "events.jsonl", strings.Repeat(string(catalogue), shutdownRepeat))
-	totalLines := strings.Count(string(catalogue), "\n") * shutdownRepeat
+	input, perCopy := repeatedCatalogue(t, shutdownRepeat)
+	totalLines := perCopy * shutdownRepeat
 
 	// A queue of 4 requests with 2 consumers, and the sumologic exporter's
 	// default retry multiplier (1.2).
@@ -125,11 +120,7 @@ func TestShutdownRetriesQueuedRequests(t *testing.T) {
 	emu := newSumoEmulator(t, modeOK)
 	emu.setFailFirst(1)
 
-	catalogue, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "catalogue", "map.jsonl"))
-	require.NoError(t, err)
-	catalogue = []byte(strings.TrimRight(string(catalogue), "\n") + "\n")
-	perCopy := strings.Count(string(catalogue), "\n")
-	input := collectortest.WriteFile(t, "events.jsonl", strings.Repeat(string(catalogue), repeat))
+	input, perCopy := repeatedCatalogue(t, repeat)
 	total := perCopy * repeat
 
 	port := collectortest.FreePort(t)
@@ -149,12 +140,7 @@ func TestShutdownRetriesQueuedRequests(t *testing.T) {
 		if scrapeErr != nil {
 			return false // not serving yet
 		}
-		accepted := collectortest.SeriesOf(series, "otelcol_receiver_accepted_log_records")
-		sum := 0.0
-		for _, v := range accepted {
-			sum += v
-		}
-		return int(sum) == total
+		return int(collectortest.Sum(series, "otelcol_receiver_accepted_log_records")) == total
 	})
 	before := emu.snapshot()
 	require.Equal(t, 1, before.statuses["503"])

@@ -341,3 +341,12 @@ func SeriesOf(series map[string]float64, name string) map[string]float64 {
 	}
 	return out
 }
+
+// Sum adds up every series of one metric name of a Scrape.
+func Sum(series map[string]float64, name string) float64 {
+	sum := 0.0
+	for _, v := range SeriesOf(series, name) {
+		sum += v
+	}
+	return sum
+}
