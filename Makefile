@@ -3,8 +3,10 @@
 #   make build          build bin/otelcol-dcom with ocb (builder-config.yaml)
 #   make build-windows  cross-compile bin/otelcol-dcom.exe (windows/amd64)
 #   make run            build, then run config/demo.yaml on the sample events; stops by itself
-#   make test           build, then go test -race in the root module (incl. e2e, which runs
-#                       the binary) and in the modules under exporter/ and receiver/
+#   make test           build, then every test of the root module (incl. e2e, which runs
+#                       the binary) and of the modules under exporter/, receiver/ and bench/:
+#                       goroutines under the race detector, the rest without it (see below)
+#   make test-profile   the slowest packages and tests of make test (scripts/test-profile.sh)
 #   make lint           golangci-lint (installed into bin/tools) in every module
 #   make fuzz           every Fuzz* target in every module for FUZZTIME each
 #   make bench          the performance harness (bench/run.sh): results in bench/results.md
@@ -20,17 +22,18 @@ TOOLS_DIR := $(BIN_DIR)/tools
 DIST      := otelcol-dcom
 GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint
 FUZZTIME  ?= 30s
-TEST_FLAGS ?= -race -count=1
+TEST_FLAGS ?= -count=1
 
 # Go modules: the root first, then every nested go.mod (_build/ is generated).
-# `test` covers the root (with e2e) and the component modules under exporter/
-# and receiver/; `lint` and `fuzz` cover every module.
+# `lint` and `fuzz` cover every module; `test` the root (with e2e) and the
+# modules under exporter/, receiver/ and bench/.
 NESTED_MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './go.mod' \
 	-not -path './_build/*' -not -path './bin/*' -not -path '*/testdata/*' 2>/dev/null)))
 MODULES      := . $(NESTED_MODULES)
-TEST_MODULES := . $(filter exporter/% receiver/% bench,$(NESTED_MODULES))
 
-.PHONY: all build build-windows run test lint fuzz bench clean
+# make test runs each test once, with the race detector where there is
+# concurrency to check and without it elsewhere: scripts/test.sh says which.
+.PHONY: all build build-windows run test test-profile lint fuzz bench clean
 
 all: build
 
@@ -55,10 +58,11 @@ run: build
 
 # The e2e tests (./e2e) run bin/otelcol-dcom, so test needs build.
 test: build
-	@set -e; for m in $(TEST_MODULES); do \
-		echo "== go test $(TEST_FLAGS) $$m/..."; \
-		(cd $$m && OTELCOL_DCOM_BIN=$(CURDIR)/$(BIN_DIR)/$(DIST) $(GO) test $(TEST_FLAGS) ./...); \
-	done
+	GO=$(GO) TEST_FLAGS="$(TEST_FLAGS)" OTELCOL_DCOM_BIN=$(CURDIR)/$(BIN_DIR)/$(DIST) bash scripts/test.sh
+
+# Where make test spends its time (both passes, per package and per test).
+test-profile: build
+	OTELCOL_DCOM_BIN=$(CURDIR)/$(BIN_DIR)/$(DIST) bash scripts/test-profile.sh
 
 $(GOLANGCI_LINT):
 	mkdir -p $(TOOLS_DIR)

@@ -126,10 +126,28 @@ type Templates struct {
 	Expected map[string]map[string]string
 }
 
-// TestdataDir is where the templates are read from.
+// TestdataDir is where the templates are read from: beside this file or,
+// when it was built with -trimpath (make test's plain pass) and has no
+// absolute source path, the nearest testdata/ or bench/testdata/ with the
+// templates from the working directory up.
 func TestdataDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "testdata")
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Join(filepath.Dir(file), "testdata")
+	}
+	dir, err := os.Getwd()
+	for err == nil {
+		for _, candidate := range []string{filepath.Join(dir, "testdata"), filepath.Join(dir, "bench", "testdata")} {
+			if _, statErr := os.Stat(filepath.Join(candidate, "templates.xml")); statErr == nil {
+				return candidate
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "testdata"
 }
 
 func readLines(path string) ([]string, error) {
