@@ -1,7 +1,9 @@
 // Command testprofile reads `go test -json` output on stdin and prints where
-// the time went: elapsed per package, then the slowest top-level tests
-// (a subtest's time is already part of its parent's). Used by
-// scripts/test-profile.sh.
+// the time went: elapsed per package, then the slowest top-level tests. A
+// test's time is its own elapsed time, which includes its sequential
+// subtests, or the sum of its direct subtests' when that is larger (parallel
+// subtests run after their parent has reported). A package tested in both
+// passes of make test is listed twice. Used by scripts/test-profile.sh.
 package main
 
 import (
@@ -43,6 +45,9 @@ func main() {
 }
 
 func read(r io.Reader) (packages, tests []timing, err error) {
+	own := map[string]float64{}      // "pkg Test" -> elapsed, in order of first report
+	children := map[string]float64{} // "pkg Test" -> sum of its direct subtests
+	var order []string
 	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 1<<20), 16<<20)
 	for scanner.Scan() {
@@ -53,12 +58,22 @@ func read(r io.Reader) (packages, tests []timing, err error) {
 		if e.Action != "pass" && e.Action != "fail" {
 			continue
 		}
+		parent, sub, isSub := strings.Cut(e.Test, "/")
+		name := shortPackage(e.Package) + " " + parent
 		switch {
 		case e.Test == "":
 			packages = append(packages, timing{shortPackage(e.Package), e.Elapsed})
-		case !strings.Contains(e.Test, "/"):
-			tests = append(tests, timing{shortPackage(e.Package) + " " + e.Test, e.Elapsed})
+		case !isSub:
+			if _, seen := own[name]; !seen {
+				order = append(order, name)
+			}
+			own[name] += e.Elapsed
+		case !strings.Contains(sub, "/"):
+			children[name] += e.Elapsed
 		}
+	}
+	for _, name := range order {
+		tests = append(tests, timing{name, max(own[name], children[name])})
 	}
 	return packages, tests, scanner.Err()
 }
