@@ -223,6 +223,7 @@ func TestCorrelationStreamsShuffled(t *testing.T) {
 	for _, s := range loadCorrelationStreams(t) {
 		for _, shape := range []string{"json", "xml"} {
 			t.Run(s.Short()+"/"+shape, func(t *testing.T) {
+				t.Parallel()
 				for seed := int64(1); seed <= 5; seed++ {
 					batches := streamBatches(t, s, shape, s.Shuffled(seed, int64(3*time.Second)), 8)
 					checkStream(t, s, consumeAll(t, defaultConfig(), batches))

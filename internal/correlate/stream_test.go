@@ -203,6 +203,7 @@ func TestStreamsShuffled(t *testing.T) {
 	for _, s := range loadStreams(t) {
 		for _, shape := range shapes {
 			t.Run(s.Short()+"/"+shape, func(t *testing.T) {
+				t.Parallel()
 				for seed := int64(1); seed <= 10; seed++ {
 					hn := newHarness(t, nil)
 					for _, b := range bodies(t, s, shape, s.Shuffled(seed, int64(3*time.Second))) {

@@ -3,10 +3,12 @@ package winevent
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,15 +17,54 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// contextStreamLines reads every stream's receiver-map and XML lines.
-func contextStreamLines(t testing.TB) (jsonLines, xmlLines []string) {
+// contextLine is one stream event (testdata/streams), rendered once in
+// every shape ReadContext reads. The tests share these values and only read
+// them, so subtests over shapes run in parallel.
+type contextLine struct {
+	receiver receiverLine
+	xml      string
+	shapes   map[string]renderedShape
+}
+
+type renderedShape struct {
+	body  pcommon.Value
+	attrs pcommon.Map
+}
+
+// contextShapeNames are the shapes of contextLine, in a fixed order.
+var contextShapeNames = []string{
+	"receiver map", "receiver array", "raw xml", "flat map body", "flat attributes", "json string", "winlogbeat",
+}
+
+var contextFixture struct {
+	once  sync.Once
+	lines []contextLine
+	err   error
+}
+
+// contextLines reads and renders the streams' events on first use.
+func contextLines(t testing.TB) []contextLine {
 	t.Helper()
+	contextFixture.once.Do(func() { contextFixture.lines, contextFixture.err = loadContextLines() })
+	require.NoError(t, contextFixture.err)
+	require.Greater(t, len(contextFixture.lines), 1400)
+	return contextFixture.lines
+}
+
+// loadContextLines reads every stream's receiver-map and XML lines.
+func loadContextLines() ([]contextLine, error) {
 	matches, err := filepath.Glob(filepath.Join("..", "..", "testdata", "streams", "*.stream.json"))
-	require.NoError(t, err)
-	require.Len(t, matches, 6)
-	read := func(path string) []string {
+	if err != nil {
+		return nil, err
+	}
+	if len(matches) != 6 {
+		return nil, fmt.Errorf("%d streams in testdata/streams, want 6", len(matches))
+	}
+	read := func(path string) ([]string, error) {
 		f, err := os.Open(path)
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		defer f.Close()
 		var out []string
 		sc := bufio.NewScanner(f)
@@ -31,17 +72,30 @@ func contextStreamLines(t testing.TB) (jsonLines, xmlLines []string) {
 		for sc.Scan() {
 			out = append(out, sc.Text())
 		}
-		require.NoError(t, sc.Err())
-		return out
+		return out, sc.Err()
 	}
+	var lines []contextLine
 	for _, m := range matches {
-		j := read(m)
-		x := read(strings.TrimSuffix(m, ".json") + ".xml")
-		require.Len(t, x, len(j))
-		jsonLines = append(jsonLines, j...)
-		xmlLines = append(xmlLines, x...)
+		j, err := read(m)
+		if err != nil {
+			return nil, err
+		}
+		x, err := read(strings.TrimSuffix(m, ".json") + ".xml")
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != len(j) {
+			return nil, fmt.Errorf("%s: %d JSON lines, %d XML lines", m, len(j), len(x))
+		}
+		for i := range j {
+			l, err := renderContextLine(j[i], x[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s line %d: %w", m, i+1, err)
+			}
+			lines = append(lines, l)
+		}
 	}
-	return jsonLines, xmlLines
+	return lines, nil
 }
 
 type receiverLine struct {
@@ -58,18 +112,14 @@ type receiverLine struct {
 	EventData  map[string]string `json:"event_data"`
 }
 
-// contextShapes renders one receiver-map line in every shape ReadContext
+// renderContextLine renders one receiver-map line in every shape ReadContext
 // reads: body, attributes.
-func contextShapes(t testing.TB, line, xml string) map[string]func() (pcommon.Value, pcommon.Map) {
-	var r receiverLine
-	require.NoError(t, json.Unmarshal([]byte(line), &r))
-	toMap := func(v any) pcommon.Map {
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		m, err := MapFromJSON(b)
-		require.NoError(t, err)
-		return m
+func renderContextLine(line, xml string) (contextLine, error) {
+	l := contextLine{xml: xml, shapes: map[string]renderedShape{}}
+	if err := json.Unmarshal([]byte(line), &l.receiver); err != nil {
+		return l, err
 	}
+	r := l.receiver
 	flat := map[string]any{
 		"EventID": r.EventID.ID, "Channel": r.Channel, "Computer": r.Computer, "ProviderName": r.Provider.Name,
 		"EventRecordID": r.RecordID, "TimeCreated": r.SystemTime,
@@ -82,7 +132,9 @@ func contextShapes(t testing.TB, line, xml string) map[string]func() (pcommon.Va
 		array = append(array, map[string]string{k: v})
 	}
 	var raw map[string]any
-	require.NoError(t, json.Unmarshal([]byte(line), &raw))
+	if err := json.Unmarshal([]byte(line), &raw); err != nil {
+		return l, err
+	}
 	raw["event_data"] = map[string]any{"data": array}
 	winlogbeat := map[string]any{
 		"@timestamp": r.SystemTime,
@@ -92,83 +144,107 @@ func contextShapes(t testing.TB, line, xml string) map[string]func() (pcommon.Va
 		},
 	}
 	flatJSON, err := json.Marshal(flat)
-	require.NoError(t, err)
-	mapBody := func(m pcommon.Map) pcommon.Value {
-		v := pcommon.NewValueMap()
-		m.CopyTo(v.Map())
-		return v
+	if err != nil {
+		return l, err
 	}
-	return map[string]func() (pcommon.Value, pcommon.Map){
-		"receiver map": func() (pcommon.Value, pcommon.Map) {
-			m, err := MapFromJSON([]byte(line))
-			require.NoError(t, err)
-			return mapBody(m), pcommon.NewMap()
-		},
-		"receiver array": func() (pcommon.Value, pcommon.Map) { return mapBody(toMap(raw)), pcommon.NewMap() },
-		"raw xml":        func() (pcommon.Value, pcommon.Map) { return pcommon.NewValueStr(xml), pcommon.NewMap() },
-		"flat map body":  func() (pcommon.Value, pcommon.Map) { return mapBody(toMap(flat)), pcommon.NewMap() },
-		"flat attributes": func() (pcommon.Value, pcommon.Map) {
-			return pcommon.NewValueStr("An account was logged on."), toMap(flat)
-		},
-		"json string": func() (pcommon.Value, pcommon.Map) { return pcommon.NewValueStr(string(flatJSON)), pcommon.NewMap() },
-		"winlogbeat":  func() (pcommon.Value, pcommon.Map) { return mapBody(toMap(winlogbeat)), pcommon.NewMap() },
+	mapBody := func(v any) (pcommon.Value, error) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return pcommon.Value{}, err
+		}
+		m, err := MapFromJSON(b)
+		if err != nil {
+			return pcommon.Value{}, err
+		}
+		body := pcommon.NewValueMap()
+		m.CopyTo(body.Map())
+		return body, nil
 	}
+	for name, v := range map[string]any{"receiver array": raw, "flat map body": flat, "winlogbeat": winlogbeat} {
+		body, err := mapBody(v)
+		if err != nil {
+			return l, err
+		}
+		l.shapes[name] = renderedShape{body, pcommon.NewMap()}
+	}
+	receiverMap, err := MapFromJSON([]byte(line))
+	if err != nil {
+		return l, err
+	}
+	body := pcommon.NewValueMap()
+	receiverMap.CopyTo(body.Map())
+	l.shapes["receiver map"] = renderedShape{body, pcommon.NewMap()}
+	flatAttrs, err := mapBody(flat)
+	if err != nil {
+		return l, err
+	}
+	l.shapes["flat attributes"] = renderedShape{pcommon.NewValueStr("An account was logged on."), flatAttrs.Map()}
+	l.shapes["raw xml"] = renderedShape{pcommon.NewValueStr(xml), pcommon.NewMap()}
+	l.shapes["json string"] = renderedShape{pcommon.NewValueStr(string(flatJSON)), pcommon.NewMap()}
+	if len(l.shapes) != len(contextShapeNames) {
+		return l, fmt.Errorf("%d shapes rendered, want %d", len(l.shapes), len(contextShapeNames))
+	}
+	return l, nil
 }
 
 // TestReadContextEveryShape reads every stream event in every shape and
 // gets the same fields, and rejects the events the correlation does not use.
 func TestReadContextEveryShape(t *testing.T) {
-	jsonLines, xmlLines := contextStreamLines(t)
+	lines := contextLines(t)
+	// The XML read is the reference; each shape is a parallel subtest.
+	want := make([]ContextEvent, len(lines))
+	ok := make([]bool, len(lines))
 	used, unused := 0, 0
-	for i := range jsonLines {
-		var want ContextEvent
-		var r receiverLine
-		require.NoError(t, json.Unmarshal([]byte(jsonLines[i]), &r))
-		shapes := contextShapes(t, jsonLines[i], xmlLines[i])
-		ok := ReadContext(pcommon.NewValueStr(xmlLines[i]), pcommon.NewMap(), &want)
-		require.Equal(t, IsContextEventID(r.EventID.ID), ok, "line %d: event %d", i, r.EventID.ID)
-		if ok {
+	for i, l := range lines {
+		r := l.receiver
+		ok[i] = ReadContext(pcommon.NewValueStr(l.xml), pcommon.NewMap(), &want[i])
+		require.Equal(t, IsContextEventID(r.EventID.ID), ok[i], "line %d: event %d", i, r.EventID.ID)
+		if ok[i] {
 			used++
-			assert.Equal(t, want.RecordID, r.RecordID)
-			assert.Equal(t, want.Computer, r.Computer)
-			assert.Equal(t, want.SystemTime, r.SystemTime)
+			assert.Equal(t, want[i].RecordID, r.RecordID)
+			assert.Equal(t, want[i].Computer, r.Computer)
+			assert.Equal(t, want[i].SystemTime, r.SystemTime)
 		} else {
 			unused++
-		}
-		for name, render := range shapes {
-			body, attrs := render()
-			var got ContextEvent
-			require.Equal(t, ok, ReadContext(body, attrs, &got), "%s line %d", name, i)
-			if !ok {
-				continue
-			}
-			got.Shape = want.Shape
-			assert.Equal(t, want, got, "%s line %d", name, i)
 		}
 	}
 	t.Logf("%d events read, %d rejected", used, unused)
 	require.Greater(t, used, 900)
 	require.Greater(t, unused, 500)
+	for _, name := range contextShapeNames {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for i, l := range lines {
+				shape := l.shapes[name]
+				var got ContextEvent
+				require.Equal(t, ok[i], ReadContext(shape.body, shape.attrs, &got), "%s line %d", name, i)
+				if !ok[i] {
+					continue
+				}
+				got.Shape = want[i].Shape
+				assert.Equal(t, want[i], got, "%s line %d", name, i)
+			}
+		})
+	}
 }
 
 // TestReadContextAllocations: nothing for an unused event in any shape
 // (JSON text included: its event id is found without decoding), nothing for
 // a used event in a map shape or in XML without entities.
 func TestReadContextAllocations(t *testing.T) {
-	jsonLines, xmlLines := contextStreamLines(t)
+	lines := contextLines(t)
 	checked := map[string]int{}
-	for i := 0; i < len(jsonLines); i += 3 {
-		var r receiverLine
-		require.NoError(t, json.Unmarshal([]byte(jsonLines[i]), &r))
-		usedID := IsContextEventID(r.EventID.ID)
-		for name, render := range contextShapes(t, jsonLines[i], xmlLines[i]) {
-			if usedID && (name == "json string" || (name == "raw xml" && strings.Contains(xmlLines[i], "&"))) {
+	for i := 0; i < len(lines); i += 3 {
+		l := lines[i]
+		usedID := IsContextEventID(l.receiver.EventID.ID)
+		for _, name := range contextShapeNames {
+			if usedID && (name == "json string" || (name == "raw xml" && strings.Contains(l.xml, "&"))) {
 				continue
 			}
-			body, attrs := render()
+			shape := l.shapes[name]
 			var ev ContextEvent
-			allocs := testing.AllocsPerRun(5, func() { ReadContext(body, attrs, &ev) })
-			assert.Zero(t, allocs, "%s line %d (event %d)", name, i, r.EventID.ID)
+			allocs := testing.AllocsPerRun(5, func() { ReadContext(shape.body, shape.attrs, &ev) })
+			assert.Zero(t, allocs, "%s line %d (event %d)", name, i, l.receiver.EventID.ID)
 			checked[name]++
 		}
 	}
@@ -268,20 +344,17 @@ func TestParseTime(t *testing.T) {
 }
 
 func BenchmarkReadContext(b *testing.B) {
-	jsonLines, xmlLines := contextStreamLines(b)
+	lines := contextLines(b)
 	for _, used := range []bool{false, true} {
 		for _, name := range []string{"receiver map", "raw xml", "json string", "winlogbeat"} {
 			var bodies []pcommon.Value
 			var attrs []pcommon.Map
-			for i := range jsonLines {
-				var r receiverLine
-				require.NoError(b, json.Unmarshal([]byte(jsonLines[i]), &r))
-				if IsContextEventID(r.EventID.ID) != used || (used && strings.Contains(xmlLines[i], "&")) {
+			for _, l := range lines {
+				if IsContextEventID(l.receiver.EventID.ID) != used || (used && strings.Contains(l.xml, "&")) {
 					continue
 				}
-				body, a := contextShapes(b, jsonLines[i], xmlLines[i])[name]()
-				bodies = append(bodies, body)
-				attrs = append(attrs, a)
+				bodies = append(bodies, l.shapes[name].body)
+				attrs = append(attrs, l.shapes[name].attrs)
 				if len(bodies) == 200 {
 					break
 				}
@@ -322,7 +395,7 @@ func project(ev ContextEvent, want Fields) ContextEvent {
 // shape with the field sets the correlation asks for, and with each single
 // field: the result is the full read restricted to those fields.
 func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
-	jsonLines, xmlLines := contextStreamLines(t)
+	lines := contextLines(t)
 	masks := []Fields{
 		0,
 		FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP,
@@ -336,27 +409,36 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 	for f := AllFields; f != 0; f &= f - 1 {
 		masks = append(masks, f&-f)
 	}
-	checked := 0
-	for i := range jsonLines {
-		shapes := contextShapes(t, jsonLines[i], xmlLines[i])
-		for name, render := range shapes {
-			body, attrs := render()
-			var full ContextEvent
-			ok := ReadContext(body, attrs, &full)
-			for _, want := range masks {
-				var got ContextEvent
-				require.Equal(t, ok, ReadContextFields(body, attrs, &got, want), "%s line %d fields %x", name, i, want)
-				if ok {
-					assert.Equal(t, project(full, want), got, "%s line %d fields %x", name, i, want)
-					checked++
+	// One parallel subtest per shape; each counts the comparisons it made.
+	checked := make([]int, len(contextShapeNames))
+	t.Run("shapes", func(t *testing.T) {
+		for s, name := range contextShapeNames {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				for i, l := range lines {
+					shape := l.shapes[name]
+					var full ContextEvent
+					ok := ReadContext(shape.body, shape.attrs, &full)
+					for _, want := range masks {
+						var got ContextEvent
+						require.Equal(t, ok, ReadContextFields(shape.body, shape.attrs, &got, want), "%s line %d fields %x", name, i, want)
+						if ok {
+							assert.Equal(t, project(full, want), got, "%s line %d fields %x", name, i, want)
+							checked[s]++
+						}
+					}
+					if t.Failed() {
+						return
+					}
 				}
-			}
+			})
 		}
-		if t.Failed() {
-			return
-		}
+	})
+	total := 0
+	for _, n := range checked {
+		total += n
 	}
-	require.Greater(t, checked, 900*7*len(masks)/2)
+	require.Greater(t, total, 900*7*len(masks)/2)
 }
 
 // TestFieldNamesRoundTrip: every Windows name fills its own event data
