@@ -155,6 +155,7 @@ func (e *sumoExporter) isStopping() bool {
 // give up by itself) turns that into its shutdown error, which a persistent
 // queue keeps for the next start.
 func (e *sumoExporter) pushLogsRetrying(ctx context.Context, ld plog.Logs) error {
+	triedStopping := e.isStopping() // whether the latest try began after Shutdown did
 	err := e.pushLogs(ctx, ld)
 	if err == nil || consumererror.IsPermanent(err) || !e.cfg.BackOffConfig.Enabled {
 		return err
@@ -170,6 +171,11 @@ func (e *sumoExporter) pushLogsRetrying(ctx context.Context, ld plog.Logs) error
 			delay = max(delay, ra.delay)
 		}
 		stopping := e.isStopping()
+		if stopping && !triedStopping {
+			// Shutdown began during the try: as for a request already
+			// waiting when it begins, the next try is now.
+			delay = 0
+		}
 		switch {
 		case stopping && time.Now().Add(delay).After(e.deadline):
 			return err
@@ -183,6 +189,7 @@ func (e *sumoExporter) pushLogsRetrying(ctx context.Context, ld plog.Logs) error
 		if !e.waitToRetry(ctx, delay, stopping) {
 			return err
 		}
+		triedStopping = e.isStopping()
 		err = e.pushLogs(ctx, ld)
 		if err == nil || consumererror.IsPermanent(err) {
 			return err

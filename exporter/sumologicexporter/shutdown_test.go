@@ -52,15 +52,22 @@ func (s *acceptingServer) acceptedCopy() map[string]int {
 // TestShutdownSendsEveryQueuedRecord: an in-memory queue holds a few hundred
 // records and one consumer; the HTTP Source answers 503 to the first request
 // and 200 after it. Whether the 503 comes before Shutdown (the request then
-// waits for its retry, far longer than the test) or during it, every record
-// arrives exactly once, and Shutdown returns well within the deadline.
+// waits for its retry, far longer than the test) or during it (the try began
+// before Shutdown, its answer comes after; with a retry interval of 50 ms
+// and of a minute), every record arrives exactly once, and Shutdown returns
+// well within the deadline.
 func TestShutdownSendsEveryQueuedRecord(t *testing.T) {
-	for _, failDuring := range []bool{false, true} {
-		name := "503 before shutdown"
-		if failDuring {
-			name = "503 during shutdown"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		failDuring bool
+		interval   time.Duration
+	}{
+		{"503 before shutdown", false, time.Minute},
+		{"503 during shutdown", true, 50 * time.Millisecond},
+		{"503 during shutdown, retry in a minute", true, time.Minute},
+	} {
+		failDuring := c.failDuring
+		t.Run(c.name, func(t *testing.T) {
 			// With failDuring, the first request waits for Shutdown to begin
 			// before it is answered.
 			shutdownBegun := make(chan struct{})
@@ -71,11 +78,8 @@ func TestShutdownSendsEveryQueuedRecord(t *testing.T) {
 				return n == 0
 			})
 			cfg := testConfig(srv.endpoint(), TextFormat)
-			cfg.BackOffConfig.InitialInterval = time.Minute // before shutdown, the retry waits
+			cfg.BackOffConfig.InitialInterval = c.interval
 			cfg.BackOffConfig.RandomizationFactor = 0
-			if failDuring {
-				cfg.BackOffConfig.InitialInterval = 50 * time.Millisecond
-			}
 			cfg.ClientConfig.Timeout = 10 * time.Second // the shutdown deadline
 			cfg.QueueSettings.GetOrInsertDefault().NumConsumers = 1
 			exp := newFullExporter(t, cfg, nopSettings())
