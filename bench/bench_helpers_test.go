@@ -2,9 +2,13 @@ package bench
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 )
@@ -76,4 +80,19 @@ func detections(ld plog.Logs) []string {
 		}
 	}
 	return out
+}
+
+// TestTestdataDirFromAnyDirectory: the templates are found from bench/, from
+// below it and from the repository root; elsewhere the relative path is
+// returned, for the error to name.
+func TestTestdataDirFromAnyDirectory(t *testing.T) {
+	bench, err := os.Getwd()
+	require.NoError(t, err)
+	want := filepath.Join(bench, "testdata")
+	for _, dir := range []string{bench, filepath.Join(bench, "testdata", "catalogue"), filepath.Dir(bench)} {
+		t.Chdir(dir)
+		assert.Equal(t, want, TestdataDir(), "from %s", dir)
+	}
+	t.Chdir(t.TempDir())
+	assert.Equal(t, "testdata", TestdataDir())
 }

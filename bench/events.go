@@ -19,7 +19,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,28 +125,24 @@ type Templates struct {
 	Expected map[string]map[string]string
 }
 
-// TestdataDir is where the templates are read from: beside this file or,
-// when it was built with -trimpath (make test's plain pass) and has no
-// absolute source path, the nearest testdata/ or bench/testdata/ with the
-// templates from the working directory up.
+// TestdataDir is where the templates are read from: testdata/ or
+// bench/testdata/ in the working directory or the nearest directory above it
+// that holds them. The tests and bench/run.sh run in bench/; the source
+// file's own path is no guide, as make test builds with -trimpath.
 func TestdataDir() string {
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		return filepath.Join(filepath.Dir(file), "testdata")
-	}
-	dir, err := os.Getwd()
-	for err == nil {
-		for _, candidate := range []string{filepath.Join(dir, "testdata"), filepath.Join(dir, "bench", "testdata")} {
-			if _, statErr := os.Stat(filepath.Join(candidate, "templates.xml")); statErr == nil {
-				return candidate
+	dir, _ := os.Getwd()
+	for {
+		for _, d := range []string{filepath.Join(dir, "testdata"), filepath.Join(dir, "bench", "testdata")} {
+			if _, err := os.Stat(filepath.Join(d, "templates.xml")); err == nil {
+				return d
 			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			break
+			return "testdata" // not found: the error names the relative path
 		}
 		dir = parent
 	}
-	return "testdata"
 }
 
 func readLines(path string) ([]string, error) {
