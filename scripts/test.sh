@@ -27,12 +27,14 @@ failed=()
 # race|plain <module dir> <go test arguments>
 race() { pass "$1" "race" CGO_ENABLED=1 "$go test -race" "${@:2}"; }
 plain() { pass "$1" "plain" CGO_ENABLED=0 "$go test -trimpath" "${@:2}"; }
+timings=()
 pass() {
-  local dir=$1 name=$2 cgo=$3 cmd=$4
+  local dir=$1 name=$2 cgo=$3 cmd=$4 t0=$SECONDS
   shift 4
   echo "== $name ($dir): go test $*"
   # shellcheck disable=SC2086 # $cmd is the go command and its pass flags
   (cd "$dir" && env "$cgo" $cmd "${flags[@]}" "$@") || failed+=("$name ($dir): $*")
+  timings+=("$(printf '%4ds  %-5s %s: %.80s' $((SECONDS - t0)) "$name" "$dir" "$*")")
 }
 
 # The root module's packages outside e2e, and those of them with Concurrent tests.
@@ -56,6 +58,8 @@ for mod in $(find exporter receiver bench -name go.mod -not -path '*/testdata/*'
   esac
 done
 
+echo "== time per pass (building included)"
+printf '%s\n' "${timings[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}"
   exit 1
