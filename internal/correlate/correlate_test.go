@@ -148,7 +148,7 @@ func millionLogonsOnOneHost(t *testing.T, n int) {
 
 	// the newest logons are the ones kept: oldest first out
 	f, _ := hn.feed(create4688(w6, 1, time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 5, 4,
-		"mmc.exe -Embedding", "0x"+strconv.FormatUint(uint64(n), 16)), true, true)
+		"mmc.exe -Embedding", "0x"+strconv.FormatInt(int64(n), 16)), true, true)
 	assert.Equal(t, ByLogonID, f.LogonJoin)
 	f, _ = hn.feed(create4688(w6, 2, time.Second, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 6, 4,
 		"mmc.exe -Embedding", "0x1"), true, true)

@@ -148,22 +148,22 @@ func renderContextLine(line, xml string) (contextLine, error) {
 		return l, err
 	}
 	mapBody := func(v any) (pcommon.Value, error) {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return pcommon.Value{}, err
+		b, marshalErr := json.Marshal(v)
+		if marshalErr != nil {
+			return pcommon.Value{}, marshalErr
 		}
-		m, err := MapFromJSON(b)
-		if err != nil {
-			return pcommon.Value{}, err
+		m, readErr := MapFromJSON(b)
+		if readErr != nil {
+			return pcommon.Value{}, readErr
 		}
 		body := pcommon.NewValueMap()
 		m.CopyTo(body.Map())
 		return body, nil
 	}
 	for name, v := range map[string]any{"receiver array": raw, "flat map body": flat, "winlogbeat": winlogbeat} {
-		body, err := mapBody(v)
-		if err != nil {
-			return l, err
+		body, renderErr := mapBody(v)
+		if renderErr != nil {
+			return l, renderErr
 		}
 		l.shapes[name] = renderedShape{body, pcommon.NewMap()}
 	}
