@@ -13,7 +13,7 @@ import (
 )
 
 // TestRaceDetectorSeesEveryGoroutine keeps `make test` honest. Outside e2e/
-// (which runs whole under -race), the root module's tests run twice-split:
+// (which runs whole under -race), the root module's tests run in two passes:
 // tests with "Concurrent" in their name run with the race detector, all others
 // without it (two to ten times faster, and what the allocation tests
 // measure). A goroutine started anywhere else in a test file would never be

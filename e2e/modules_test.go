@@ -1,8 +1,9 @@
 package e2e
 
 import (
-	"bufio"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,39 +15,23 @@ import (
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
-// requirements reads the require directives of a go.mod: module path ->
-// version. A tidy go.mod lists every module its packages build from, at the
-// version selected.
+// requirements reads the require directives of a go.mod (go mod edit -json):
+// module path -> version. A tidy go.mod lists every module its packages build
+// from, at the version selected.
 func requirements(t *testing.T, path string) map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
+	_, err := os.Stat(path)
 	require.NoError(t, err, "run make build first: it writes _build/go.mod")
-	defer f.Close()
-	reqs := map[string]string{}
-	inBlock := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		switch {
-		case line == "require (":
-			inBlock = true
-			continue
-		case inBlock && line == ")":
-			inBlock = false
-			continue
-		case strings.HasPrefix(line, "require "):
-			line = strings.TrimPrefix(line, "require ")
-		case !inBlock:
-			continue
-		}
-		if fields := strings.Fields(line); len(fields) == 2 {
-			reqs[fields[0]] = fields[1]
-		}
+	out, err := exec.Command("go", "mod", "edit", "-json", path).Output()
+	require.NoError(t, err, "go mod edit -json %s", path)
+	var gomod struct {
+		Require []struct{ Path, Version string }
 	}
-	require.NoError(t, sc.Err())
+	require.NoError(t, json.Unmarshal(out, &gomod))
+	reqs := make(map[string]string, len(gomod.Require))
+	for _, r := range gomod.Require {
+		reqs[r.Path] = r.Version
+	}
 	return reqs
 }
 

@@ -143,44 +143,28 @@ func renderContextLine(line, xml string) (contextLine, error) {
 			"provider_name": r.Provider.Name, "record_id": r.RecordID, "event_data": r.EventData,
 		},
 	}
-	flatJSON, err := json.Marshal(flat)
-	if err != nil {
-		return l, err
-	}
-	mapBody := func(v any) (pcommon.Value, error) {
-		b, marshalErr := json.Marshal(v)
-		if marshalErr != nil {
-			return pcommon.Value{}, marshalErr
+	// The map shapes as JSON: the receiver's line as it is, the others encoded.
+	mapJSON := map[string][]byte{"receiver map": []byte(line)}
+	for name, v := range map[string]any{"receiver array": raw, "flat map body": flat, "winlogbeat": winlogbeat} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return l, err
 		}
-		m, readErr := MapFromJSON(b)
-		if readErr != nil {
-			return pcommon.Value{}, readErr
+		mapJSON[name] = b
+	}
+	for name, b := range mapJSON {
+		m, err := MapFromJSON(b)
+		if err != nil {
+			return l, err
 		}
 		body := pcommon.NewValueMap()
 		m.CopyTo(body.Map())
-		return body, nil
-	}
-	for name, v := range map[string]any{"receiver array": raw, "flat map body": flat, "winlogbeat": winlogbeat} {
-		body, renderErr := mapBody(v)
-		if renderErr != nil {
-			return l, renderErr
-		}
 		l.shapes[name] = renderedShape{body, pcommon.NewMap()}
 	}
-	receiverMap, err := MapFromJSON([]byte(line))
-	if err != nil {
-		return l, err
-	}
-	body := pcommon.NewValueMap()
-	receiverMap.CopyTo(body.Map())
-	l.shapes["receiver map"] = renderedShape{body, pcommon.NewMap()}
-	flatAttrs, err := mapBody(flat)
-	if err != nil {
-		return l, err
-	}
-	l.shapes["flat attributes"] = renderedShape{pcommon.NewValueStr("An account was logged on."), flatAttrs.Map()}
+	// The flat map again, as attributes beside a text body (shared: the tests only read it).
+	l.shapes["flat attributes"] = renderedShape{pcommon.NewValueStr("An account was logged on."), l.shapes["flat map body"].body.Map()}
 	l.shapes["raw xml"] = renderedShape{pcommon.NewValueStr(xml), pcommon.NewMap()}
-	l.shapes["json string"] = renderedShape{pcommon.NewValueStr(string(flatJSON)), pcommon.NewMap()}
+	l.shapes["json string"] = renderedShape{pcommon.NewValueStr(string(mapJSON["flat map body"])), pcommon.NewMap()}
 	if len(l.shapes) != len(contextShapeNames) {
 		return l, fmt.Errorf("%d shapes rendered, want %d", len(l.shapes), len(contextShapeNames))
 	}
