@@ -47,7 +47,7 @@ type CorrelationConfig struct {
 	MaxDelay time.Duration `mapstructure:"max_delay"`
 	// MaxHosts caps the hosts held (least recently seen evicted first).
 	MaxHosts int `mapstructure:"max_hosts"`
-	// MaxEntriesPerHost caps each of a host's five tables (oldest first).
+	// MaxEntriesPerHost caps each of a host's six tables (oldest first).
 	MaxEntriesPerHost int `mapstructure:"max_entries_per_host"`
 	// MaxEntries caps the entries of all hosts together.
 	MaxEntries int `mapstructure:"max_entries"`
@@ -322,8 +322,9 @@ func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) int64 {
 }
 
 // wants reports whether the correlation reads a record with this event id
-// (not a process creation) at all: none while it is off, exits only while a
-// server is held (Correlator.FirstFields).
+// (not a process creation) at all: none while it is off. It depends on the
+// configuration only (Correlator.FirstFields), so the peek pass can decide
+// for a run of records before any of them is observed.
 func (corr *correlation) wants(eventID int64) bool {
 	return corr != nil && corr.c.FirstFields(eventID) != 0
 }

@@ -451,12 +451,12 @@ func TestCorrelationOff(t *testing.T) {
 	}
 }
 
-// TestCorrelationWants: the peek passes over the ids the correlation does
-// not read now: unused ids, and exits while no server is held.
+// TestCorrelationWants: the peek passes over the ids the correlation never
+// reads; exits are read (their image decides the rest) whatever the state.
 func TestCorrelationWants(t *testing.T) {
 	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), defaultConfig())
 	require.NoError(t, err)
-	for id, want := range map[int64]bool{3: true, 4624: true, 5: false, 4689: false, 7: false, 4634: false} {
+	for id, want := range map[int64]bool{3: true, 4624: true, 5: true, 4689: true, 7: false, 4634: false} {
 		assert.Equal(t, want, proc.corr.wants(id), "event %d", id)
 	}
 	var off *correlation
@@ -583,6 +583,65 @@ func BenchmarkCorrelation(b *testing.B) {
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 					b.ReportMetric(float64(n), "records")
 				})
+			}
+		}
+	}
+}
+
+// detectionsOn lists the DetectionPattern of every record (original or late)
+// about the record with this record id.
+func detectionsOn(lds []plog.Logs, recordID int64) []string {
+	var out []string
+	for _, ld := range lds {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					attrs := lr.Attributes()
+					id := integer(attrs, attrCorrRecord+"record_id")
+					if v, ok := attrs.Get(attrCorrLate); !ok || !v.Bool() {
+						var ce winevent.ContextEvent
+						winevent.ReadContext(lr.Body(), attrs, &ce)
+						id = ce.RecordID
+					}
+					if p := str(attrs, attrDetectionPattern); id == recordID && p != "" {
+						out = append(out, p)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestCorrelationExitInTheSameBatchAsItsServer: a server's exit in the same
+// call as its start ends it, whatever the batch and drop_unmatched, so that
+// a process reusing the id later (a user's own mmc.exe) is not taken for
+// the server and its child for a DCOM_ServerChild.
+func TestCorrelationExitInTheSameBatchAsItsServer(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	mmc, svchost, explorer := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, `C:\Windows\explorer.exe`
+	server := security4688("WS01", 1, t0, mmc, svchost, 0x52c, 0x380, `C:\Windows\system32\mmc.exe -Embedding`, "0x2a1f0")
+	exit := security4689("WS01", 2, t0.Add(2*time.Second), mmc, 0x52c)
+	reuse := security4688("WS01", 3, t0.Add(30*time.Second), mmc, explorer, 0x52c, 0x1100, `"C:\Windows\system32\mmc.exe" C:\Windows\system32\compmgmt.msc`, "0x1f4a2")
+	// notepad: no single-event rule flags it under mmc.exe (cmd.exe would be
+	// COM_SuspiciousChild on its own)
+	child := security4688("WS01", 4, t0.Add(31*time.Second), `C:\Windows\System32\notepad.exe`, mmc, 0x900, 0x52c, "notepad.exe", "0x1f4a2")
+	for _, shape := range []string{"map", "xml"} {
+		for _, drop := range []bool{false, true} {
+			for _, batches := range [][][]winEvent{
+				{{server, exit}, {reuse, child}},
+				{{server, exit, reuse, child}},
+				{{server}, {exit}, {reuse}, {child}},
+			} {
+				cfg := defaultConfig()
+				cfg.DropUnmatched = drop
+				var lds []plog.Logs
+				for _, b := range batches {
+					lds = append(lds, logsOf(shape, b...))
+				}
+				out := consumeAll(t, cfg, lds)
+				assert.Equal(t, []string{"DCOM_ServerActivation"}, detectionsOn(out, 1), "%s drop=%v batches=%d", shape, drop, len(batches))
+				assert.Empty(t, detectionsOn(out, 4), "%s drop=%v batches=%d: the child of the reused id", shape, drop, len(batches))
 			}
 		}
 	}

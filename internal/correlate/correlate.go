@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
@@ -219,9 +218,9 @@ type Config struct {
 
 	// MaxHosts caps the hosts held; the least recently seen host goes first.
 	MaxHosts int
-	// MaxEntriesPerHost caps each of a host's five tables (connections,
-	// pending children, servers, logons, logon waits); the oldest entry of
-	// the table goes first.
+	// MaxEntriesPerHost caps each of a host's six tables (connections,
+	// pending children, servers, server exits, logons, logon waits); the
+	// oldest entry of the table goes first.
 	MaxEntriesPerHost int
 	// MaxEntries caps the entries of all hosts together; the least recently
 	// seen host goes first.
@@ -309,7 +308,6 @@ type Correlator struct {
 	parents []string
 	shards  []shard
 	now     func() time.Time
-	servers atomic.Int64 // servers held by every host: exits are read only while there are some
 }
 
 // New builds a Correlator.
@@ -341,7 +339,6 @@ func New(cfg Config) (*Correlator, error) {
 		s.hosts = make(map[string]*hostState)
 		s.maxHosts = max(1, cfg.MaxHosts/n)
 		s.maxEntries = max(1, cfg.MaxEntries/n)
-		s.servers = &c.servers
 	}
 	return c, nil
 }

@@ -64,10 +64,12 @@ func conn3(rid int64, written time.Duration, image, guid, src, sport, dst, dport
 	}
 }
 
+// exit4689 is the exit of an mmc.exe (a COM server's image: exits of other
+// images are not read).
 func exit4689(host string, rid int64, at time.Duration, pid uint32) *winevent.ContextEvent {
 	return &winevent.ContextEvent{
 		EventID: 4689, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
-		ProcessID: "0x" + strconv.FormatUint(uint64(pid), 16),
+		ProcessID: "0x" + strconv.FormatUint(uint64(pid), 16), ProcessName: `C:\Windows\System32\mmc.exe`,
 	}
 }
 
@@ -174,11 +176,12 @@ func TestExpiryEventTimeAndWallClock(t *testing.T) {
 	hn.feed(exit4689(w6, 3, 11*time.Minute+time.Second, 99), false, false)
 	st := hn.c.Stats()
 	assert.Equal(t, int64(1), st.EntriesExpired)
-	assert.Equal(t, 2, st.Entries, "the server (1 h) and the wait (until 12 min) stay")
+	assert.Equal(t, 3, st.Entries, "the server (1 h), the wait (until 12 min) and the exit (max_delay) stay")
+	wall.add(2 * time.Minute)
 	hn.feed(exit4689(w6, 4, 13*time.Minute, 99), false, false)
 	st = hn.c.Stats()
-	assert.Equal(t, int64(2), st.EntriesExpired, "the wait expired")
-	assert.Equal(t, 1, st.Entries)
+	assert.Equal(t, int64(3), st.EntriesExpired, "the wait and the first exit expired")
+	assert.Equal(t, 2, st.Entries, "the server and the second exit")
 
 	// a silent host goes after every timeout has passed in wall time
 	wall.add(2 * time.Hour)
@@ -433,8 +436,6 @@ func TestFieldsReadFirst(t *testing.T) {
 	assert.NotZero(t, c.FirstFields(3)&winevent.FieldInitiated)
 	assert.Equal(t, winevent.FieldLogonType, c.FirstFields(4624))
 	assert.Zero(t, c.FirstFields(7), "image load")
-	assert.Zero(t, c.FirstFields(4689), "no server held")
-	assert.Zero(t, c.FirstFields(5), "no server held")
 
 	out := conn3(1, 0, `C:\Windows\explorer.exe`, "{g}", "10.0.0.6", "49700", "10.0.0.5", "443")
 	out.Initiated = "true"
@@ -453,31 +454,39 @@ func TestFieldsReadFirst(t *testing.T) {
 	assert.Zero(t, off.c.FirstFields(4624))
 }
 
-// TestExitsReadWhileServersHeld: exits are read only while some host holds a
-// DCOM-launched server, and the count of servers held follows exits,
-// expiry and host eviction back to zero.
-func TestExitsReadWhileServersHeld(t *testing.T) {
-	wall := newWall()
-	hn := newHarness(t, func(c *Config) { c.Now = wall.now; c.MaxHosts = 1 })
-	server := func(host string, rid int64, at time.Duration) *winevent.ContextEvent {
-		return create4688(host, rid, at, `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, 5, 4, "mmc.exe -Embedding", "0x10")
+// TestExitsOfServerImagesOnly: which exits are read does not depend on the
+// state (the processor decides for a run of records at once, before the
+// records in front of an exit are observed), only on the image: the exit of
+// a COM server's image is read in full, any other exit by one field.
+func TestExitsOfServerImagesOnly(t *testing.T) {
+	hn := newHarness(t, nil)
+	c := hn.c
+	for _, id := range []int64{winevent.SecurityProcessExit, winevent.SysmonProcessTerminate} {
+		assert.Equal(t, winevent.FieldImage|winevent.FieldProcessName, c.FirstFields(id), "no server held")
 	}
-	hn.feed(server(w6, 1, 0), true, true)
-	require.EqualValues(t, 1, hn.c.servers.Load())
-	require.NotZero(t, hn.c.FirstFields(4689))
-	require.NotZero(t, hn.c.FirstFields(5))
+	mmc := &winevent.ContextEvent{EventID: 4689, ProcessName: `C:\Windows\System32\mmc.exe`}
+	assert.Equal(t, exitFields, c.RestFields(mmc))
+	notepad := &winevent.ContextEvent{EventID: 4689, ProcessName: `C:\Windows\System32\notepad.exe`}
+	assert.Zero(t, c.RestFields(notepad))
+	sysmon := &winevent.ContextEvent{EventID: 5, Image: `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`}
+	assert.Equal(t, exitFields, c.RestFields(sysmon))
 
-	// the server exits; its entry goes when it expires
-	hn.feed(exit4689(w6, 2, time.Second, 5), false, false)
-	wall.add(2 * time.Minute)
-	hn.feed(logon(w6, 3, 3*time.Minute, "0x11", "10.1.1.1", "1234", "x"), false, false)
-	assert.EqualValues(t, 0, hn.c.servers.Load())
-	assert.Zero(t, hn.c.FirstFields(4689))
+	off := newHarness(t, func(c *Config) { c.ServerChild = false })
+	assert.Zero(t, off.c.FirstFields(4689))
+}
 
-	// a host evicted with its server
-	hn.feed(server(w6, 4, 4*time.Minute), true, true)
-	require.EqualValues(t, 1, hn.c.servers.Load())
-	hn.feed(logon("other-host", 1, 4*time.Minute, "0x11", "10.1.1.1", "1234", "x"), false, false)
-	require.EqualValues(t, 1, hn.c.Stats().HostsEvicted, "max_hosts 1: one shard, w6 evicted")
-	assert.EqualValues(t, 0, hn.c.servers.Load())
+// TestExitBeforeItsStart: an exit that arrives before the server's start
+// (another batch, a reordered stream) still ends the server, so that a
+// later process reusing the id is not taken for its child.
+func TestExitBeforeItsStart(t *testing.T) {
+	hn := newHarness(t, nil)
+	mmc := `C:\Windows\System32\mmc.exe`
+	exit := exit4689(w6, 2, 2*time.Second, 0x52c)
+	exit.ProcessName = mmc
+	hn.feed(exit, false, false)
+	hn.feed(create4688(w6, 1, 0, mmc, `C:\Windows\System32\svchost.exe`, 0x52c, 0x380, "mmc.exe -Embedding", "0x10"), true, true)
+	f, _ := hn.feed(create4688(w6, 3, time.Second, `C:\Windows\System32\cmd.exe`, mmc, 0x900, 0x52c, "cmd", "0x0"), false, false)
+	assert.True(t, f.Kinds.Has(ServerChild), "started while the server ran")
+	f, _ = hn.feed(create4688(w6, 4, 30*time.Second, `C:\Windows\System32\cmd.exe`, mmc, 0x901, 0x52c, "cmd", "0x0"), false, false)
+	assert.False(t, f.Kinds.Has(ServerChild), "started after the server's exit, which arrived first")
 }

@@ -128,7 +128,9 @@ func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator,
 // the record can take part in nothing and need not be read at all. With
 // RestFields it keeps the common events to a few fields read: outbound
 // connections, inbound ones accepted by an unwatched process, logons of
-// other types, and exits while no server is held.
+// other types, and exits of processes that are not COM servers. It depends
+// on the configuration only, never on the state: a record's fate must not
+// depend on what other records arrived before it.
 func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
 	switch eventID {
 	case winevent.SysmonNetworkConnect:
@@ -136,8 +138,8 @@ func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
 			return winevent.FieldProtocol | winevent.FieldInitiated | winevent.FieldImage | winevent.FieldSourceIP
 		}
 	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
-		if c.cfg.ServerChild && c.servers.Load() > 0 {
-			return winevent.FieldProcessID | winevent.FieldProcessGUID | winevent.FieldUtcTime | winevent.FieldSystemTime
+		if c.cfg.ServerChild {
+			return winevent.FieldImage | winevent.FieldProcessName
 		}
 	case winevent.SecurityLogon:
 		if c.cfg.Logon {
@@ -150,8 +152,10 @@ func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
 // RestFields returns what else Observe needs of an event read with
 // FirstFields: nothing for an outbound connection (its source address and
 // the host are enough), an inbound one to a process that is not watched, an
-// exit, or a logon other than type 3; the logon's account and address for a
-// network logon; every field for an inbound connection to a watched process.
+// logon other than type 3, or the exit of a process that is not a COM
+// server; the logon's account and address for a network logon; the ids and
+// times of a COM server's exit; every field for an inbound connection to a
+// watched process.
 func (c *Correlator) RestFields(ev *winevent.ContextEvent) winevent.Fields {
 	switch ev.EventID {
 	case winevent.SysmonNetworkConnect:
@@ -162,8 +166,31 @@ func (c *Correlator) RestFields(ev *winevent.ContextEvent) winevent.Fields {
 		if strings.TrimSpace(ev.LogonType) == "3" {
 			return logonFields
 		}
+	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
+		if c.isServerImage(exitImage(ev)) {
+			return exitFields
+		}
 	}
 	return 0
+}
+
+// exitFields are what observeExit reads of the exit of a COM server's image.
+const exitFields = winevent.FieldProcessID | winevent.FieldProcessGUID | winevent.FieldUtcTime |
+	winevent.FieldSystemTime | winevent.FieldRecordID
+
+// exitImage is the path of the process that ended: Sysmon 5 Image, 4689
+// ProcessName.
+func exitImage(ev *winevent.ContextEvent) string {
+	if ev.EventID == winevent.SysmonProcessTerminate {
+		return ev.Image
+	}
+	return ev.ProcessName
+}
+
+// isServerImage reports whether a path names a COM server whose start can be
+// a DCOM_ServerActivation (every path without a judge).
+func (c *Correlator) isServerImage(path string) bool {
+	return c.cfg.Judge == nil || c.cfg.Judge.IsServer(path)
 }
 
 // logonFields are what observeLogon keeps of a network logon.
@@ -281,7 +308,12 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 		srv = &sl.v
 	}
 	if srv == nil {
-		c.pushServer(s, h, serverEntry{proc: *p}, p.Time+int64(c.cfg.ServerTimeout), wall)
+		end := c.exitOf(h, p)
+		deadline := p.Time + int64(c.cfg.ServerTimeout)
+		if end != 0 {
+			deadline = end + c.delay
+		}
+		c.pushServer(s, h, serverEntry{proc: *p, end: end}, deadline, wall)
 		srv = &h.servers.at(h.servers.n - 1).v
 	}
 	judge := c.cfg.Judge
@@ -470,11 +502,30 @@ func sameHost(name, computer string) bool {
 	return strings.EqualFold(name, computer)
 }
 
-// observeExit handles Sysmon 5 and Security 4689: a server that ends takes
-// no more children (a process id may be reused after it).
+// exitOf returns the time of the first exit held for a server that has just
+// been remembered (its exit arrived first), or 0.
+func (c *Correlator) exitOf(h *hostState, p *Process) int64 {
+	var end int64
+	for i := 0; i < h.exits.n; i++ {
+		sl := h.exits.at(i)
+		x := &sl.v
+		if sl.dead || !sameProcess(x.guid, x.pid, p.GUID, p.PID) || x.time < p.Time-timeSlack {
+			continue
+		}
+		if end == 0 || x.time < end {
+			end = max(x.time, p.Time)
+		}
+	}
+	return end
+}
+
+// observeExit handles Sysmon 5 and Security 4689 of a COM server's image: a
+// server that ends takes no more children (a process id may be reused after
+// it). The exit is also kept for max_delay, for a start that arrives after
+// it.
 func (c *Correlator) observeExit(in *Input) {
 	ev := in.Event
-	if !c.cfg.ServerChild {
+	if !c.cfg.ServerChild || !c.isServerImage(exitImage(ev)) {
 		return
 	}
 	pid := parsePID(ev.ProcessID)
@@ -490,13 +541,13 @@ func (c *Correlator) observeExit(in *Input) {
 		}
 	}
 	wall := c.now().UnixNano()
-	s, h := c.lock(ev.Computer, false, wall)
+	s, h := c.lock(ev.Computer, true, wall)
 	defer s.mu.Unlock()
-	if h == nil {
-		return
-	}
 	h.advance(sysmon, in.Time, wall)
 	h.expire(s, h.clock(), wall)
+	if !hasExit(h, guid, pid, t) {
+		c.pushExit(s, h, exitEntry{guid: strings.Clone(guid), pid: pid, time: t}, max(t, in.Time)+c.delay, wall)
+	}
 	for i := 0; i < h.servers.n; i++ {
 		sl := h.servers.at(i)
 		if sl.dead || sl.v.end != 0 || !sameProcess(guid, pid, sl.v.proc.GUID, sl.v.proc.PID) ||
@@ -506,6 +557,16 @@ func (c *Correlator) observeExit(in *Input) {
 		sl.v.end = max(t, sl.v.proc.Time)
 		sl.deadline = min(sl.deadline, sl.v.end+c.delay)
 	}
+}
+
+func hasExit(h *hostState, guid string, pid uint32, t int64) bool {
+	for i := 0; i < h.exits.n; i++ {
+		sl := h.exits.at(i)
+		if !sl.dead && sl.v.time == t && sameProcess(guid, pid, sl.v.guid, sl.v.pid) {
+			return true
+		}
+	}
+	return false
 }
 
 // observeLogon handles Security 4624: network logons (type 3) from another

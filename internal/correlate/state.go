@@ -3,7 +3,6 @@ package correlate
 import (
 	"net/netip"
 	"sync"
-	"sync/atomic"
 )
 
 // shard holds the hosts whose name hashes to it.
@@ -22,8 +21,7 @@ type shard struct {
 	maxEntries int
 	lastSweep  int64 // wall clock of the last silent-host sweep
 	stats      Stats
-	servers    *atomic.Int64 // the Correlator's count of servers held, all shards
-	_          [32]byte      // keep neighbouring shards' locks off one cache line
+	_          [40]byte // keep neighbouring shards' locks off one cache line
 }
 
 // table names a host's tables, for eviction.
@@ -33,6 +31,7 @@ const (
 	tConns table = iota
 	tChildren
 	tServers
+	tExits
 	tLogons
 	tWaits
 	tableCount
@@ -119,6 +118,15 @@ type serverEntry struct {
 	end  int64 // exit time (Unix ns); 0 while it runs
 }
 
+// exitEntry is the exit of a COM server's image, kept for max_delay: its
+// start may arrive after it (another receiver, another batch, a shuffled
+// stream), and must then not be taken for a server still running.
+type exitEntry struct {
+	guid string
+	pid  uint32
+	time int64
+}
+
 type logonEntry struct {
 	info LogonInfo
 	id   uint64
@@ -145,6 +153,7 @@ type hostState struct {
 	conns    ring[Conn]
 	children ring[childEntry]
 	servers  ring[serverEntry]
+	exits    ring[exitEntry]
 	logons   ring[logonEntry]
 	waits    ring[waitEntry]
 	byID     map[uint64]uint64         // logon id -> seq in logons
@@ -152,7 +161,7 @@ type hostState struct {
 }
 
 func (h *hostState) entries() int {
-	return h.conns.n + h.children.n + h.servers.n + h.logons.n + h.waits.n
+	return h.conns.n + h.children.n + h.servers.n + h.exits.n + h.logons.n + h.waits.n
 }
 
 // clock is the host's event time for expiry: the slower of its two logs, so
@@ -290,7 +299,6 @@ func (c *Correlator) removeHost(s *shard, h *hostState, evicted bool) {
 		s.stats.EntriesEvicted += int64(h.live())
 	}
 	s.entries -= h.entries()
-	s.servers.Add(-int64(h.servers.n))
 	s.unlink(h)
 	delete(s.hosts, h.key)
 }
@@ -310,6 +318,9 @@ func (h *hostState) live() int {
 	}
 	for i := 0; i < h.servers.n; i++ {
 		count(h.servers.at(i).dead)
+	}
+	for i := 0; i < h.exits.n; i++ {
+		count(h.exits.at(i).dead)
 	}
 	for i := 0; i < h.logons.n; i++ {
 		count(h.logons.at(i).dead)
@@ -344,7 +355,9 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 	case tServers:
 		dead = h.servers.at(0).dead
 		h.servers.pop()
-		s.servers.Add(-1)
+	case tExits:
+		dead = h.exits.at(0).dead
+		h.exits.pop()
 	case tLogons:
 		f := h.logons.at(0)
 		dead = f.dead
@@ -379,6 +392,8 @@ func (h *hostState) tableLen(t table) int {
 		return h.children.n
 	case tServers:
 		return h.servers.n
+	case tExits:
+		return h.exits.n
 	case tLogons:
 		return h.logons.n
 	default:
@@ -394,6 +409,8 @@ func (h *hostState) front(t table) *meta {
 		return &h.children.at(0).meta
 	case tServers:
 		return &h.servers.at(0).meta
+	case tExits:
+		return &h.exits.at(0).meta
 	case tLogons:
 		return &h.logons.at(0).meta
 	default:
@@ -465,7 +482,12 @@ func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline,
 	c.makeRoom(s, h, tServers)
 	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
 	s.entries++
-	s.servers.Add(1)
+}
+
+func (c *Correlator) pushExit(s *shard, h *hostState, v exitEntry, deadline, wall int64) {
+	c.makeRoom(s, h, tExits)
+	h.exits.push(slot[exitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	s.entries++
 }
 
 func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, wall int64) {

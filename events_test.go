@@ -1,0 +1,138 @@
+package dcomdetectionprocessor
+
+import (
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// winEvent is a synthetic Windows event, rendered as the windowseventlog
+// receiver does: its map body (format: map) or the raw XML (raw: true).
+type winEvent struct {
+	ID       int64
+	Host     string
+	RecordID int64
+	Time     time.Time
+	Data     [][2]string // event data, in order
+}
+
+const (
+	securityChannel  = "Security"
+	securityProvider = "Microsoft-Windows-Security-Auditing"
+	sysmonProvider   = "Microsoft-Windows-Sysmon"
+)
+
+// sysmonEventIDs are the Sysmon ids the correlation reads; every other id
+// is a Security event.
+func (e *winEvent) sysmon() bool { return e.ID == 1 || e.ID == 3 || e.ID == 5 }
+
+func (e *winEvent) channel() (channel, provider string) {
+	if e.sysmon() {
+		return sysmonChannel, sysmonProvider
+	}
+	return securityChannel, securityProvider
+}
+
+func (e *winEvent) systemTime() string { return e.Time.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// put renders the event into a record's body in a shape: "map" or "xml".
+func (e *winEvent) put(lr plog.LogRecord, shape string) {
+	if shape == "xml" {
+		lr.Body().SetStr(e.xml())
+		return
+	}
+	e.mapBody(lr.Body().SetEmptyMap())
+}
+
+func (e *winEvent) mapBody(m pcommon.Map) {
+	channel, provider := e.channel()
+	id := m.PutEmptyMap("event_id")
+	id.PutInt("id", e.ID)
+	id.PutInt("qualifiers", 0)
+	m.PutEmptyMap("provider").PutStr("name", provider)
+	m.PutStr("channel", channel)
+	m.PutStr("computer", e.Host)
+	m.PutInt("record_id", e.RecordID)
+	m.PutStr("system_time", e.systemTime())
+	m.PutStr("level", "Information")
+	data := m.PutEmptyMap("event_data")
+	for _, kv := range e.Data {
+		data.PutStr(kv[0], kv[1])
+	}
+}
+
+func (e *winEvent) xml() string {
+	channel, provider := e.channel()
+	var b strings.Builder
+	b.WriteString(`<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="`)
+	b.WriteString(provider)
+	b.WriteString(`"/><EventID>`)
+	b.WriteString(strconv.FormatInt(e.ID, 10))
+	b.WriteString(`</EventID><TimeCreated SystemTime="`)
+	b.WriteString(e.systemTime())
+	b.WriteString(`"/><EventRecordID>`)
+	b.WriteString(strconv.FormatInt(e.RecordID, 10))
+	b.WriteString(`</EventRecordID><Channel>`)
+	b.WriteString(channel)
+	b.WriteString(`</Channel><Computer>`)
+	b.WriteString(html.EscapeString(e.Host))
+	b.WriteString(`</Computer></System><EventData>`)
+	for _, kv := range e.Data {
+		b.WriteString(`<Data Name="` + kv[0] + `">`)
+		b.WriteString(html.EscapeString(kv[1]))
+		b.WriteString(`</Data>`)
+	}
+	b.WriteString(`</EventData></Event>`)
+	return b.String()
+}
+
+// hexID writes a process or logon id as Security events do.
+func hexID(n uint64) string { return "0x" + strconv.FormatUint(n, 16) }
+
+// security4688 is a process creation in the Security log.
+func security4688(host string, rid int64, at time.Time, image, parent string, pid, creator uint64, cmd, targetLogon string) winEvent {
+	return winEvent{ID: 4688, Host: host, RecordID: rid, Time: at, Data: [][2]string{
+		{"SubjectUserSid", "S-1-5-18"},
+		{"SubjectUserName", "WS01$"},
+		{"SubjectDomainName", "CORP"},
+		{"SubjectLogonId", "0x3e7"},
+		{"NewProcessId", hexID(pid)},
+		{"NewProcessName", image},
+		{"TokenElevationType", "%%1938"},
+		{"ProcessId", hexID(creator)},
+		{"CommandLine", cmd},
+		{"TargetUserSid", "S-1-5-21-1-2-3-1104"},
+		{"TargetUserName", "alice"},
+		{"TargetDomainName", "CORP"},
+		{"TargetLogonId", targetLogon},
+		{"ParentProcessName", parent},
+		{"MandatoryLabel", "S-1-16-8192"},
+	}}
+}
+
+// security4689 is a process exit in the Security log.
+func security4689(host string, rid int64, at time.Time, image string, pid uint64) winEvent {
+	return winEvent{ID: 4689, Host: host, RecordID: rid, Time: at, Data: [][2]string{
+		{"SubjectUserSid", "S-1-5-21-1-2-3-1104"},
+		{"SubjectUserName", "alice"},
+		{"SubjectDomainName", "CORP"},
+		{"SubjectLogonId", "0x1f4a2"},
+		{"Status", "0x0"},
+		{"ProcessId", hexID(pid)},
+		{"ProcessName", image},
+	}}
+}
+
+// logsOf renders events into one batch, one resource and scope.
+func logsOf(shape string, events ...winEvent) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := range events {
+		events[i].put(lrs.AppendEmpty(), shape)
+	}
+	return ld
+}
