@@ -646,3 +646,59 @@ func TestCorrelationExitInTheSameBatchAsItsServer(t *testing.T) {
 		}
 	}
 }
+
+// kindsOf lists event.kind of every record (original or late) about the
+// record with this record id that carries one.
+func kindsOf(lds []plog.Logs, recordID int64) (alerts, enrichments int) {
+	for _, ld := range lds {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					attrs := lr.Attributes()
+					id := integer(attrs, attrCorrRecord+"record_id")
+					if v, ok := attrs.Get(attrCorrLate); !ok || !v.Bool() {
+						var ce winevent.ContextEvent
+						winevent.ReadContext(lr.Body(), attrs, &ce)
+						id = ce.RecordID
+					}
+					if id != recordID {
+						continue
+					}
+					switch str(attrs, attrEventKind) {
+					case "alert":
+						alerts++
+					case eventKindEnrichment:
+						enrichments++
+					}
+				}
+			}
+		}
+	}
+	return alerts, enrichments
+}
+
+// TestCorrelationOneAlertPerRecord: a 4688 child completed late by both
+// joins (its parent mmc.exe accepted an inbound DCOM connection, and is a
+// DCOM-launched server) is one alert; the second finding is an enrichment
+// of it, and the detection is counted once.
+func TestCorrelationOneAlertPerRecord(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	mmc, svchost := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`
+	child := security4688("ws02.corp.example", 10, t0.Add(2*time.Second), `C:\Windows\System32\notepad.exe`, mmc, 0x900, 0x52c, "notepad.exe", "0x1f4a2")
+	conn := sysmon3Inbound("ws02.corp.example", 11, t0.Add(3*time.Second), t0.Add(time.Second), mmc, 0x52c, "{5f1e0a52-0000-0000-0000-000000000001}", "10.0.0.9", 50112, "10.0.0.21", 49702)
+	server := security4688("ws02.corp.example", 12, t0, mmc, svchost, 0x52c, 0x380, `C:\Windows\system32\mmc.exe -Embedding`, "0x2a1f0")
+	for _, shape := range []string{"map", "xml"} {
+		for _, order := range [][]winEvent{{child, conn, server}, {child, server, conn}} {
+			for _, perCall := range []int{1, 3} {
+				var lds []plog.Logs
+				for i := 0; i < len(order); i += perCall {
+					lds = append(lds, logsOf(shape, order[i:i+perCall]...))
+				}
+				out := consumeAll(t, defaultConfig(), lds)
+				alerts, enrichments := kindsOf(out, 10)
+				assert.Equal(t, 1, alerts, "%s, second %d, %d per call", shape, order[1].ID, perCall)
+				assert.Equal(t, 1, enrichments, "%s, second %d, %d per call", shape, order[1].ID, perCall)
+			}
+		}
+	}
+}

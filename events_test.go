@@ -136,3 +136,32 @@ func logsOf(shape string, events ...winEvent) plog.Logs {
 	}
 	return ld
 }
+
+// sysmonTime is Sysmon's UtcTime.
+func sysmonTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
+
+// sysmon3Inbound is an inbound TCP connection accepted by image (pid, guid)
+// from remote, as current Sysmon writes it: this host's end in
+// Destination*.
+func sysmon3Inbound(host string, rid int64, written, utc time.Time, image string, pid uint64, guid, remote string, remotePort int, local string, localPort int) winEvent {
+	return winEvent{ID: 3, Host: host, RecordID: rid, Time: written, Data: [][2]string{
+		{"RuleName", "-"},
+		{"UtcTime", sysmonTime(utc)},
+		{"ProcessGuid", guid},
+		{"ProcessId", strconv.FormatUint(pid, 10)},
+		{"Image", image},
+		{"User", `CORP\alice`},
+		{"Protocol", "tcp"},
+		{"Initiated", "false"},
+		{"SourceIsIpv6", "false"},
+		{"SourceIp", remote},
+		{"SourceHostname", "-"},
+		{"SourcePort", strconv.Itoa(remotePort)},
+		{"SourcePortName", "-"},
+		{"DestinationIsIpv6", "false"},
+		{"DestinationIp", local},
+		{"DestinationHostname", "-"},
+		{"DestinationPort", strconv.Itoa(localPort)},
+		{"DestinationPortName", "-"},
+	}}
+}

@@ -111,8 +111,9 @@ type Process struct {
 	ParentGUID     string
 	LogonID        string // Sysmon LogonId, or 4688 TargetLogonId
 	SubjectLogonID string
-	// Detected: the record was already a detection when it was observed, so a
-	// late finding about it is an enrichment, not a new alert.
+	// Detected: the record was already a detection when it was observed, or
+	// an earlier late finding made it one, so a late finding about it is an
+	// enrichment, not a new alert: a record is at most one alert.
 	Detected bool
 	// Excluded: an exclusion suppressed the engine's detection on it; no
 	// correlation finding is made about it.

@@ -330,6 +330,7 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 			continue
 		}
 		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: ServerChild, Server: srv.proc}
+		ch.proc.Detected = true // a further finding about it is an enrichment, not a second alert
 		if c.cfg.Logon {
 			c.joinLogon(h, &f, &ch.proc)
 		}
@@ -432,6 +433,7 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 			continue
 		}
 		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: InboundChild, Conn: conn}
+		ch.proc.Detected = true // a further finding about it is an enrichment, not a second alert
 		if c.cfg.Logon && !c.joinLogon(h, &f, &ch.proc) {
 			if w, ok := planWait(h, &ch.proc, &f); ok {
 				w.proc = ch.proc // already a copy
