@@ -490,3 +490,24 @@ func TestExitBeforeItsStart(t *testing.T) {
 	f, _ = hn.feed(create4688(w6, 4, 30*time.Second, `C:\Windows\System32\cmd.exe`, mmc, 0x901, 0x52c, "cmd", "0x0"), false, false)
 	assert.False(t, f.Kinds.Has(ServerChild), "started after the server's exit, which arrived first")
 }
+
+// TestNoEvictionInsideAJoinLoop: a connection that completes several
+// pending children finds every one of them, also when the logon waits it
+// adds for them reach the cap and evict the oldest children (an eviction
+// inside the loop over the children used to skip the next one).
+func TestNoEvictionInsideAJoinLoop(t *testing.T) {
+	hn := newHarness(t, func(c *Config) { c.Shards, c.MaxEntries = 1, 3 })
+	explorer := `C:\Windows\explorer.exe`
+	for i := range 2 {
+		f, _ := hn.feed(create4688(w6, int64(10+i), time.Duration(i)*time.Second, `C:\Windows\System32\cmd.exe`, explorer, uint32(0x900+i), 8200, "cmd.exe", "0x1f4a2"), false, false)
+		require.True(t, f.Empty())
+	}
+	require.Equal(t, 2, hn.c.Stats().Entries, "two pending children")
+	cn := conn3(20, 3*time.Second, explorer, "{d273d0f0-e905-5f64-1701-000000000800}", "172.18.39.5", "51736", "172.18.39.6", "49702")
+	cn.ProcessID = "8200"
+	_, late := hn.feed(cn, false, false)
+	require.Len(t, late, 2, "both children")
+	assert.Equal(t, int64(10), late[0].Record.RecordID)
+	assert.Equal(t, int64(11), late[1].Record.RecordID)
+	assert.LessOrEqual(t, hn.c.Stats().Entries, 3)
+}

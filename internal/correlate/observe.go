@@ -418,8 +418,10 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 	c.pushConn(s, h, conn, max(conn.Time+c.window, in.Time)+c.delay, wall)
 
 	// Children that came first: Sysmon often writes the connection after the
-	// child it explains.
+	// child it explains. Nothing is added to the state inside the loop (an
+	// addition may evict the front child and shift the ones behind it).
 	judge := c.cfg.Judge
+	first := len(late)
 	for i := 0; i < h.children.n; i++ {
 		sl := h.children.at(i)
 		ch := &sl.v
@@ -434,14 +436,23 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 		}
 		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: InboundChild, Conn: conn}
 		ch.proc.Detected = true // a further finding about it is an enrichment, not a second alert
-		if c.cfg.Logon && !c.joinLogon(h, &f, &ch.proc) {
-			if w, ok := planWait(h, &ch.proc, &f); ok {
-				w.proc = ch.proc // already a copy
-				c.pushWait(s, h, w, max(in.Time, ch.proc.Time)+c.delay, wall)
-			}
+		if c.cfg.Logon {
+			c.joinLogon(h, &f, &ch.proc)
 		}
 		s.stats.LateFindings++
 		late = append(late, f)
+	}
+	// The children found wait for the logon of the connection's remote end.
+	for i := first; c.cfg.Logon && i < len(late); i++ {
+		f := &late[i]
+		if f.LogonJoin != NoLogon {
+			continue
+		}
+		if w, ok := planWait(h, &f.Process, f); ok {
+			w.proc = f.Process // already a copy
+			w.proc.Detected = true
+			c.pushWait(s, h, w, max(in.Time, f.Process.Time)+c.delay, wall)
+		}
 	}
 	return late
 }
