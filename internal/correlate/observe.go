@@ -666,22 +666,22 @@ func (c *Correlator) nearConn(logonTime int64, cn *Conn) bool {
 // the logon of the connection's remote end, otherwise the one whose id is
 // the process's logon id (4688 TargetLogonId, then SubjectLogonId, which a
 // server's child inherits; Sysmon LogonId).
-func (c *Correlator) joinLogon(h *hostState, f *Finding, p *Process) bool {
+func (c *Correlator) joinLogon(h *hostState, f *Finding, p *Process) {
 	if f.Kinds.Has(InboundChild) {
 		ap, ok := addrPort(f.Conn.RemoteAddr, f.Conn.RemotePort)
 		if !ok {
-			return false
+			return
 		}
 		seq, ok := h.byAddr[ap]
 		if !ok {
-			return false
+			return
 		}
 		sl := h.logons.bySeq(seq)
 		if sl == nil || sl.dead || !c.nearConn(sl.v.info.Record.Time, &f.Conn) {
-			return false
+			return
 		}
 		f.Logon, f.LogonJoin = sl.v.info, ByAddress
-		return true
+		return
 	}
 	for _, text := range [2]string{p.LogonID, p.SubjectLogonID} {
 		id := parseLogonID(text)
@@ -695,10 +695,9 @@ func (c *Correlator) joinLogon(h *hostState, f *Finding, p *Process) bool {
 		if sl := h.logons.bySeq(seq); sl != nil && !sl.dead && c.nearLogon(sl.v.info.Record.Time, p) {
 			f.Logon, f.LogonJoin = sl.v.info, ByLogonID
 			f.Kinds |= Logon
-			return true
+			return
 		}
 	}
-	return false
 }
 
 // planWait prepares a detection's wait for a logon that may arrive after it
