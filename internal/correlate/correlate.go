@@ -163,6 +163,8 @@ type Finding struct {
 	// Logon kind; ByAddress supplements an inbound-child finding.
 	Logon     LogonInfo
 	LogonJoin Join
+	// logonKnown: the record's logon was reported before this finding.
+	logonKnown bool
 }
 
 // Empty reports whether the finding says nothing.

@@ -511,3 +511,43 @@ func TestNoEvictionInsideAJoinLoop(t *testing.T) {
 	assert.Equal(t, int64(11), late[1].Record.RecordID)
 	assert.LessOrEqual(t, hn.c.Stats().Entries, 3)
 }
+
+// TestLateServerChildLogon: a child made a detection late (its server
+// arrived after it) gets its network logon also when the logon arrives
+// later still; a logon already reported about a record is not reported
+// again with a later finding.
+func TestLateServerChildLogon(t *testing.T) {
+	mmc, svchost := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`
+	server := create4688(w6, 1, 0, mmc, svchost, 0x52c, 0x380, "mmc.exe -Embedding", "0x2a1f0")
+	child := create4688(w6, 2, time.Second, `C:\Windows\System32\notepad.exe`, mmc, 0x900, 0x52c, "notepad.exe", "0x0")
+	child.SubjectLogonID = "0x2a1f0"
+	lg := logon(w6, 3, -time.Second, "0x2a1f0", "172.18.39.5", "51736", "pgustavo")
+
+	t.Run("logon after the late finding", func(t *testing.T) {
+		hn := newHarness(t, nil)
+		hn.feed(child, false, false)
+		_, late := hn.feed(server, true, true)
+		require.Len(t, late, 1)
+		require.True(t, late[0].Kinds.Has(ServerChild))
+		require.Equal(t, NoLogon, late[0].LogonJoin, "the logon has not arrived")
+		_, late = hn.feed(lg, false, false)
+		var about []int64
+		for _, f := range late {
+			about = append(about, f.Record.RecordID)
+			assert.Equal(t, ByLogonID, f.LogonJoin)
+		}
+		assert.ElementsMatch(t, []int64{1, 2}, about, "the server and its child")
+	})
+	t.Run("logon reported once", func(t *testing.T) {
+		hn := newHarness(t, nil)
+		f, _ := hn.feed(child, true, false) // a detection of the engine's own
+		require.Equal(t, NoLogon, f.LogonJoin)
+		_, late := hn.feed(lg, false, false)
+		require.Len(t, late, 1)
+		require.Equal(t, ByLogonID, late[0].LogonJoin)
+		_, late = hn.feed(server, true, true)
+		require.Len(t, late, 1)
+		assert.True(t, late[0].Kinds.Has(ServerChild))
+		assert.Equal(t, NoLogon, late[0].LogonJoin, "reported with the logon's own late finding already")
+	})
+}

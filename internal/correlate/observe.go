@@ -67,7 +67,7 @@ func (c *Correlator) observeProcess(in *Input, late []Finding) (Finding, []Findi
 		late = c.rememberServer(s, h, k.get(&p), wall, late)
 	}
 	if open := wants &^ f.Kinds; open != 0 && c.cfg.LateFindings && !hasChild(h, &p) {
-		c.pushChild(s, h, childEntry{proc: *k.get(&p), wants: open}, max(p.Time, in.Time)+c.window+c.delay, wall)
+		c.pushChild(s, h, childEntry{proc: *k.get(&p), wants: open, logon: f.LogonJoin != NoLogon}, max(p.Time, in.Time)+c.window+c.delay, wall)
 	}
 	if c.cfg.Logon && c.cfg.LateFindings && detected && f.LogonJoin == NoLogon {
 		if w, ok := planWait(h, &p, &f); ok {
@@ -317,6 +317,7 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 		srv = &h.servers.at(h.servers.n - 1).v
 	}
 	judge := c.cfg.Judge
+	first := len(late)
 	for i := 0; i < h.children.n; i++ {
 		sl := h.children.at(i)
 		ch := &sl.v
@@ -330,14 +331,44 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 			continue
 		}
 		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: ServerChild, Server: srv.proc}
-		ch.proc.Detected = true // a further finding about it is an enrichment, not a second alert
-		if c.cfg.Logon {
-			c.joinLogon(h, &f, &ch.proc)
-		}
+		c.lateChild(h, ch, &f)
 		s.stats.LateFindings++
 		late = append(late, f)
 	}
+	c.awaitLogons(s, h, late[first:], wall)
 	return late
+}
+
+// lateChild completes a late finding about a pending child: the child is a
+// detection from now on (a further finding about it is an enrichment, not a
+// second alert), and its logon is joined unless it was reported before.
+func (c *Correlator) lateChild(h *hostState, ch *childEntry, f *Finding) {
+	ch.proc.Detected = true
+	f.logonKnown = ch.logon
+	if c.cfg.Logon && !ch.logon {
+		c.joinLogon(h, f, &ch.proc)
+		ch.logon = f.LogonJoin != NoLogon
+	}
+}
+
+// awaitLogons makes the records of late findings that have no logon yet
+// wait for it. It runs after the loop that made the findings: an addition
+// may evict the front entry of a table and shift the ones behind it.
+func (c *Correlator) awaitLogons(s *shard, h *hostState, found []Finding, wall int64) {
+	if !c.cfg.Logon || !c.cfg.LateFindings {
+		return
+	}
+	for i := range found {
+		f := &found[i]
+		if f.LogonJoin != NoLogon || f.logonKnown {
+			continue
+		}
+		if w, ok := planWait(h, &f.Process, f); ok {
+			w.proc = f.Process // already a copy
+			w.proc.Detected = true
+			c.pushWait(s, h, w, max(h.clock(), f.Process.Time)+c.delay, wall)
+		}
+	}
 }
 
 // observeConn handles Sysmon 3.
@@ -435,25 +466,12 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 			continue
 		}
 		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: InboundChild, Conn: conn}
-		ch.proc.Detected = true // a further finding about it is an enrichment, not a second alert
-		if c.cfg.Logon {
-			c.joinLogon(h, &f, &ch.proc)
-		}
+		c.lateChild(h, ch, &f)
 		s.stats.LateFindings++
 		late = append(late, f)
 	}
 	// The children found wait for the logon of the connection's remote end.
-	for i := first; c.cfg.Logon && i < len(late); i++ {
-		f := &late[i]
-		if f.LogonJoin != NoLogon {
-			continue
-		}
-		if w, ok := planWait(h, &f.Process, f); ok {
-			w.proc = f.Process // already a copy
-			w.proc.Detected = true
-			c.pushWait(s, h, w, max(in.Time, f.Process.Time)+c.delay, wall)
-		}
-	}
+	c.awaitLogons(s, h, late[first:], wall)
 	return late
 }
 
@@ -638,6 +656,7 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 			continue
 		}
 		sl.dead = true
+		logonReported(h, &w.proc)
 		f := Finding{Record: w.proc.Record, Process: w.proc, Late: true, Logon: info}
 		if byID {
 			f.Kinds, f.LogonJoin = Logon, ByLogonID
@@ -648,6 +667,16 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 		late = append(late, f)
 	}
 	return late
+}
+
+// logonReported marks the pending entry of a record whose logon a late
+// finding reported: a later join about it does not report it again.
+func logonReported(h *hostState, p *Process) {
+	for i := 0; i < h.children.n; i++ {
+		if sl := h.children.at(i); !sl.dead && sameRecord(&sl.v.proc, p) {
+			sl.v.logon = true
+		}
+	}
 }
 
 // nearLogon bounds a logon-id join in time: logon ids are unique only

@@ -111,6 +111,9 @@ func (r *ring[T]) bySeq(seq uint64) *slot[T] {
 type childEntry struct {
 	proc  Process
 	wants Kind // joins still open for this child
+	// logon: the child's logon was reported already (on the record, or in a
+	// late finding); it is neither joined nor awaited again.
+	logon bool
 }
 
 type serverEntry struct {

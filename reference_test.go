@@ -1,0 +1,365 @@
+package dcomdetectionprocessor
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
+)
+
+// refModel is the correlation written a second time, as docs/correlation.md
+// defines it, small and slow: every event is kept in arrival order, and each
+// finding is computed by brute force over the events of the host that
+// arrived before. No shards, no peek pass, no expiry, no caps: the
+// differential test stays inside them (every partner arrives within
+// max_delay, and the state never reaches a cap).
+//
+// Its output is one line per output record (refLine), in the order the
+// records are made: each arriving record in place, then the late findings it
+// completes.
+type refModel struct {
+	cfg    CorrelationConfig
+	engine *rules.Engine
+	judge  correlate.EngineJudge
+	seen   []*genEvent          // every event, in arrival order
+	facts  map[string]*refFacts // per record: what has been reported about it
+	out    []refLine
+}
+
+// refFacts is what has been reported about one record, in place (on any
+// copy) or late: each finding is reported once, a record is one alert.
+type refFacts struct {
+	detected    bool
+	kinds       correlate.Kind
+	logon       bool
+	conn        *genEvent // its inbound connection, once reported
+	serverChild bool
+}
+
+// refLine is one output record, as the test compares them.
+type refLine struct {
+	key     string // host|event id|record id of the record it is about
+	late    bool
+	kind    string // event.kind: alert, enrichment or ""
+	pattern string
+	kinds   string // dcom.correlation.kinds, sorted
+	logon   string // joined_on:logon record id
+	server  string // the server's pid
+	conn    int64  // the connection's record id
+}
+
+func (l refLine) String() string {
+	return fmt.Sprintf("%s late=%v kind=%s pattern=%s kinds=%s logon=%s server=%s conn=%d",
+		l.key, l.late, l.kind, l.pattern, l.kinds, l.logon, l.server, l.conn)
+}
+
+func newRefModel(cfg *Config, engine *rules.Engine) *refModel {
+	return &refModel{cfg: cfg.Correlation, engine: engine, judge: correlate.EngineJudge{Engine: engine}, facts: map[string]*refFacts{}}
+}
+
+func (m *refModel) factsOf(e *genEvent) *refFacts {
+	f := m.facts[e.key()]
+	if f == nil {
+		f = &refFacts{}
+		m.facts[e.key()] = f
+	}
+	return f
+}
+
+// before lists the events of e's host that arrived before it.
+func (m *refModel) before(e *genEvent) []*genEvent {
+	var out []*genEvent
+	for _, o := range m.seen {
+		if strings.EqualFold(o.Host, e.Host) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// observe takes the next arriving record.
+func (m *refModel) observe(e *genEvent) {
+	line := refLine{key: e.key()}
+	if e.isProcess() {
+		line = m.process(e)
+	}
+	m.out = append(m.out, line)
+	switch {
+	case e.isProcess() && m.verdict(e).Pattern == rules.ServerActivation:
+		m.serverArrived(e)
+	case e.isInbound(m):
+		m.connArrived(e)
+	case e.isNetworkLogon():
+		m.logonArrived(e)
+	}
+	m.seen = append(m.seen, e)
+}
+
+// verdict is the rule engine's verdict on a process creation (the
+// single-event rules are not what this model checks).
+func (m *refModel) verdict(e *genEvent) rules.Verdict {
+	if !e.verdictSet {
+		lr := plog.NewLogRecord()
+		w := e.render()
+		w.put(lr, "map")
+		var ev winevent.ProcessEvent
+		if winevent.Read(lr.Body(), lr.Attributes(), &ev) == winevent.ProcessCreation {
+			e.verdict = m.engine.Evaluate(&ev)
+		}
+		e.verdictSet = true
+	}
+	return e.verdict
+}
+
+// process makes the in-place line of a process creation.
+func (m *refModel) process(e *genEvent) refLine {
+	v := m.verdict(e)
+	line := refLine{key: e.key(), pattern: patternName(v)}
+	var kinds correlate.Kind
+	srv := m.serverOf(e, m.before(e))
+	if srv != nil {
+		kinds |= correlate.ServerChild
+		line.server = strconv.FormatUint(srv.PID, 10)
+	}
+	cn := m.connOf(e, m.before(e))
+	if cn != nil {
+		kinds |= correlate.InboundChild
+		line.conn = cn.RecordID
+	}
+	if line.pattern == "" && kinds != 0 {
+		line.pattern = patternName(m.correlatedVerdict(e, srv, cn))
+	}
+	f := m.factsOf(e)
+	if line.pattern != "" {
+		line.kind = "alert"
+		f.detected = true
+		if lg, join := m.logonOf(e, cn, m.before(e)); lg != nil {
+			if join == "logon_id" {
+				kinds |= correlate.Logon
+			}
+			line.logon = join + ":" + strconv.FormatInt(lg.RecordID, 10)
+			f.logon = true
+		}
+	}
+	line.kinds = kindNames(kinds)
+	f.kinds |= kinds
+	f.serverChild = f.serverChild || srv != nil
+	if cn != nil {
+		f.conn = cn
+	}
+	return line
+}
+
+// serverArrived: the 4688 children that arrived before their DCOM-launched
+// server are late server children.
+func (m *refModel) serverArrived(srv *genEvent) {
+	for _, c := range m.before(srv) {
+		f := m.factsOf(c)
+		if !c.isProcess() || f.serverChild || m.serverOf(c, []*genEvent{srv}) == nil {
+			continue
+		}
+		f.serverChild = true
+		line := refLine{key: c.key(), late: true, kind: "enrichment", server: strconv.FormatUint(srv.PID, 10)}
+		kinds := correlate.ServerChild
+		if !f.detected {
+			line.kind, line.pattern, f.detected = "alert", patternName(m.correlatedVerdict(c, srv, nil)), true
+		}
+		if lg, join := m.logonOf(c, nil, append(m.before(srv), srv)); lg != nil && !f.logon {
+			kinds |= correlate.Logon
+			line.logon, f.logon = join+":"+strconv.FormatInt(lg.RecordID, 10), true
+		}
+		line.kinds = kindNames(kinds)
+		f.kinds |= kinds
+		m.out = append(m.out, line)
+	}
+}
+
+// connArrived: the children that arrived before the inbound connection of
+// their parent are late inbound children.
+func (m *refModel) connArrived(cn *genEvent) {
+	for _, c := range m.before(cn) {
+		f := m.factsOf(c)
+		if !c.isProcess() || f.kinds.Has(correlate.InboundChild) || m.connOf(c, []*genEvent{cn}) == nil {
+			continue
+		}
+		line := refLine{key: c.key(), late: true, kind: "enrichment", conn: cn.RecordID}
+		if !f.detected {
+			line.kind, line.pattern, f.detected = "alert", patternName(m.correlatedVerdict(c, nil, cn)), true
+		}
+		if lg, join := m.logonOf(c, cn, m.before(cn)); lg != nil && !f.logon {
+			line.logon, f.logon = join+":"+strconv.FormatInt(lg.RecordID, 10), true
+		}
+		line.kinds = kindNames(correlate.InboundChild)
+		f.kinds |= correlate.InboundChild
+		f.conn = cn
+		m.out = append(m.out, line)
+	}
+}
+
+// logonArrived: the detections that arrived before their network logon are
+// enriched with it.
+func (m *refModel) logonArrived(lg *genEvent) {
+	for _, c := range m.before(lg) {
+		f := m.factsOf(c)
+		if !c.isProcess() || !f.detected || f.logon {
+			continue
+		}
+		found, join := m.logonOf(c, f.conn, []*genEvent{lg})
+		if found == nil {
+			continue
+		}
+		line := refLine{key: c.key(), late: true, kind: "enrichment", logon: join + ":" + strconv.FormatInt(lg.RecordID, 10)}
+		if join == "logon_id" {
+			line.kinds = kindNames(correlate.Logon)
+			f.kinds |= correlate.Logon
+		} else {
+			line.conn = f.conn.RecordID
+		}
+		f.logon = true
+		m.out = append(m.out, line)
+	}
+}
+
+const refTimeSlack = 2 * time.Second // Security times are truncated to the second
+
+// serverOf is the latest-starting DCOM-launched server among events that
+// created the 4688 c while it ran: c's creator id is the server's, c's
+// parent image is a COM server's (or absent), and c started after the
+// server and before its exit (an exit among the events that arrived before
+// c), or within server_child.timeout when no exit arrived.
+func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
+	if !m.cfg.ServerChild.Enabled || c.ID != 4688 || c.PPID == 0 || (c.Parent != "" && !m.engine.IsCOMServer(c.Parent)) {
+		return nil
+	}
+	var best *genEvent
+	for _, s := range events {
+		if !s.isProcess() || m.verdict(s).Pattern != rules.ServerActivation || s.PID != c.PPID ||
+			c.Time.Before(s.Time.Add(-refTimeSlack)) || !m.serverChildVerdict(c, s).Detected() {
+			continue
+		}
+		end := s.Time.Add(m.cfg.ServerChild.Timeout)
+		for _, x := range m.seen {
+			if x.isExit() && strings.EqualFold(x.Host, s.Host) && sameIdentity(x, s) &&
+				!x.Time.Before(s.Time.Add(-refTimeSlack)) && x.Time.Add(refTimeSlack).Before(end) {
+				end = x.Time.Add(refTimeSlack)
+			}
+		}
+		if !c.Time.After(end) && (best == nil || s.Time.After(best.Time)) {
+			best = s
+		}
+	}
+	return best
+}
+
+// connOf is the nearest inbound connection among events accepted by c's
+// parent within inbound_child.window of c's start, on either side.
+func (m *refModel) connOf(c *genEvent, events []*genEvent) *genEvent {
+	watched := m.watched(c.Parent) || (c.ID == 4688 && c.Parent == "")
+	if !m.cfg.InboundChild.Enabled || !watched {
+		return nil
+	}
+	var best *genEvent
+	for _, cn := range events {
+		if !cn.isInbound(m) || !sameParent(c, cn) || absDuration(c.Time.Sub(cn.ConnTime)) > m.cfg.InboundChild.Window ||
+			!m.inboundChildVerdict(c, cn).Detected() {
+			continue
+		}
+		if best == nil || absDuration(c.Time.Sub(cn.ConnTime)) < absDuration(c.Time.Sub(best.ConnTime)) {
+			best = cn
+		}
+	}
+	return best
+}
+
+// logonOf is the network logon of a detection among events: for an inbound
+// child the logon from the connection's remote address and port, otherwise
+// the one whose id is the process's logon id (4688 TargetLogonId, then
+// SubjectLogonId; Sysmon LogonId) within logon.timeout.
+func (m *refModel) logonOf(c, cn *genEvent, events []*genEvent) (*genEvent, string) {
+	if !m.cfg.Logon.Enabled {
+		return nil, ""
+	}
+	for _, lg := range events {
+		if !lg.isNetworkLogon() {
+			continue
+		}
+		if cn != nil {
+			if lg.IP == cn.RemoteIP && lg.Port == cn.RemotePort &&
+				absDuration(lg.Time.Sub(cn.ConnTime)) <= m.cfg.InboundChild.Window+m.cfg.MaxDelay {
+				return lg, "address_port"
+			}
+			continue
+		}
+		for _, id := range []uint64{c.LogonID, c.SubjectLogonID} {
+			if id != 0 && id == lg.LogonID && absDuration(c.Time.Sub(lg.Time)) <= m.cfg.Logon.Timeout {
+				return lg, "logon_id"
+			}
+		}
+	}
+	return nil, ""
+}
+
+func (m *refModel) watched(image string) bool {
+	return image != "" && slices.ContainsFunc(m.cfg.InboundChild.Parents, func(p string) bool {
+		return strings.EqualFold(correlate.BaseName(image), p)
+	})
+}
+
+func (m *refModel) serverChildVerdict(c, s *genEvent) rules.Verdict {
+	child, server := c.process(), s.process()
+	return m.judge.ServerChildVerdict(&child, &server)
+}
+
+func (m *refModel) inboundChildVerdict(c, cn *genEvent) rules.Verdict {
+	child := c.process()
+	conn := correlate.Conn{Image: cn.Image}
+	return m.judge.InboundChildVerdict(&child, &conn)
+}
+
+// correlatedVerdict is the verdict of a record the engine did not flag: the
+// server-child finding's, else the inbound child's.
+func (m *refModel) correlatedVerdict(c, srv, cn *genEvent) rules.Verdict {
+	if srv != nil {
+		return m.serverChildVerdict(c, srv)
+	}
+	return m.inboundChildVerdict(c, cn)
+}
+
+// sameParent: c's parent is the process that accepted cn (ProcessGuid when
+// both have one, otherwise the process id).
+func sameParent(c, cn *genEvent) bool {
+	if c.PGUID != "" && cn.GUID != "" {
+		return strings.EqualFold(c.PGUID, cn.GUID)
+	}
+	return c.PPID != 0 && c.PPID == cn.PID
+}
+
+func sameIdentity(a, b *genEvent) bool {
+	if a.GUID != "" && b.GUID != "" {
+		return strings.EqualFold(a.GUID, b.GUID)
+	}
+	return a.PID != 0 && a.PID == b.PID
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func patternName(v rules.Verdict) string {
+	if !v.Detected() {
+		return ""
+	}
+	return v.Pattern.String()
+}
+
+func kindNames(k correlate.Kind) string { return strings.Join(k.Names(), ",") }
