@@ -287,15 +287,21 @@ func (g *generator) server(ts time.Time, explorer *genEvent) {
 	if g.r.Intn(2) == 0 {
 		image, cmd = genExcel, `"C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE" /automation -Embedding`
 	}
-	logon := g.newLogon()
+	logon, remote, rport := g.newLogon(), fmt.Sprintf("10.9.8.%d", 1+g.r.Intn(200)), g.newPort()
 	if g.r.Intn(4) > 0 {
-		g.add(&genEvent{
-			ID: 4624, Time: g.within(ts, -500*time.Millisecond, 0), LogonType: 3, LogonID: logon,
-			IP: fmt.Sprintf("10.9.8.%d", 1+g.r.Intn(200)), Port: g.newPort(),
-		})
+		g.add(&genEvent{ID: 4624, Time: g.within(ts, -500*time.Millisecond, 0), LogonType: 3, LogonID: logon, IP: remote, Port: rport})
 	}
 	pid, svchost := g.newPID(), uint64(0x380)
 	guid := guidOf(g.host, pid)
+	if image == genMMC && g.r.Intn(2) == 0 {
+		// MMC20: the server accepts the caller's connection; its children
+		// are inbound children too
+		at := g.within(ts, 200*time.Millisecond, 2*time.Second)
+		g.add(&genEvent{
+			ID: 3, Time: g.within(at, 300*time.Millisecond, 3*time.Second), ConnTime: at, Image: genMMC,
+			PID: pid, GUID: guid, RemoteIP: remote, RemotePort: rport, LocalIP: g.ip, LocalPort: 49152 + g.r.Intn(16000),
+		})
+	}
 	g.add(&genEvent{ID: 4688, Time: ts, Image: image, Cmd: cmd, Parent: genSvchost, PID: pid, PPID: svchost, LogonID: logon, SubjectLogonID: 0x3e7})
 	if g.r.Intn(2) == 0 {
 		g.add(&genEvent{
@@ -514,7 +520,10 @@ func sortedStrings(lines []refLine, keep func(refLine) bool) []string {
 
 // projection is what any interleaving of concurrent calls must agree on,
 // per record: whether it is a detection, its patterns, every finding
-// (kinds, logon), whatever form (in place or late) each took.
+// (kinds, the logon record), whatever form (in place or late) each took.
+// How the logon was joined is form too: a child of an MMC20 server is both
+// a server child (its logon id) and an inbound child (the connection's
+// remote end), and joined_on names the join that found the logon first.
 func projection(lines []refLine) []string {
 	type acc struct {
 		patterns, kinds map[string]bool
@@ -531,12 +540,12 @@ func projection(lines []refLine) []string {
 			a.patterns[l.pattern] = true
 		}
 		for k := range strings.SplitSeq(l.kinds, ",") {
-			if k != "" {
+			if k != "" && k != "logon" {
 				a.kinds[k] = true
 			}
 		}
-		if l.logon != "" {
-			a.logon = l.logon
+		if _, record, ok := strings.Cut(l.logon, ":"); ok {
+			a.logon = record
 		}
 	}
 	var out []string
@@ -675,6 +684,8 @@ var diffRuns = []diffRun{
 	{shape: "map", batch: 7, jitter: 20 * time.Second, drop: true},
 	{shape: "xml", batch: 0, jitter: 20 * time.Second, duplicates: true, drop: true},
 	{shape: "map", batch: 64, jitter: 20 * time.Second},
+	{shape: "map", batch: 0, jitter: 55 * time.Second, duplicates: true}, // just inside max_delay (1m)
+	{shape: "xml", batch: 3, jitter: 55 * time.Second, duplicates: true, drop: true},
 }
 
 // TestCorrelationDifferential compares the processor with the reference

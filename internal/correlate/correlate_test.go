@@ -551,3 +551,50 @@ func TestLateServerChildLogon(t *testing.T) {
 		assert.Equal(t, NoLogon, late[0].LogonJoin, "reported with the logon's own late finding already")
 	})
 }
+
+// TestOneLogonPerRecord: a detection waiting for its logon by id that
+// becomes an inbound child waits by the connection's remote end instead:
+// the logon, when it arrives, is reported once.
+func TestOneLogonPerRecord(t *testing.T) {
+	hn := newHarness(t, nil)
+	mmc := `C:\Windows\System32\mmc.exe`
+	child := create4688(w6, 2, time.Second, `C:\Windows\System32\cmd.exe`, mmc, 0x900, 0x52c, "cmd.exe", "0x0")
+	child.SubjectLogonID = "0x2a1f0"
+	f, _ := hn.feed(child, true, false) // COM_SuspiciousChild of the engine's own: waits by logon id
+	require.Equal(t, NoLogon, f.LogonJoin)
+	cn := conn3(3, 2*time.Second, mmc, "{d273d0f0-e905-5f64-1701-000000000900}", "172.18.39.5", "51736", "172.18.39.6", "49702")
+	cn.ProcessID = strconv.Itoa(0x52c)
+	_, late := hn.feed(cn, false, false)
+	require.Len(t, late, 1)
+	require.True(t, late[0].Kinds.Has(InboundChild))
+	_, late = hn.feed(logon(w6, 4, -time.Second, "0x2a1f0", "172.18.39.5", "51736", "pgustavo"), false, false)
+	require.Len(t, late, 1, "one logon finding")
+	assert.Equal(t, ByAddress, late[0].LogonJoin, "an inbound child's logon is the connection's remote end")
+}
+
+// TestConnectionAfterItsServersExitArrived: a server's connection that
+// arrives after the server's exit but was made while it ran still explains
+// the server's children; one made after the exit does not.
+func TestConnectionAfterItsServersExitArrived(t *testing.T) {
+	mmc, svchost := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`
+	guid := "{d273d0f0-e905-5f64-1701-000000000900}"
+	for _, tc := range []struct {
+		name  string
+		at    time.Duration // the connection's UtcTime
+		found bool
+	}{{"made while it ran", 0, true}, {"made after its exit", 50 * time.Second, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			hn := newHarness(t, nil)
+			hn.feed(create4688(w6, 1, 0, mmc, svchost, 0x52c, 0x380, "mmc.exe -Embedding", "0x2a1f0"), true, true)
+			child := create1(2, tc.at+time.Second, `C:\Windows\System32\calc.exe`, mmc, "{d273d0f0-e905-5f64-1701-000000000901}", guid)
+			hn.feed(child, false, false)
+			exit := exit4689(w6, 3, 40*time.Second, 0x52c)
+			hn.feed(exit, false, false)
+			cn := conn3(4, tc.at+time.Minute, mmc, guid, "172.18.39.5", "51736", "172.18.39.6", "49702")
+			cn.UtcTime = utc(tc.at)
+			cn.ProcessID = strconv.Itoa(0x52c)
+			_, late := hn.feed(cn, false, false)
+			assert.Equal(t, tc.found, len(late) == 1, "late findings: %v", late)
+		})
+	}
+}

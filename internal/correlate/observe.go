@@ -432,7 +432,7 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 		conn.LocalPort < c.cfg.PortMin || conn.LocalPort > c.cfg.PortMax {
 		return late
 	}
-	// A connection written after its process exited starts nothing.
+	// A connection made after its process exited starts nothing.
 	if endedServer(h, &conn) || hasConn(h, &conn) {
 		return late
 	}
@@ -487,12 +487,13 @@ func hasConn(h *hostState, cn *Conn) bool {
 	return false
 }
 
-// endedServer reports whether the connection's process is a server seen
-// exiting before the connection.
+// endedServer reports whether the connection's process is a server that
+// exited before the connection's time (by the two events' times, not by
+// which arrived first).
 func endedServer(h *hostState, cn *Conn) bool {
 	for i := 0; i < h.servers.n; i++ {
 		sl := h.servers.at(i)
-		if !sl.dead && sl.v.end != 0 && sameProcess(cn.GUID, cn.PID, sl.v.proc.GUID, sl.v.proc.PID) {
+		if !sl.dead && sl.v.end != 0 && cn.Time > sl.v.end+timeSlack && sameProcess(cn.GUID, cn.PID, sl.v.proc.GUID, sl.v.proc.PID) {
 			return true
 		}
 	}
@@ -670,11 +671,17 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 }
 
 // logonReported marks the pending entry of a record whose logon a late
-// finding reported: a later join about it does not report it again.
+// finding reported, and ends its other waits: a later join about it does
+// not report it again.
 func logonReported(h *hostState, p *Process) {
 	for i := 0; i < h.children.n; i++ {
 		if sl := h.children.at(i); !sl.dead && sameRecord(&sl.v.proc, p) {
 			sl.v.logon = true
+		}
+	}
+	for i := 0; i < h.waits.n; i++ {
+		if sl := h.waits.at(i); !sl.dead && sameRecord(&sl.v.proc, p) {
+			sl.dead = true
 		}
 	}
 }
@@ -753,11 +760,19 @@ func planWait(h *hostState, p *Process, f *Finding) (waitEntry, bool) {
 			return w, false
 		}
 	}
+	// One wait per record: an inbound child's logon is the one from the
+	// connection's remote end, so an address wait replaces a wait by id
+	// (planned when the record was a detection of its own), never the
+	// other way round.
 	for i := 0; i < h.waits.n; i++ {
 		sl := h.waits.at(i)
-		if !sl.dead && sameRecord(&sl.v.proc, p) && sl.v.id == w.id && sl.v.addr == w.addr {
+		if sl.dead || !sameRecord(&sl.v.proc, p) {
+			continue
+		}
+		if w.id != 0 || sl.v.id == 0 {
 			return w, false
 		}
+		sl.dead = true
 	}
 	return w, true
 }
