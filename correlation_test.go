@@ -2,6 +2,7 @@ package dcomdetectionprocessor
 
 import (
 	"context"
+	"math/rand"
 	"slices"
 	"strings"
 	"sync"
@@ -700,5 +701,48 @@ func TestCorrelationOneAlertPerRecord(t *testing.T) {
 				assert.Equal(t, 1, enrichments, "%s, second %d, %d per call", shape, order[1].ID, perCall)
 			}
 		}
+	}
+}
+
+// TestCorrelationStreamsEveryShapeOrderAndSplit: the recorded streams give
+// every required finding and flag no look-alike in each of the seven body
+// shapes, in the recorded order and shuffled within max_delay (by up to
+// 3 s and 50 s), in one call, one record per call, and calls of random
+// sizes.
+func TestCorrelationStreamsEveryShapeOrderAndSplit(t *testing.T) {
+	for _, s := range loadCorrelationStreams(t) {
+		t.Run(s.Short(), func(t *testing.T) {
+			t.Parallel()
+			for _, shape := range streamtest.Shapes {
+				orders := map[string][]int{
+					"recorded":     lineOrder(len(s.JSON)),
+					"shuffled 3s":  s.Shuffled(1, int64(3*time.Second)),
+					"shuffled 50s": s.Shuffled(2, int64(50*time.Second)),
+				}
+				for name, order := range orders {
+					for _, split := range []int{1, 0, 1 << 20} {
+						rnd := rand.New(rand.NewSource(int64(split) + 7))
+						var batches []plog.Logs
+						for i := 0; i < len(order); {
+							n := split
+							if n == 0 {
+								n = 1 + rnd.Intn(40)
+							}
+							n = min(n, len(order)-i)
+							ld := plog.NewLogs()
+							lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+							for _, line := range order[i : i+n] {
+								require.NoError(t, s.Record(shape, line, lrs.AppendEmpty()))
+							}
+							batches = append(batches, ld)
+							i += n
+						}
+						t.Run(shape+"/"+name+"/split="+itoa(split), func(t *testing.T) {
+							checkStream(t, s, consumeAll(t, defaultConfig(), batches))
+						})
+					}
+				}
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
@@ -366,4 +367,97 @@ func compare(e *Expect, o *Observed) string {
 		eq("workstation", e.Workstation, o.Workstation)
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// Shapes are the body shapes Record renders: the windowseventlog
+// receiver's map and its event_data array form, raw XML, a flat map body,
+// the flat map as attributes beside a text body, a JSON text body, and
+// Winlogbeat's winlog map.
+var Shapes = []string{
+	"receiver map", "receiver array", "raw xml", "flat map body", "flat attributes", "json string", "winlogbeat",
+}
+
+type receiverLine struct {
+	EventID struct {
+		ID int64 `json:"id"`
+	} `json:"event_id"`
+	Provider struct {
+		Name string `json:"name"`
+	} `json:"provider"`
+	Channel    string            `json:"channel"`
+	Computer   string            `json:"computer"`
+	RecordID   int64             `json:"record_id"`
+	SystemTime string            `json:"system_time"`
+	EventData  map[string]string `json:"event_data"`
+}
+
+// Record renders line i (0-based) into a record in one of Shapes.
+func (s *Stream) Record(shape string, i int, lr plog.LogRecord) error {
+	line := s.JSON[i]
+	var r receiverLine
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		return err
+	}
+	flat := map[string]any{
+		"EventID": r.EventID.ID, "Channel": r.Channel, "Computer": r.Computer, "ProviderName": r.Provider.Name,
+		"EventRecordID": r.RecordID, "TimeCreated": r.SystemTime,
+	}
+	for k, v := range r.EventData {
+		flat[k] = v
+	}
+	var doc any
+	switch shape {
+	case "raw xml":
+		lr.Body().SetStr(s.XML[i])
+		return nil
+	case "receiver map":
+		doc = json.RawMessage(line)
+	case "receiver array":
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(line), &raw); err != nil {
+			return err
+		}
+		keys := make([]string, 0, len(r.EventData))
+		for k := range r.EventData {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		array := make([]map[string]string, 0, len(keys))
+		for _, k := range keys {
+			array = append(array, map[string]string{k: r.EventData[k]})
+		}
+		raw["event_data"] = map[string]any{"data": array}
+		doc = raw
+	case "flat map body", "flat attributes", "json string":
+		doc = flat
+	case "winlogbeat":
+		doc = map[string]any{
+			"@timestamp": r.SystemTime,
+			"winlog": map[string]any{
+				"event_id": r.EventID.ID, "channel": r.Channel, "computer_name": r.Computer,
+				"provider_name": r.Provider.Name, "record_id": r.RecordID, "event_data": r.EventData,
+			},
+		}
+	default:
+		return fmt.Errorf("unknown shape %q", shape)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if shape == "json string" {
+		lr.Body().SetStr(string(b))
+		return nil
+	}
+	m, err := winevent.MapFromJSON(b)
+	if err != nil {
+		return err
+	}
+	if shape == "flat attributes" {
+		m.CopyTo(lr.Attributes())
+		lr.Body().SetStr("A Windows event.")
+		return nil
+	}
+	m.MoveTo(lr.Body().SetEmptyMap())
+	return nil
 }
