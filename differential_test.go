@@ -373,7 +373,7 @@ func (g *generator) noise(at time.Time, explorer *genEvent) {
 // delivery is the order of arrival: events moved by up to jitter of their
 // time (the two logs, receivers and batches out of step within max_delay),
 // some delivered twice (at-least-once).
-func delivery(events []*genEvent, seed int64, jitter time.Duration, duplicates bool) []*genEvent {
+func delivery(events []*genEvent, seed int64, jitter, sysmonLag time.Duration, duplicates bool) []*genEvent {
 	r := rand.New(rand.NewSource(seed))
 	type keyed struct {
 		e   *genEvent
@@ -382,8 +382,11 @@ func delivery(events []*genEvent, seed int64, jitter time.Duration, duplicates b
 	var all []keyed
 	for _, e := range events {
 		k := keyed{e, e.Time}
+		if e.ID == 1 || e.ID == 3 || e.ID == 5 {
+			k.key = k.key.Add(sysmonLag) // the Sysmon log's receiver behind the Security log's
+		}
 		if jitter > 0 {
-			k.key = e.Time.Add(time.Duration(r.Int63n(int64(jitter))))
+			k.key = k.key.Add(time.Duration(r.Int63n(int64(jitter))))
 		}
 		all = append(all, k)
 		if duplicates && r.Intn(20) == 0 {
@@ -404,8 +407,10 @@ type diffRun struct {
 	drop       bool   // drop_unmatched
 	jitter     time.Duration
 	duplicates bool
-	batch      int // records per call: 0 random sizes
-	concurrent int // goroutines calling ConsumeLogs at once (0: one, in order)
+	sysmonLag  time.Duration // the Sysmon log arrives this much behind the Security log
+	batch      int           // records per call: 0 random sizes
+	resources  int           // resources (one scope each) per call, records dealt round-robin
+	concurrent int           // goroutines calling ConsumeLogs at once (0: one, in order)
 	// noReuse leaves out the process ids reused after a server's exit:
 	// concurrent calls reorder batches without bound, and a reused id joins
 	// as documented only when the exit arrives within max_delay.
@@ -413,12 +418,16 @@ type diffRun struct {
 }
 
 func (r diffRun) String() string {
-	return fmt.Sprintf("%s/drop=%v/jitter=%v/dup=%v/batch=%d/concurrent=%d/reuse=%v", r.shape, r.drop, r.jitter, r.duplicates, r.batch, r.concurrent, !r.noReuse)
+	return fmt.Sprintf("%s/drop=%v/jitter=%v/lag=%v/dup=%v/batch=%d/resources=%d/concurrent=%d/reuse=%v",
+		r.shape, r.drop, r.jitter, r.sysmonLag, r.duplicates, r.batch, r.resources, r.concurrent, !r.noReuse)
 }
 
-// batches splits the arrival order into the calls of a run.
-func (r diffRun) batches(rnd *rand.Rand, arrival []*genEvent) []plog.Logs {
+// batches splits the arrival order into the calls of a run, and returns
+// the order in which the processor meets the records: resource by resource
+// within a call.
+func (r diffRun) batches(rnd *rand.Rand, arrival []*genEvent) ([]plog.Logs, []*genEvent) {
 	var out []plog.Logs
+	var order []*genEvent
 	for i := 0; i < len(arrival); {
 		n := r.batch
 		if n == 0 {
@@ -426,17 +435,25 @@ func (r diffRun) batches(rnd *rand.Rand, arrival []*genEvent) []plog.Logs {
 		}
 		n = min(n, len(arrival)-i)
 		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr("host.name", "collector")
-		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
-		for _, e := range arrival[i : i+n] {
+		var scopes []plog.LogRecordSlice
+		for x := range max(1, r.resources) {
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("host.name", "collector-"+strconv.Itoa(x))
+			scopes = append(scopes, rl.ScopeLogs().AppendEmpty().LogRecords())
+		}
+		dealt := make([][]*genEvent, len(scopes))
+		for x, e := range arrival[i : i+n] {
 			w := e.render()
-			w.put(lrs.AppendEmpty(), r.shape)
+			w.put(scopes[x%len(scopes)].AppendEmpty(), r.shape)
+			dealt[x%len(scopes)] = append(dealt[x%len(scopes)], e)
+		}
+		for _, d := range dealt {
+			order = append(order, d...)
 		}
 		out = append(out, ld)
 		i += n
 	}
-	return out
+	return out, order
 }
 
 // outputLines reads the processor's output as refLines.
@@ -579,17 +596,17 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 	cfg.DropUnmatched = run.drop
 	engine, err := rules.New(cfg.engineOptions())
 	require.NoError(t, err)
-	arrival := delivery(genStream(seed, !run.noReuse), seed, run.jitter, run.duplicates)
+	arrival := delivery(genStream(seed, !run.noReuse), seed, run.jitter, run.sysmonLag, run.duplicates)
+	batches, order := run.batches(rand.New(rand.NewSource(seed)), arrival)
 
 	model := newRefModel(cfg, engine)
-	for _, e := range arrival {
+	for _, e := range order {
 		model.observe(e)
 	}
 	want := model.out
 
 	sink := new(consumertest.LogsSink)
 	p := newTestProcessor(t, cfg, sink)
-	batches := run.batches(rand.New(rand.NewSource(seed)), arrival)
 	if run.concurrent == 0 {
 		for _, ld := range batches {
 			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
@@ -686,6 +703,8 @@ var diffRuns = []diffRun{
 	{shape: "map", batch: 64, jitter: 20 * time.Second},
 	{shape: "map", batch: 0, jitter: 55 * time.Second, duplicates: true}, // just inside max_delay (1m)
 	{shape: "xml", batch: 3, jitter: 55 * time.Second, duplicates: true, drop: true},
+	{shape: "map", batch: 0, jitter: 5 * time.Second, sysmonLag: 45 * time.Second, resources: 3},
+	{shape: "map", batch: 0, jitter: 5 * time.Second, sysmonLag: -45 * time.Second, resources: 2, drop: true},
 }
 
 // TestCorrelationDifferential compares the processor with the reference
