@@ -175,8 +175,7 @@ func (c *Correlator) RestFields(ev *winevent.ContextEvent) winevent.Fields {
 }
 
 // exitFields are what observeExit reads of the exit of a COM server's image.
-const exitFields = winevent.FieldProcessID | winevent.FieldProcessGUID | winevent.FieldUtcTime |
-	winevent.FieldSystemTime | winevent.FieldRecordID
+const exitFields = winevent.FieldProcessID | winevent.FieldProcessGUID | winevent.FieldUtcTime | winevent.FieldSystemTime
 
 // exitImage is the path of the process that ended: Sysmon 5 Image, 4689
 // ProcessName.
