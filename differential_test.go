@@ -51,6 +51,7 @@ type genEvent struct {
 	// Sysmon 3
 	ConnTime              time.Time // UtcTime
 	Initiated             bool
+	NoPID                 bool // written without ProcessId (collectors that drop it)
 	RemoteIP, LocalIP     string
 	RemotePort, LocalPort int
 
@@ -130,6 +131,9 @@ func (e *genEvent) render() winEvent {
 		w = security4689(e.Host, e.RecordID, e.Time, e.Image, e.PID)
 	case 3:
 		w = sysmon3Inbound(e.Host, e.RecordID, e.Time, e.ConnTime, e.Image, e.PID, e.GUID, e.RemoteIP, e.RemotePort, e.LocalIP, e.LocalPort)
+		if e.NoPID {
+			w.Data = slices.DeleteFunc(w.Data, func(kv [2]string) bool { return kv[0] == "ProcessId" })
+		}
 		if e.Initiated { // outbound: this host is the source
 			for i := range w.Data {
 				switch w.Data[i][0] {
@@ -262,6 +266,7 @@ func (g *generator) shellWindows(tc time.Time, explorer *genEvent) {
 	g.add(&genEvent{
 		ID: 3, Time: g.within(tc, 300*time.Millisecond, 3*time.Second), ConnTime: tc, Image: genExplorer,
 		PID: explorer.PID, GUID: explorer.GUID, RemoteIP: remote, RemotePort: rport, LocalIP: g.ip, LocalPort: lport,
+		NoPID: g.r.Intn(4) == 0,
 	})
 	for range 1 + g.r.Intn(2) {
 		at := g.within(tc, -12*time.Second, 14*time.Second) // some outside the 10 s window

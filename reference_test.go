@@ -95,11 +95,33 @@ func (m *refModel) observe(e *genEvent) {
 	case e.isProcess() && m.verdict(e).Pattern == rules.ServerActivation:
 		m.serverArrived(e)
 	case e.isInbound(m):
-		m.connArrived(e)
+		m.connArrived(e, m.before(e))
 	case e.isNetworkLogon():
 		m.logonArrived(e)
 	}
+	// A Sysmon 1 child names the process id of a connection written without
+	// one: the 4688 children of that id that came before it join it now.
+	for _, cn := range m.before(e) {
+		if cn.isInbound(m) && m.connPID(cn, m.before(e)) == 0 && m.connPID(cn, append(m.before(e), e)) != 0 {
+			m.connArrived(cn, append(m.before(e), e))
+		}
+	}
 	m.seen = append(m.seen, e)
+}
+
+// connPID is the id of the process that accepted cn: its ProcessId, or
+// the ParentProcessId that a Sysmon 1 child among events names for the
+// connection's ProcessGuid (collectors that drop ProcessId).
+func (m *refModel) connPID(cn *genEvent, events []*genEvent) uint64 {
+	if !cn.NoPID {
+		return cn.PID
+	}
+	for _, c := range events {
+		if c.ID == 1 && c.PPID != 0 && c.PGUID != "" && strings.EqualFold(c.PGUID, cn.GUID) {
+			return c.PPID
+		}
+	}
+	return 0
 }
 
 // verdict is the rule engine's verdict on a process creation (the
@@ -128,7 +150,7 @@ func (m *refModel) process(e *genEvent) refLine {
 		kinds |= correlate.ServerChild
 		line.server = strconv.FormatUint(srv.PID, 10)
 	}
-	cn := m.connOf(e, m.before(e))
+	cn := m.connOf(e, m.before(e), append(m.before(e), e))
 	if cn != nil {
 		kinds |= correlate.InboundChild
 		line.conn = cn.RecordID
@@ -181,19 +203,20 @@ func (m *refModel) serverArrived(srv *genEvent) {
 	}
 }
 
-// connArrived: the children that arrived before the inbound connection of
-// their parent are late inbound children.
-func (m *refModel) connArrived(cn *genEvent) {
-	for _, c := range m.before(cn) {
+// connArrived: the children among events (those that arrived before the
+// inbound connection of their parent, or before its process id was known)
+// are late inbound children.
+func (m *refModel) connArrived(cn *genEvent, events []*genEvent) {
+	for _, c := range events {
 		f := m.factsOf(c)
-		if !c.isProcess() || f.kinds.Has(correlate.InboundChild) || m.connOf(c, []*genEvent{cn}) == nil {
+		if !c.isProcess() || f.kinds.Has(correlate.InboundChild) || m.connOf(c, []*genEvent{cn}, events) == nil {
 			continue
 		}
 		line := refLine{key: c.key(), late: true, kind: "enrichment", conn: cn.RecordID}
 		if !f.detected {
 			line.kind, line.pattern, f.detected = "alert", patternName(m.correlatedVerdict(c, nil, cn)), true
 		}
-		if lg, join := m.logonOf(c, cn, m.before(cn)); lg != nil && !f.logon {
+		if lg, join := m.logonOf(c, cn, events); lg != nil && !f.logon {
 			line.logon, f.logon = join+":"+strconv.FormatInt(lg.RecordID, 10), true
 		}
 		line.kinds = kindNames(correlate.InboundChild)
@@ -258,16 +281,17 @@ func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 	return best
 }
 
-// connOf is the nearest inbound connection among events accepted by c's
-// parent within inbound_child.window of c's start, on either side.
-func (m *refModel) connOf(c *genEvent, events []*genEvent) *genEvent {
+// connOf is the nearest inbound connection among conns accepted by c's
+// parent within inbound_child.window of c's start, on either side; visible
+// are the events that may name a connection's process id.
+func (m *refModel) connOf(c *genEvent, conns, visible []*genEvent) *genEvent {
 	watched := m.watched(c.Parent) || (c.ID == 4688 && c.Parent == "")
 	if !m.cfg.InboundChild.Enabled || !watched {
 		return nil
 	}
 	var best *genEvent
-	for _, cn := range events {
-		if !cn.isInbound(m) || !sameParent(c, cn) || absDuration(c.Time.Sub(cn.ConnTime)) > m.cfg.InboundChild.Window ||
+	for _, cn := range conns {
+		if !cn.isInbound(m) || !sameParent(c, cn, m.connPID(cn, visible)) || absDuration(c.Time.Sub(cn.ConnTime)) > m.cfg.InboundChild.Window ||
 			!m.inboundChildVerdict(c, cn).Detected() {
 			continue
 		}
@@ -334,11 +358,11 @@ func (m *refModel) correlatedVerdict(c, srv, cn *genEvent) rules.Verdict {
 
 // sameParent: c's parent is the process that accepted cn (ProcessGuid when
 // both have one, otherwise the process id).
-func sameParent(c, cn *genEvent) bool {
+func sameParent(c, cn *genEvent, connPID uint64) bool {
 	if c.PGUID != "" && cn.GUID != "" {
 		return strings.EqualFold(c.PGUID, cn.GUID)
 	}
-	return c.PPID != 0 && c.PPID == cn.PID
+	return c.PPID != 0 && c.PPID == connPID
 }
 
 func sameIdentity(a, b *genEvent) bool {

@@ -598,3 +598,49 @@ func TestConnectionAfterItsServersExitArrived(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectionWithoutProcessID: a connection recorded without ProcessId
+// (collectors that drop it) joins the 4688 children of its process once a
+// Sysmon 1 child names the id for its ProcessGuid, in any order: a 4688 that
+// arrived before the naming child is joined late, and a child that named it
+// long before (and was itself joined then) still counts.
+func TestConnectionWithoutProcessID(t *testing.T) {
+	explorer := `C:\Windows\explorer.exe`
+	guid := "{d273d0f0-e905-5f64-1701-000000000800}"
+	sysmonChild := func(rid int64, at time.Duration) *winevent.ContextEvent {
+		ev := create1(rid, at, `C:\Windows\System32\notepad.exe`, explorer, fmt.Sprintf("{d273d0f0-0000-0000-0000-%012d}", rid), guid)
+		ev.ParentProcessID = "8200"
+		return ev
+	}
+	child4688 := func(rid int64, at time.Duration) *winevent.ContextEvent {
+		return create4688(w6, rid, at, `C:\Windows\System32\cmd.exe`, explorer, 0x901, 8200, "cmd.exe", "0x0")
+	}
+	conn := func(rid int64, at time.Duration, port string) *winevent.ContextEvent {
+		cn := conn3(rid, at+time.Second, explorer, guid, "172.18.39.5", port, "172.18.39.6", "49702")
+		cn.UtcTime = utc(at)
+		return cn
+	}
+
+	t.Run("the 4688 before the naming child", func(t *testing.T) {
+		hn := newHarness(t, nil)
+		hn.feed(conn(1, 0, "51736"), false, false)
+		f, _ := hn.feed(child4688(2, time.Second), false, false)
+		require.False(t, f.Kinds.Has(InboundChild), "the connection's process id is not known yet")
+		_, late := hn.feed(sysmonChild(3, 30*time.Second), false, false)
+		require.Len(t, late, 1)
+		assert.Equal(t, int64(2), late[0].Record.RecordID)
+		assert.True(t, late[0].Kinds.Has(InboundChild))
+	})
+	t.Run("named long before, by a child joined then", func(t *testing.T) {
+		hn := newHarness(t, nil)
+		first := conn(1, 0, "51700")
+		first.ProcessID = "8200"
+		hn.feed(first, false, false)
+		f, _ := hn.feed(sysmonChild(2, time.Second), false, false)
+		require.True(t, f.Kinds.Has(InboundChild), "joined in place: nothing left pending")
+		hn.feed(conn(3, 5*time.Minute, "51800"), false, false)
+		f, _ = hn.feed(child4688(4, 5*time.Minute+time.Second), false, false)
+		assert.True(t, f.Kinds.Has(InboundChild))
+		assert.Equal(t, int64(3), f.Conn.Record.RecordID)
+	})
+}

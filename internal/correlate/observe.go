@@ -45,7 +45,7 @@ func (c *Correlator) observeProcess(in *Input, late []Finding) (Finding, []Findi
 	}
 	if wants.Has(InboundChild) {
 		if sysmon {
-			learnConnPID(h, &p)
+			late = c.learnConnPID(s, h, &p, wall, late)
 		}
 		if cn := c.connFor(h, &p); cn != nil && (judge == nil || judge.InboundChild(p, *cn)) {
 			f.Kinds |= InboundChild
@@ -249,19 +249,29 @@ func (c *Correlator) connFor(h *hostState, p *Process) *Conn {
 	return best
 }
 
-// learnConnPID gives connections recorded without ProcessId (some
-// collectors drop it) the id a Sysmon 1 child names for the same ProcessGuid,
-// so that 4688 children can be joined to them by process id.
-func learnConnPID(h *hostState, p *Process) {
-	if p.ParentGUID == "" || p.ParentPID == 0 {
-		return
+// learnConnPID remembers the process id a Sysmon 1 child names for its
+// parent's ProcessGuid, and gives it to connections recorded without
+// ProcessId (some collectors drop it), so that 4688 children can be joined
+// to them by process id; the 4688 children that arrived before it are
+// joined now (late).
+func (c *Correlator) learnConnPID(s *shard, h *hostState, p *Process, wall int64, late []Finding) []Finding {
+	if p.ParentGUID == "" || p.ParentPID == 0 || !h.learnParent(p.ParentGUID, p.ParentPID) {
+		return late
 	}
+	var learned []Conn // rare: only the first child after a connection without ProcessId
 	for i := 0; i < h.conns.n; i++ {
-		cn := &h.conns.at(i).v
-		if cn.PID == 0 && strings.EqualFold(cn.GUID, p.ParentGUID) {
+		sl := h.conns.at(i)
+		if cn := &sl.v; !sl.dead && cn.PID == 0 && strings.EqualFold(cn.GUID, p.ParentGUID) {
 			cn.PID = p.ParentPID
+			learned = append(learned, *cn)
 		}
 	}
+	// Outside the loop over the connections: joining adds waits, which may
+	// evict connections.
+	for _, cn := range learned {
+		late = c.childrenOf(s, h, cn, wall, late)
+	}
+	return late
 }
 
 // hasChild reports whether the same record is already pending (a record
@@ -436,20 +446,20 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 		return late
 	}
 	if conn.PID == 0 {
-		for i := 0; i < h.children.n; i++ {
-			ch := &h.children.at(i).v.proc
-			if ch.ParentPID != 0 && ch.ParentGUID != "" && strings.EqualFold(ch.ParentGUID, conn.GUID) {
-				conn.PID = ch.ParentPID
-				break
-			}
-		}
+		conn.PID = h.parentPID(conn.GUID)
 	}
 	conn = conn.clone()
 	c.pushConn(s, h, conn, max(conn.Time+c.window, in.Time)+c.delay, wall)
 
 	// Children that came first: Sysmon often writes the connection after the
-	// child it explains. Nothing is added to the state inside the loop (an
-	// addition may evict the front child and shift the ones behind it).
+	// child it explains.
+	return c.childrenOf(s, h, conn, wall, late)
+}
+
+// childrenOf joins the pending children of the process that accepted conn
+// as late inbound children. Nothing is added to the state inside the loop
+// (an addition may evict the front child and shift the ones behind it).
+func (c *Correlator) childrenOf(s *shard, h *hostState, conn Conn, wall int64, late []Finding) []Finding {
 	judge := c.cfg.Judge
 	first := len(late)
 	for i := 0; i < h.children.n; i++ {

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 )
 
@@ -152,6 +153,8 @@ type hostState struct {
 	lastWall   int64
 	local      [4]netip.Addr // the host's own addresses, learned from outbound connections
 	nlocal     int
+	parents    [4]parentID // process ids of watched parents, learned from Sysmon 1 children
+	nparents   int
 
 	conns    ring[Conn]
 	children ring[childEntry]
@@ -216,6 +219,40 @@ func (h *hostState) learnLocal(a netip.Addr) {
 	}
 	copy(h.local[:], h.local[1:])
 	h.local[len(h.local)-1] = a
+}
+
+// parentID is the process id a Sysmon 1 child names for its parent's
+// ProcessGuid.
+type parentID struct {
+	guid string
+	pid  uint32
+}
+
+// parentPID returns the learned process id of a ProcessGuid, or 0.
+func (h *hostState) parentPID(guid string) uint32 {
+	for i := 0; i < h.nparents; i++ {
+		if strings.EqualFold(h.parents[i].guid, guid) {
+			return h.parents[i].pid
+		}
+	}
+	return 0
+}
+
+// learnParent remembers a parent's process id (the last four parents); it
+// reports whether it was new.
+func (h *hostState) learnParent(guid string, pid uint32) bool {
+	if guid == "" || pid == 0 || h.parentPID(guid) != 0 {
+		return false
+	}
+	id := parentID{guid: strings.Clone(guid), pid: pid}
+	if h.nparents < len(h.parents) {
+		h.parents[h.nparents] = id
+		h.nparents++
+		return true
+	}
+	copy(h.parents[:], h.parents[1:])
+	h.parents[len(h.parents)-1] = id
+	return true
 }
 
 // hostKey lower-cases a host name into buf without allocating.
