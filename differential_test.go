@@ -307,8 +307,12 @@ func (g *generator) server(ts time.Time, explorer *genEvent) {
 			PID: pid, GUID: guid, RemoteIP: remote, RemotePort: rport, LocalIP: g.ip, LocalPort: 49152 + g.r.Intn(16000),
 		})
 	}
-	g.add(&genEvent{ID: 4688, Time: ts, Image: image, Cmd: cmd, Parent: genSvchost, PID: pid, PPID: svchost, LogonID: logon, SubjectLogonID: 0x3e7})
-	if g.r.Intn(2) == 0 {
+	// the start in the Security log, in Sysmon's, or in both
+	security := g.r.Intn(4) > 0
+	if security {
+		g.add(&genEvent{ID: 4688, Time: ts, Image: image, Cmd: cmd, Parent: genSvchost, PID: pid, PPID: svchost, LogonID: logon, SubjectLogonID: 0x3e7})
+	}
+	if !security || g.r.Intn(2) == 0 {
 		g.add(&genEvent{
 			ID: 1, Time: ts, Image: image, Cmd: cmd, Parent: genSvchost, ParentCmd: `C:\Windows\system32\svchost.exe -k DcomLaunch -p`,
 			PID: pid, GUID: guid, PPID: svchost, PGUID: guidOf(g.host, svchost), LogonID: logon,
@@ -420,11 +424,31 @@ type diffRun struct {
 	// concurrent calls reorder batches without bound, and a reused id joins
 	// as documented only when the exit arrives within max_delay.
 	noReuse bool
+	// off switches one correlation setting off: inbound_child,
+	// server_child, logon or late_records.
+	off string
 }
 
 func (r diffRun) String() string {
-	return fmt.Sprintf("%s/drop=%v/jitter=%v/lag=%v/dup=%v/batch=%d/resources=%d/concurrent=%d/reuse=%v",
-		r.shape, r.drop, r.jitter, r.sysmonLag, r.duplicates, r.batch, r.resources, r.concurrent, !r.noReuse)
+	return fmt.Sprintf("%s/drop=%v/jitter=%v/lag=%v/dup=%v/batch=%d/resources=%d/concurrent=%d/reuse=%v/off=%s",
+		r.shape, r.drop, r.jitter, r.sysmonLag, r.duplicates, r.batch, r.resources, r.concurrent, !r.noReuse, r.off)
+}
+
+func (r diffRun) config() *Config {
+	cfg := defaultConfig()
+	cfg.DropUnmatched = r.drop
+	cc := &cfg.Correlation
+	switch r.off {
+	case "inbound_child":
+		cc.InboundChild.Enabled = false
+	case "server_child":
+		cc.ServerChild.Enabled = false
+	case "logon":
+		cc.Logon.Enabled = false
+	case "late_records":
+		cc.LateRecords = false
+	}
+	return cfg
 }
 
 // batches splits the arrival order into the calls of a run, and returns
@@ -597,8 +621,7 @@ func sortedKeysOf(m map[string]bool) []string {
 // only tests named Concurrent under the race detector).
 func differential(t testing.TB, seed int64, run diffRun, concurrently func(consume func(context.Context, plog.Logs) error, batches []plog.Logs, n int), stats *diffStats) string {
 	t.Helper()
-	cfg := defaultConfig()
-	cfg.DropUnmatched = run.drop
+	cfg := run.config()
 	engine, err := rules.New(cfg.engineOptions())
 	require.NoError(t, err)
 	arrival := delivery(genStream(seed, !run.noReuse), seed, run.jitter, run.sysmonLag, run.duplicates)
@@ -625,7 +648,12 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 		stats.add(want)
 	}
 
-	kept := func(l refLine) bool { return !run.drop || l.late || l.pattern != "" }
+	kept := func(l refLine) bool {
+		if l.late {
+			return cfg.Correlation.LateRecords
+		}
+		return !run.drop || l.pattern != ""
+	}
 	if run.concurrent > 0 {
 		// the form of each finding depends on the interleaving; the findings do not
 		var keptWant []refLine
@@ -710,6 +738,10 @@ var diffRuns = []diffRun{
 	{shape: "xml", batch: 3, jitter: 55 * time.Second, duplicates: true, drop: true},
 	{shape: "map", batch: 0, jitter: 5 * time.Second, sysmonLag: 45 * time.Second, resources: 3},
 	{shape: "map", batch: 0, jitter: 5 * time.Second, sysmonLag: -45 * time.Second, resources: 2, drop: true},
+	{shape: "map", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "inbound_child"},
+	{shape: "map", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "server_child"},
+	{shape: "map", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "logon"},
+	{shape: "xml", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "late_records", drop: true},
 }
 
 // TestCorrelationDifferential compares the processor with the reference
