@@ -220,6 +220,12 @@ type correlationBatch struct {
 // newCorrelation builds the correlation state; nil (every method is a no-op
 // on nil) when it is off.
 func newCorrelation(set processor.Settings, cc CorrelationConfig, profile string, engine *rules.Engine) (*correlation, error) {
+	return newCorrelationWithClock(set, cc, profile, engine, nil)
+}
+
+// newCorrelationWithClock is newCorrelation with the wall clock the state
+// expires by (nil: time.Now); tests replay streams in simulated real time.
+func newCorrelationWithClock(set processor.Settings, cc CorrelationConfig, profile string, engine *rules.Engine, now func() time.Time) (*correlation, error) {
 	if !cc.Enabled {
 		return nil, nil
 	}
@@ -239,7 +245,7 @@ func newCorrelation(set processor.Settings, cc CorrelationConfig, profile string
 		Logon: cc.Logon.Enabled, LogonTimeout: cc.Logon.Timeout,
 		MaxDelay: cc.MaxDelay, LateFindings: cc.LateRecords,
 		MaxHosts: cc.MaxHosts, MaxEntriesPerHost: cc.MaxEntriesPerHost, MaxEntries: cc.MaxEntries,
-		Judge: judge,
+		Judge: judge, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("correlation: %w", err)

@@ -2,6 +2,7 @@ package dcomdetectionprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"math/rand"
@@ -18,8 +19,11 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 )
 
@@ -263,22 +267,26 @@ func (g *generator) shellWindows(tc time.Time, explorer *genEvent) {
 	if g.r.Intn(6) == 0 {
 		lport = 445 // not the dynamic RPC range: no finding
 	}
+	// A collector that drops ProcessId from Sysmon 3 still sends Sysmon 1:
+	// such an episode's children are in both logs, so the id of explorer
+	// is named within max_delay of its 4688 children.
+	noPID := g.r.Intn(4) == 0
 	g.add(&genEvent{
 		ID: 3, Time: g.within(tc, 300*time.Millisecond, 3*time.Second), ConnTime: tc, Image: genExplorer,
 		PID: explorer.PID, GUID: explorer.GUID, RemoteIP: remote, RemotePort: rport, LocalIP: g.ip, LocalPort: lport,
-		NoPID: g.r.Intn(4) == 0,
+		NoPID: noPID,
 	})
 	for range 1 + g.r.Intn(2) {
 		at := g.within(tc, -12*time.Second, 14*time.Second) // some outside the 10 s window
 		image := genChildren[g.r.Intn(4)]
 		pid := g.newPID()
-		if g.r.Intn(3) > 0 {
+		if noPID || g.r.Intn(3) > 0 {
 			g.add(&genEvent{
 				ID: 1, Time: at, Image: image, Cmd: correlate.BaseName(image), Parent: genExplorer, ParentCmd: genExplorer,
 				PID: pid, GUID: guidOf(g.host, pid), PPID: explorer.PID, PGUID: explorer.GUID, LogonID: 0x1f4a2,
 			})
 		}
-		if g.r.Intn(3) > 0 {
+		if noPID || g.r.Intn(3) > 0 {
 			g.add(&genEvent{
 				ID: 4688, Time: at, Image: image, Cmd: correlate.BaseName(image), Parent: genExplorer,
 				PID: pid, PPID: explorer.PID, SubjectLogonID: 0x1f4a2,
@@ -382,7 +390,7 @@ func (g *generator) noise(at time.Time, explorer *genEvent) {
 // delivery is the order of arrival: events moved by up to jitter of their
 // time (the two logs, receivers and batches out of step within max_delay),
 // some delivered twice (at-least-once).
-func delivery(events []*genEvent, seed int64, jitter, sysmonLag time.Duration, duplicates bool) []*genEvent {
+func delivery(events []*genEvent, seed int64, jitter, sysmonLag time.Duration, duplicates bool) ([]*genEvent, []time.Time) {
 	r := rand.New(rand.NewSource(seed))
 	type keyed struct {
 		e   *genEvent
@@ -403,11 +411,11 @@ func delivery(events []*genEvent, seed int64, jitter, sysmonLag time.Duration, d
 		}
 	}
 	sort.SliceStable(all, func(a, b int) bool { return all[a].key.Before(all[b].key) })
-	out := make([]*genEvent, len(all))
+	out, at := make([]*genEvent, len(all)), make([]time.Time, len(all))
 	for i, k := range all {
-		out[i] = k.e
+		out[i], at[i] = k.e, k.key
 	}
-	return out
+	return out, at
 }
 
 // diffRun is one way of feeding a stream to the processor.
@@ -424,14 +432,17 @@ type diffRun struct {
 	// concurrent calls reorder batches without bound, and a reused id joins
 	// as documented only when the exit arrives within max_delay.
 	noReuse bool
+	// realTime replays the stream in simulated real time: the correlation's
+	// wall clock is each call's arrival, so state expires as in a collector.
+	realTime bool
 	// off switches one correlation setting off: inbound_child,
 	// server_child, logon or late_records.
 	off string
 }
 
 func (r diffRun) String() string {
-	return fmt.Sprintf("%s/drop=%v/jitter=%v/lag=%v/dup=%v/batch=%d/resources=%d/concurrent=%d/reuse=%v/off=%s",
-		r.shape, r.drop, r.jitter, r.sysmonLag, r.duplicates, r.batch, r.resources, r.concurrent, !r.noReuse, r.off)
+	return fmt.Sprintf("%s/drop=%v/jitter=%v/lag=%v/dup=%v/batch=%d/resources=%d/concurrent=%d/reuse=%v/off=%s/realtime=%v",
+		r.shape, r.drop, r.jitter, r.sysmonLag, r.duplicates, r.batch, r.resources, r.concurrent, !r.noReuse, r.off, r.realTime)
 }
 
 func (r diffRun) config() *Config {
@@ -452,17 +463,28 @@ func (r diffRun) config() *Config {
 }
 
 // batches splits the arrival order into the calls of a run, and returns
-// the order in which the processor meets the records: resource by resource
-// within a call.
-func (r diffRun) batches(rnd *rand.Rand, arrival []*genEvent) ([]plog.Logs, []*genEvent) {
+// the order in which the processor meets the records (resource by resource
+// within a call) and when each call is made (its last record's arrival).
+func (r diffRun) batches(rnd *rand.Rand, arrival []*genEvent, arrivedAt []time.Time) ([]plog.Logs, []*genEvent, []time.Time) {
 	var out []plog.Logs
 	var order []*genEvent
+	var sent []time.Time
 	for i := 0; i < len(arrival); {
 		n := r.batch
 		if n == 0 {
 			n = 1 + rnd.Intn(80)
 		}
 		n = min(n, len(arrival)-i)
+		if r.realTime {
+			// a batch is sent within a second of its first record, as the
+			// batch processor's timeout does
+			for k := 1; k < n; k++ {
+				if arrivedAt[i+k].Sub(arrivedAt[i]) > time.Second {
+					n = k
+					break
+				}
+			}
+		}
 		ld := plog.NewLogs()
 		var scopes []plog.LogRecordSlice
 		for x := range max(1, r.resources) {
@@ -480,9 +502,10 @@ func (r diffRun) batches(rnd *rand.Rand, arrival []*genEvent) ([]plog.Logs, []*g
 			order = append(order, d...)
 		}
 		out = append(out, ld)
+		sent = append(sent, arrivedAt[i+n-1])
 		i += n
 	}
-	return out, order
+	return out, order, sent
 }
 
 // outputLines reads the processor's output as refLines.
@@ -624,8 +647,8 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 	cfg := run.config()
 	engine, err := rules.New(cfg.engineOptions())
 	require.NoError(t, err)
-	arrival := delivery(genStream(seed, !run.noReuse), seed, run.jitter, run.sysmonLag, run.duplicates)
-	batches, order := run.batches(rand.New(rand.NewSource(seed)), arrival)
+	arrival, arrivedAt := delivery(genStream(seed, !run.noReuse), seed, run.jitter, run.sysmonLag, run.duplicates)
+	batches, order, sent := run.batches(rand.New(rand.NewSource(seed)), arrival, arrivedAt)
 
 	model := newRefModel(cfg, engine)
 	for _, e := range order {
@@ -635,11 +658,31 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 
 	sink := new(consumertest.LogsSink)
 	p := newTestProcessor(t, cfg, sink)
-	if run.concurrent == 0 {
+	switch {
+	case run.realTime:
+		// The processor's core with a wall clock that follows the stream:
+		// each call is made when its last record arrives, and the state
+		// expires as it would in a collector running in real time.
+		proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+		require.NoError(t, err)
+		var wall time.Time
+		proc.corr, err = newCorrelationWithClock(processortest.NewNopSettings(metadata.Type), cfg.Correlation, cfg.Profile, proc.engine,
+			func() time.Time { return wall })
+		require.NoError(t, err)
+		for i, ld := range batches {
+			wall = sent[i]
+			out, err := proc.processLogs(context.Background(), ld)
+			if errors.Is(err, processorhelper.ErrSkipProcessingData) {
+				continue
+			}
+			require.NoError(t, err)
+			require.NoError(t, sink.ConsumeLogs(context.Background(), out))
+		}
+	case run.concurrent == 0:
 		for _, ld := range batches {
 			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
 		}
-	} else {
+	default:
 		require.NotNil(t, concurrently, "a concurrent run needs the goroutines of a Concurrent test")
 		concurrently(p.ConsumeLogs, batches, run.concurrent)
 	}
@@ -742,6 +785,9 @@ var diffRuns = []diffRun{
 	{shape: "map", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "server_child"},
 	{shape: "map", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "logon"},
 	{shape: "xml", batch: 0, jitter: 20 * time.Second, duplicates: true, off: "late_records", drop: true},
+	{shape: "map", batch: 0, jitter: 20 * time.Second, duplicates: true, realTime: true},
+	{shape: "map", batch: 0, jitter: 55 * time.Second, sysmonLag: 30 * time.Second, realTime: true},
+	{shape: "xml", batch: 5, jitter: 10 * time.Second, sysmonLag: -45 * time.Second, drop: true, realTime: true},
 }
 
 // TestCorrelationDifferential compares the processor with the reference
