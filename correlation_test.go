@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -589,26 +590,25 @@ func BenchmarkCorrelation(b *testing.B) {
 	}
 }
 
+// linesAbout reads the output records (original or late) about the record
+// with this record id, as the differential test reads them.
+func linesAbout(t testing.TB, lds []plog.Logs, recordID int64) []refLine {
+	var out []refLine
+	for _, l := range outputLines(t, lds) {
+		if strings.HasSuffix(l.key, "|"+strconv.FormatInt(recordID, 10)) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // detectionsOn lists the DetectionPattern of every record (original or late)
 // about the record with this record id.
-func detectionsOn(lds []plog.Logs, recordID int64) []string {
+func detectionsOn(t testing.TB, lds []plog.Logs, recordID int64) []string {
 	var out []string
-	for _, ld := range lds {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					attrs := lr.Attributes()
-					id := integer(attrs, attrCorrRecord+"record_id")
-					if v, ok := attrs.Get(attrCorrLate); !ok || !v.Bool() {
-						var ce winevent.ContextEvent
-						winevent.ReadContext(lr.Body(), attrs, &ce)
-						id = ce.RecordID
-					}
-					if p := str(attrs, attrDetectionPattern); id == recordID && p != "" {
-						out = append(out, p)
-					}
-				}
-			}
+	for _, l := range linesAbout(t, lds, recordID) {
+		if l.pattern != "" {
+			out = append(out, l.pattern)
 		}
 	}
 	return out
@@ -641,38 +641,22 @@ func TestCorrelationExitInTheSameBatchAsItsServer(t *testing.T) {
 					lds = append(lds, logsOf(shape, b...))
 				}
 				out := consumeAll(t, cfg, lds)
-				assert.Equal(t, []string{"DCOM_ServerActivation"}, detectionsOn(out, 1), "%s drop=%v batches=%d", shape, drop, len(batches))
-				assert.Empty(t, detectionsOn(out, 4), "%s drop=%v batches=%d: the child of the reused id", shape, drop, len(batches))
+				assert.Equal(t, []string{"DCOM_ServerActivation"}, detectionsOn(t, out, 1), "%s drop=%v batches=%d", shape, drop, len(batches))
+				assert.Empty(t, detectionsOn(t, out, 4), "%s drop=%v batches=%d: the child of the reused id", shape, drop, len(batches))
 			}
 		}
 	}
 }
 
-// kindsOf lists event.kind of every record (original or late) about the
-// record with this record id that carries one.
-func kindsOf(lds []plog.Logs, recordID int64) (alerts, enrichments int) {
-	for _, ld := range lds {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					attrs := lr.Attributes()
-					id := integer(attrs, attrCorrRecord+"record_id")
-					if v, ok := attrs.Get(attrCorrLate); !ok || !v.Bool() {
-						var ce winevent.ContextEvent
-						winevent.ReadContext(lr.Body(), attrs, &ce)
-						id = ce.RecordID
-					}
-					if id != recordID {
-						continue
-					}
-					switch str(attrs, attrEventKind) {
-					case "alert":
-						alerts++
-					case eventKindEnrichment:
-						enrichments++
-					}
-				}
-			}
+// kindsOf counts the alerts and enrichments among the records (original or
+// late) about the record with this record id.
+func kindsOf(t testing.TB, lds []plog.Logs, recordID int64) (alerts, enrichments int) {
+	for _, l := range linesAbout(t, lds, recordID) {
+		switch l.kind {
+		case "alert":
+			alerts++
+		case eventKindEnrichment:
+			enrichments++
 		}
 	}
 	return alerts, enrichments
@@ -696,7 +680,7 @@ func TestCorrelationOneAlertPerRecord(t *testing.T) {
 					lds = append(lds, logsOf(shape, order[i:i+perCall]...))
 				}
 				out := consumeAll(t, defaultConfig(), lds)
-				alerts, enrichments := kindsOf(out, 10)
+				alerts, enrichments := kindsOf(t, out, 10)
 				assert.Equal(t, 1, alerts, "%s, second %d, %d per call", shape, order[1].ID, perCall)
 				assert.Equal(t, 1, enrichments, "%s, second %d, %d per call", shape, order[1].ID, perCall)
 			}

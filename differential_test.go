@@ -96,41 +96,36 @@ func (e *genEvent) process() correlate.Process {
 	}
 }
 
-func hexOrZero(n uint64) string { return hexID(n) }
-
 // render is the event as the receiver writes it.
 func (e *genEvent) render() winEvent {
 	w := winEvent{ID: e.ID, Host: e.Host, RecordID: e.RecordID, Time: e.Time}
 	add := func(k, v string) { w.Data = append(w.Data, [2]string{k, v}) }
 	switch e.ID {
-	case 1:
+	case 1, 5: // a Sysmon 5 is the first five fields of a Sysmon 1
 		add("RuleName", "-")
 		add("UtcTime", sysmonTime(e.Time))
 		add("ProcessGuid", e.GUID)
 		add("ProcessId", strconv.FormatUint(e.PID, 10))
 		add("Image", e.Image)
+		if e.ID == 5 {
+			break
+		}
 		add("CommandLine", e.Cmd)
 		add("CurrentDirectory", `C:\Windows\system32\`)
 		add("User", `CORP\alice`)
-		add("LogonId", hexOrZero(e.LogonID))
+		add("LogonId", hexID(e.LogonID))
 		add("IntegrityLevel", "High")
 		add("ParentProcessGuid", e.PGUID)
 		add("ParentProcessId", strconv.FormatUint(e.PPID, 10))
 		add("ParentImage", e.Parent)
 		add("ParentCommandLine", e.ParentCmd)
 	case 4688:
-		w = security4688(e.Host, e.RecordID, e.Time, e.Image, e.Parent, e.PID, e.PPID, e.Cmd, hexOrZero(e.LogonID))
+		w = security4688(e.Host, e.RecordID, e.Time, e.Image, e.Parent, e.PID, e.PPID, e.Cmd, hexID(e.LogonID))
 		for i := range w.Data {
 			if w.Data[i][0] == "SubjectLogonId" {
-				w.Data[i][1] = hexOrZero(e.SubjectLogonID)
+				w.Data[i][1] = hexID(e.SubjectLogonID)
 			}
 		}
-	case 5:
-		add("RuleName", "-")
-		add("UtcTime", sysmonTime(e.Time))
-		add("ProcessGuid", e.GUID)
-		add("ProcessId", strconv.FormatUint(e.PID, 10))
-		add("Image", e.Image)
 	case 4689:
 		w = security4689(e.Host, e.RecordID, e.Time, e.Image, e.PID)
 	case 3:
@@ -162,7 +157,7 @@ func (e *genEvent) render() winEvent {
 		add("TargetUserSid", "S-1-5-21-1-2-3-1105")
 		add("TargetUserName", "mallory")
 		add("TargetDomainName", "CORP")
-		add("TargetLogonId", hexOrZero(e.LogonID))
+		add("TargetLogonId", hexID(e.LogonID))
 		add("LogonType", strconv.Itoa(e.LogonType))
 		add("LogonProcessName", "NtLmSsp ")
 		add("AuthenticationPackageName", "NTLM")
