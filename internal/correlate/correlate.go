@@ -118,6 +118,31 @@ type Process struct {
 	// Excluded: an exclusion suppressed the engine's detection on it; no
 	// correlation finding is made about it.
 	Excluded bool
+	// Original is the caller's copy of the record, kept with a record that
+	// may become the subject of a late finding (see Keeper).
+	Original Original
+}
+
+// Original is the caller's compact copy of a record (internal/original),
+// kept while the record may still become the subject of a late finding, so
+// that the caller can emit the record itself, in its own resource. The
+// correlation never reads it; it only counts its bytes against
+// Config.MaxOriginalBytesPerHost and MaxOriginalBytes.
+type Original struct {
+	Record []byte // the record
+	Origin []byte // its resource and scope (shared by the records of a scope)
+}
+
+// Size is the bytes the copy holds (an origin shared by several records is
+// counted with each).
+func (o Original) Size() int { return len(o.Record) + len(o.Origin) }
+
+// Keeper makes the caller's copy of the record being observed. Observe calls
+// it at most once per record, with the host's lock held, and only when the
+// record is kept as a possible subject of a late finding (a pending child, a
+// detection waiting for its logon) and the copies held leave room for it.
+type Keeper interface {
+	Keep() Original
 }
 
 // Conn is an inbound connection accepted by a watched process (Sysmon 3).
@@ -228,6 +253,12 @@ type Config struct {
 	// MaxEntries caps the entries of all hosts together; the least recently
 	// seen host goes first.
 	MaxEntries int
+	// MaxOriginalBytesPerHost and MaxOriginalBytes bound the bytes of the
+	// record copies (Original) one host and all hosts hold (0: the
+	// defaults): past them, a record is kept without its copy, and a late
+	// finding about it carries only what the correlation read.
+	MaxOriginalBytesPerHost int
+	MaxOriginalBytes        int
 	// Shards is the number of lock shards (0: 64, fewer when MaxHosts is
 	// smaller). Caps are divided evenly between shards, so a total is never
 	// exceeded.
@@ -281,6 +312,8 @@ type Stats struct {
 
 	Findings     int64 // findings about the observed record
 	LateFindings int64 // findings returned as late
+
+	OriginalBytes int // bytes of the records' copies held now (Original)
 }
 
 // Internal limits.
@@ -296,6 +329,10 @@ const (
 	timeSlack = int64(2 * time.Second)
 	// maxStoredCommandLine bounds the command lines kept in state.
 	maxStoredCommandLine = 2048
+	// DefaultMaxOriginalBytesPerHost and DefaultMaxOriginalBytes are the
+	// budgets of record copies when Config leaves them 0.
+	DefaultMaxOriginalBytesPerHost = 1 << 20
+	DefaultMaxOriginalBytes        = 256 << 20
 	// maxHostKey bounds host names used as keys.
 	maxHostKey = 255
 	// sweepEvery is how often (wall clock) a shard looks for silent hosts.
@@ -323,6 +360,12 @@ func New(cfg Config) (*Correlator, error) {
 		n = 64
 	}
 	n = min(n, cfg.MaxHosts, cfg.MaxEntries)
+	if cfg.MaxOriginalBytesPerHost <= 0 {
+		cfg.MaxOriginalBytesPerHost = DefaultMaxOriginalBytesPerHost
+	}
+	if cfg.MaxOriginalBytes <= 0 {
+		cfg.MaxOriginalBytes = DefaultMaxOriginalBytes
+	}
 	c := &Correlator{
 		cfg:    cfg,
 		window: int64(cfg.Window),
@@ -342,6 +385,7 @@ func New(cfg Config) (*Correlator, error) {
 		s.hosts = make(map[string]*hostState)
 		s.maxHosts = max(1, cfg.MaxHosts/n)
 		s.maxEntries = max(1, cfg.MaxEntries/n)
+		s.maxOriginalBytes = cfg.MaxOriginalBytes / n
 	}
 	return c, nil
 }
@@ -360,6 +404,7 @@ func (c *Correlator) Stats() Stats {
 		st.EntriesExpired += s.stats.EntriesExpired
 		st.Findings += s.stats.Findings
 		st.LateFindings += s.stats.LateFindings
+		st.OriginalBytes += s.originalBytes
 		s.mu.Unlock()
 	}
 	return st
@@ -380,6 +425,9 @@ type Input struct {
 	// ServerActivation: the engine's verdict is DCOM_ServerActivation; the
 	// process is remembered as a DCOM-launched server.
 	ServerActivation bool
+	// Keep makes the caller's copy of the record when it may become the
+	// subject of a late finding; nil keeps none.
+	Keep Keeper
 }
 
 // Observe feeds one record. It returns the finding about that record (empty

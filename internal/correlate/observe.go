@@ -67,11 +67,11 @@ func (c *Correlator) observeProcess(in *Input, late []Finding) (Finding, []Findi
 		late = c.rememberServer(s, h, k.get(&p), wall, late)
 	}
 	if open := wants &^ f.Kinds; open != 0 && c.cfg.LateFindings && !hasChild(h, &p) {
-		c.pushChild(s, h, childEntry{proc: *k.get(&p), wants: open, logon: f.LogonJoin != NoLogon}, max(p.Time, in.Time)+c.window+c.delay, wall)
+		c.pushChild(s, h, childEntry{proc: k.subject(c.roomForOriginal(s, h), &p, in.Keep), wants: open, logon: f.LogonJoin != NoLogon}, max(p.Time, in.Time)+c.window+c.delay, wall)
 	}
 	if c.cfg.Logon && c.cfg.LateFindings && detected && f.LogonJoin == NoLogon {
 		if w, ok := planWait(h, &p, &f); ok {
-			w.proc = *k.get(&p)
+			w.proc = k.subject(c.roomForOriginal(s, h), &p, in.Keep)
 			c.pushWait(s, h, w, max(in.Time, p.Time)+c.delay, wall)
 		}
 	}
@@ -81,11 +81,28 @@ func (c *Correlator) observeProcess(in *Input, late []Finding) (Finding, []Findi
 	return f, late
 }
 
-// keeper copies a process's strings the first time something keeps it.
-// (It does not hold the process: escape analysis would move it to the heap.)
+// keeper copies a process's strings the first time something keeps it,
+// and asks for the caller's copy of the record the first time it is kept
+// as a possible subject of a late finding. (It does not hold the process:
+// escape analysis would move it to the heap.)
 type keeper struct {
-	stored Process
-	kept   bool
+	stored   Process
+	kept     bool
+	original Original
+	asked    bool
+}
+
+// subject is the process as kept in a child or wait entry: with the copy of
+// its record when the host's copies leave room for one. A server entry
+// (get) holds no copy: a server is never the subject of a late finding.
+func (k *keeper) subject(room bool, p *Process, keep Keeper) Process {
+	stored := *k.get(p)
+	if !k.asked && keep != nil && room {
+		k.asked = true
+		k.original = keep.Keep()
+	}
+	stored.Original = k.original
+	return stored
 }
 
 func (k *keeper) get(p *Process) *Process {

@@ -22,7 +22,11 @@ type shard struct {
 	maxEntries int
 	lastSweep  int64 // wall clock of the last silent-host sweep
 	stats      Stats
-	_          [40]byte // keep neighbouring shards' locks off one cache line
+	// originalBytes: the bytes of the record copies its hosts hold, at most
+	// maxOriginalBytes (its share of Config.MaxOriginalBytes).
+	originalBytes    int
+	maxOriginalBytes int
+	_                [24]byte // keep neighbouring shards' locks off one cache line
 }
 
 // table names a host's tables, for eviction.
@@ -155,6 +159,10 @@ type hostState struct {
 	nlocal     int
 	parents    [4]parentID // process ids of watched parents, learned from Sysmon 1 children
 	nparents   int
+	// originalBytes: the bytes of the record copies held in children and
+	// waits (a record in both counts twice), at most
+	// Config.MaxOriginalBytesPerHost.
+	originalBytes int
 
 	conns    ring[Conn]
 	children ring[childEntry]
@@ -339,6 +347,7 @@ func (c *Correlator) removeHost(s *shard, h *hostState, evicted bool) {
 		s.stats.EntriesEvicted += int64(h.live())
 	}
 	s.entries -= h.entries()
+	s.originalBytes -= h.originalBytes
 	s.unlink(h)
 	delete(s.hosts, h.key)
 }
@@ -391,6 +400,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 		h.conns.pop()
 	case tChildren:
 		dead = h.children.at(0).dead
+		h.dropOriginal(s, h.children.at(0).v.proc.Original)
 		h.children.pop()
 	case tServers:
 		dead = h.servers.at(0).dead
@@ -411,6 +421,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 		h.logons.pop()
 	case tWaits:
 		dead = h.waits.at(0).dead
+		h.dropOriginal(s, h.waits.at(0).v.proc.Original)
 		h.waits.pop()
 	}
 	s.entries--
@@ -422,6 +433,13 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 	} else {
 		s.stats.EntriesEvicted++
 	}
+}
+
+// dropOriginal stops counting a record copy that leaves with its entry.
+func (h *hostState) dropOriginal(s *shard, o Original) {
+	n := o.Size()
+	h.originalBytes -= n
+	s.originalBytes -= n
 }
 
 func (h *hostState) tableLen(t table) int {
@@ -516,6 +534,29 @@ func (c *Correlator) pushChild(s *shard, h *hostState, v childEntry, deadline, w
 	c.makeRoom(s, h, tChildren)
 	h.children.push(slot[childEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
 	s.entries++
+	c.countOriginal(s, h, &h.children.at(h.children.n-1).v.proc)
+}
+
+// roomForOriginal reports whether the host and its shard hold fewer copies
+// than their budgets allow.
+func (c *Correlator) roomForOriginal(s *shard, h *hostState) bool {
+	return h.originalBytes < c.cfg.MaxOriginalBytesPerHost && s.originalBytes < s.maxOriginalBytes
+}
+
+// countOriginal counts the record copy an entry just added holds, or drops
+// it when the host's or the shard's copies would exceed their budget
+// (makeRoom has already released what an eviction freed).
+func (c *Correlator) countOriginal(s *shard, h *hostState, p *Process) {
+	n := p.Original.Size()
+	if n == 0 {
+		return
+	}
+	if h.originalBytes+n > c.cfg.MaxOriginalBytesPerHost || s.originalBytes+n > s.maxOriginalBytes {
+		p.Original = Original{}
+		return
+	}
+	h.originalBytes += n
+	s.originalBytes += n
 }
 
 func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline, wall int64) {
@@ -548,4 +589,5 @@ func (c *Correlator) pushWait(s *shard, h *hostState, v waitEntry, deadline, wal
 	c.makeRoom(s, h, tWaits)
 	h.waits.push(slot[waitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
 	s.entries++
+	c.countOriginal(s, h, &h.waits.at(h.waits.n-1).v.proc)
 }
