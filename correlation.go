@@ -1,6 +1,7 @@
 package dcomdetectionprocessor // import "github.com/otelcol-dcom/dcomdetectionprocessor"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/original"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
@@ -175,6 +177,9 @@ const (
 	attrCorrHost   = "dcom.correlation.host"
 	attrCorrLate   = "dcom.correlation.late"
 	attrCorrRecord = "dcom.correlation.record." // + record_id, event_id, channel, time
+	// attrCorrRecordCut: the bytes a late record's copy left out of its
+	// longest strings (original.MaxRecordBytes).
+	attrCorrRecordCut = "dcom.correlation.record.cut_bytes"
 
 	attrCorrConnRecordID = "dcom.correlation.connection.record_id"
 	attrCorrConnTime     = "dcom.correlation.connection.time"
@@ -212,9 +217,47 @@ type correlation struct {
 }
 
 // correlationBatch carries the late findings of one ConsumeLogs call until
-// they are appended to the scope they came from. It lives in batchStats.
+// they are emitted, and makes the copies of the records the correlation
+// keeps for them. It lives in batchStats.
 type correlationBatch struct {
+	// late: the findings made while the current scope was processed.
 	late []correlate.Finding
+	// own: findings whose record's resource and scope were kept; they leave
+	// after the call's last scope, each in a resource of its own record.
+	own  []correlate.Finding
+	keep recordKeeper
+}
+
+// recordKeeper makes the copy of the record being observed when the
+// correlation keeps it for a late finding (correlate.Keeper): the record
+// itself, and the resource and scope it came in, copied once per scope and
+// shared by its records.
+type recordKeeper struct {
+	lr       plog.LogRecord
+	rl       plog.ResourceLogs
+	sl       plog.ScopeLogs
+	hasScope bool // rl and sl are set (a test may inspect records alone)
+	origin   []byte
+	scratch  []byte
+}
+
+// scope starts the records of a new scope.
+func (k *recordKeeper) scope(rl plog.ResourceLogs, sl plog.ScopeLogs) {
+	k.rl, k.sl, k.hasScope, k.origin = rl, sl, true, nil
+}
+
+// Keep copies the record being observed. A record that cannot be kept
+// within original.MaxRecordBytes keeps its origin alone.
+func (k *recordKeeper) Keep() correlate.Original {
+	if k.origin == nil && k.hasScope {
+		k.origin = original.AppendOrigin(nil, k.rl.Resource(), k.rl.SchemaUrl(), k.sl.Scope(), k.sl.SchemaUrl(), 0)
+	}
+	var ok bool
+	k.scratch, ok = original.AppendRecord(k.scratch[:0], k.lr, 0)
+	if !ok {
+		return correlate.Original{Origin: k.origin}
+	}
+	return correlate.Original{Record: bytes.Clone(k.scratch), Origin: k.origin}
 }
 
 // newCorrelation builds the correlation state; nil (every method is a no-op
@@ -378,8 +421,13 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessE
 		Event: &ce, Time: recordTime(lr, &ce),
 		Detection: v.Detected(), Excluded: v.Excluded != "", ServerActivation: v.Pattern == rules.ServerActivation,
 	}
+	var keep correlate.Keeper
+	if corr.late {
+		batch.keep.lr = lr
+		keep = &batch.keep
+	}
 	var f correlate.Finding
-	f, batch.late = corr.c.Observe(&in, batch.late)
+	f, batch.late = corr.c.ObserveKeeping(&in, keep, batch.late)
 	if f.Empty() {
 		return v, f
 	}
@@ -457,11 +505,10 @@ func formatTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
-// emitLate appends the late findings of this call to the scope being
-// processed: one record per finding, marked dcom.correlation.late = true and
-// naming the record it is about. A finding that makes a record a detection
-// for the first time is an alert (event.kind alert, the full verdict); one
-// about a record that already was a detection is an enrichment.
+// emitLate emits the late findings made while a scope was processed: a
+// finding whose record's resource and scope were kept waits for emitOwn; one
+// without (past the copies' byte budget) is appended to this scope, as a
+// record of its own.
 func (corr *correlation) emitLate(p *detectionProcessor, lrs plog.LogRecordSlice, batch *correlationBatch, stats *batchStats) {
 	if corr == nil || len(batch.late) == 0 {
 		return
@@ -469,50 +516,152 @@ func (corr *correlation) emitLate(p *detectionProcessor, lrs plog.LogRecordSlice
 	now := pcommon.NewTimestampFromTime(time.Now())
 	for i := range batch.late {
 		f := &batch.late[i]
-		lr := lrs.AppendEmpty()
-		if f.Record.Time > 0 { // a time before 1970 has no pcommon.Timestamp: left unset
-			lr.SetTimestamp(pcommon.Timestamp(f.Record.Time))
-		}
-		lr.SetObservedTimestamp(now)
-		var v rules.Verdict
-		if !f.Process.Detected {
-			v = corr.judge.Verdict(f)
-		}
-		attrs := lr.Attributes()
-		attrs.EnsureCapacity(verdictAttributeCapacity + 24)
-		if v.Detected() {
-			stats.detections[v.Pattern]++
-			p.putVerdict(attrs, v)
-			attrs.PutStr(attrEventKind, "alert")
-		} else {
-			attrs.PutStr(attrEventKind, eventKindEnrichment)
-		}
-		attrs.PutBool(attrCorrLate, true)
-		putRecordRef(attrs, &f.Record)
-		if p.cfg.ProcessAttributes {
-			putLateProcess(attrs, &f.Process)
-		}
-		putCorrelation(attrs, f)
-		message := lateMessage(f, v)
-		if p.cfg.BodyKey == "" {
-			lr.Body().SetStr(message)
+		if len(f.Process.Original.Origin) > 0 {
+			batch.own = append(batch.own, *f)
 			continue
 		}
-		body := lr.Body().SetEmptyMap()
-		body.PutStr("message", message)
-		verdict := body.PutEmptyMap(p.cfg.BodyKey)
-		if v.Detected() {
-			p.putVerdict(verdict, v)
-		}
-		verdict.PutBool(attrCorrLate, true)
-		putRecordRef(verdict, &f.Record)
-		putCorrelation(verdict, f)
-	}
-	if ce := p.logger.Check(zap.DebugLevel, "late correlation findings"); ce != nil {
-		ce.Write(zap.Int("records", len(batch.late)))
+		p.writeLate(lrs.AppendEmpty(), f, now, stats)
 	}
 	clear(batch.late)
 	batch.late = batch.late[:0]
+}
+
+// emitOwn appends the late findings whose record's resource and scope were
+// kept, after the call's last scope: each in a resource and scope like its
+// record's (one per origin), so that it carries the resource attributes of
+// its own channel (_sourceCategory, host.name), not those of the record
+// that completed it.
+func (corr *correlation) emitOwn(p *detectionProcessor, rls plog.ResourceLogsSlice, batch *correlationBatch, stats *batchStats) {
+	if corr == nil || len(batch.own) == 0 {
+		return
+	}
+	now := pcommon.NewTimestampFromTime(time.Now())
+	var lrs plog.LogRecordSlice
+	var last []byte
+	for i := range batch.own {
+		f := &batch.own[i]
+		origin := f.Process.Original.Origin
+		if len(last) == 0 || &origin[0] != &last[0] { // records of one scope share one origin
+			rl := rls.AppendEmpty()
+			sl := rl.ScopeLogs().AppendEmpty()
+			resourceSchema, scopeSchema, err := original.DecodeOrigin(origin, rl.Resource(), sl.Scope())
+			if err != nil { // not expected: the copy was made in this process
+				p.logger.Warn("late correlation finding: the copy of its resource is unreadable", zap.Error(err))
+			}
+			rl.SetSchemaUrl(resourceSchema)
+			sl.SetSchemaUrl(scopeSchema)
+			lrs, last = sl.LogRecords(), origin
+		}
+		p.writeLate(lrs.AppendEmpty(), f, now, stats)
+	}
+	if ce := p.logger.Check(zap.DebugLevel, "late correlation findings"); ce != nil {
+		ce.Write(zap.Int("records", len(batch.own)))
+	}
+	clear(batch.own)
+	batch.own = batch.own[:0]
+}
+
+// writeLate writes one late finding into lr, marked dcom.correlation.late =
+// true and naming the record it is about. A finding that makes a record a
+// detection for the first time is an alert (event.kind alert, the full
+// verdict); one about a record that already was a detection is an
+// enrichment. When the record was kept, lr is that record (its body in the
+// shape the receiver produced, its attributes and times) annotated as a
+// detection in place is; otherwise a short message names it.
+func (p *detectionProcessor) writeLate(lr plog.LogRecord, f *correlate.Finding, now pcommon.Timestamp, stats *batchStats) {
+	var v rules.Verdict
+	if !f.Process.Detected {
+		v = p.corr.judge.Verdict(f)
+	}
+	if v.Detected() {
+		stats.detections[v.Pattern]++
+	}
+	if kept := f.Process.Original.Record; len(kept) > 0 {
+		cut, err := original.DecodeRecord(kept, lr)
+		if err == nil {
+			p.annotateLate(lr, f, v, cut)
+			return
+		}
+		p.logger.Warn("late correlation finding: the copy of its record is unreadable", zap.Error(err))
+		lr.Body().SetEmptyMap()
+		lr.Attributes().Clear()
+	}
+	if f.Record.Time > 0 { // a time before 1970 has no pcommon.Timestamp: left unset
+		lr.SetTimestamp(pcommon.Timestamp(f.Record.Time))
+	}
+	lr.SetObservedTimestamp(now)
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(verdictAttributeCapacity + 24)
+	if v.Detected() {
+		p.putVerdict(attrs, v)
+		attrs.PutStr(attrEventKind, "alert")
+	} else {
+		attrs.PutStr(attrEventKind, eventKindEnrichment)
+	}
+	attrs.PutBool(attrCorrLate, true)
+	putRecordRef(attrs, &f.Record)
+	if p.cfg.ProcessAttributes {
+		putLateProcess(attrs, &f.Process)
+	}
+	putCorrelation(attrs, f)
+	message := lateMessage(f, v)
+	if p.cfg.BodyKey == "" {
+		lr.Body().SetStr(message)
+		return
+	}
+	body := lr.Body().SetEmptyMap()
+	body.PutStr("message", message)
+	verdict := body.PutEmptyMap(p.cfg.BodyKey)
+	if v.Detected() {
+		p.putVerdict(verdict, v)
+	}
+	putLateMarks(verdict, f, 0)
+	putCorrelation(verdict, f)
+}
+
+// annotateLate annotates a late finding's own record, decoded from its copy,
+// in the places an in-place detection is annotated (annotate): the verdict
+// under body_key of a map body, and record attributes unless
+// record_attributes is false for such a body. cut is the bytes the copy
+// left out of its longest strings.
+func (p *detectionProcessor) annotateLate(lr plog.LogRecord, f *correlate.Finding, v rules.Verdict, cut int) {
+	var ev winevent.ProcessEvent
+	winevent.Read(lr.Body(), lr.Attributes(), &ev)
+	if v.Detected() {
+		p.annotate(lr, &ev, v)
+	}
+	body := lr.Body()
+	bodyIsMap := body.Type() == pcommon.ValueTypeMap
+	if p.cfg.BodyKey != "" && bodyIsMap {
+		verdict, ok := body.Map().Get(p.cfg.BodyKey)
+		if !ok || verdict.Type() != pcommon.ValueTypeMap {
+			verdict = body.Map().PutEmpty(p.cfg.BodyKey)
+			verdict.SetEmptyMap()
+		}
+		putLateMarks(verdict.Map(), f, cut)
+		putCorrelation(verdict.Map(), f)
+		if !p.cfg.RecordAttributes {
+			return
+		}
+	}
+	attrs := lr.Attributes()
+	if !v.Detected() {
+		attrs.PutStr(attrEventKind, eventKindEnrichment)
+		if p.cfg.ProcessAttributes {
+			putProcess(attrs, &ev)
+		}
+	}
+	putLateMarks(attrs, f, cut)
+	putCorrelation(attrs, f)
+}
+
+// putLateMarks marks a late record and names the record it is about.
+func putLateMarks(m pcommon.Map, f *correlate.Finding, cut int) {
+	m.PutBool(attrCorrLate, true)
+	putRecordRef(m, &f.Record)
+	if cut > 0 {
+		m.PutInt(attrCorrRecordCut, int64(cut))
+	}
 }
 
 func putRecordRef(m pcommon.Map, r *correlate.RecordRef) {

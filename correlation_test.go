@@ -52,6 +52,42 @@ func streamBatches(t testing.TB, s *streamtest.Stream, shape string, order []int
 	return out
 }
 
+// channelBatches is streamBatches with each batch's Sysmon and Security
+// records in two resources and scopes, as two receivers deliver them (each
+// record keeps its timestamp).
+func channelBatches(t testing.TB, s *streamtest.Stream, shape string, size int) []plog.Logs {
+	t.Helper()
+	var out []plog.Logs
+	var sysmon, security plog.LogRecordSlice
+	for i := range s.JSON {
+		if i%size == 0 {
+			ld := plog.NewLogs()
+			for _, channel := range []string{"sysmon", "security"} {
+				rl := ld.ResourceLogs().AppendEmpty()
+				rl.Resource().Attributes().PutStr("_sourceCategory", "windows/"+channel)
+				sl := rl.ScopeLogs().AppendEmpty()
+				sl.Scope().SetName("windowseventlog/" + channel)
+				if channel == "sysmon" {
+					sysmon = sl.LogRecords()
+				} else {
+					security = sl.LogRecords()
+				}
+			}
+			out = append(out, ld)
+		}
+		body, err := s.Body(shape, i)
+		require.NoError(t, err)
+		lrs := security
+		if strings.Contains(s.XML[i], "Microsoft-Windows-Sysmon") {
+			lrs = sysmon
+		}
+		lr := lrs.AppendEmpty()
+		body.CopyTo(lr.Body())
+		lr.SetTimestamp(streamTimestamp(s, i))
+	}
+	return out
+}
+
 func lineOrder(n int) []int {
 	order := make([]int, n)
 	for i := range order {
@@ -304,18 +340,24 @@ func TestCorrelationLateRecord(t *testing.T) {
 		}
 	}
 	require.NotNil(t, s)
-	out := consumeAll(t, defaultConfig(), streamBatches(t, s, "json", lineOrder(len(s.JSON)), 16))
+	out := consumeAll(t, defaultConfig(), channelBatches(t, s, "json", 16))
 	var late []pcommon.Map
 	for _, ld := range out {
 		for _, rl := range ld.ResourceLogs().All() {
 			for _, sl := range rl.ScopeLogs().All() {
 				for _, lr := range sl.LogRecords().All() {
-					if v, ok := lr.Attributes().Get(attrCorrLate); ok && v.Bool() &&
-						integer(lr.Attributes(), attrCorrRecord+"record_id") == 1729868 {
-						late = append(late, lr.Attributes())
-						assert.Contains(t, lr.Body().Str(), "DCOM_ShellWindows (late correlation) for event 1 record 1729868")
-						assert.Equal(t, "collector", str(rl.Resource().Attributes(), "host.name"), "the late record goes to the scope of the record that completed it")
+					if v, ok := lr.Attributes().Get(attrCorrLate); !ok || !v.Bool() ||
+						integer(lr.Attributes(), attrCorrRecord+"record_id") != 1729868 {
+						continue
 					}
+					late = append(late, lr.Attributes())
+					line := s.Index[streamtest.Key("workstation6.theshire.local", 1, 1729868)] - 1
+					want, err := s.Body("json", line)
+					require.NoError(t, err)
+					assert.Equal(t, want.AsRaw(), lr.Body().AsRaw(), "the late record is the original event")
+					assert.Equal(t, "windows/sysmon", str(rl.Resource().Attributes(), "_sourceCategory"), "in the resource of its own channel")
+					assert.Equal(t, "windowseventlog/sysmon", sl.Scope().Name())
+					assert.Equal(t, streamTimestamp(s, line), lr.Timestamp())
 				}
 			}
 		}

@@ -104,15 +104,18 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 
 // processLogs inspects every record; detections are annotated in place, and
 // with drop_unmatched everything else is removed. Late correlation findings
-// are appended to the scope whose record completed them. The only state
-// between calls is the correlation's, which locks per host shard.
+// are appended after the last scope, each in a resource and scope like its
+// own record's. The only state between calls is the correlation's, which
+// locks per host shard.
 func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var stats batchStats
 	var ev winevent.ProcessEvent
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
+		rl := rls.At(i)
+		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
+			stats.corr.keep.scope(rl, sls.At(j))
 			lrs := sls.At(j).LogRecords()
 			if p.cfg.DropUnmatched {
 				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, &ev, &stats) })
@@ -125,6 +128,7 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 			sls.RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
 		}
 	}
+	p.corr.emitOwn(p, rls, &stats.corr, &stats)
 	p.telemetry.record(ctx, &stats)
 	if p.cfg.DropUnmatched {
 		rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })

@@ -425,9 +425,6 @@ type Input struct {
 	// ServerActivation: the engine's verdict is DCOM_ServerActivation; the
 	// process is remembered as a DCOM-launched server.
 	ServerActivation bool
-	// Keep makes the caller's copy of the record when it may become the
-	// subject of a late finding; nil keeps none.
-	Keep Keeper
 }
 
 // Observe feeds one record. It returns the finding about that record (empty
@@ -436,13 +433,21 @@ type Input struct {
 // Records of event ids the correlation does not use, and records that cannot
 // take part in a join, return at once without touching any state.
 func (c *Correlator) Observe(in *Input, late []Finding) (Finding, []Finding) {
+	return c.ObserveKeeping(in, nil, late)
+}
+
+// ObserveKeeping is Observe with the caller's Keeper: a record kept as a
+// possible subject of a late finding keeps keep's copy of itself. (The
+// keeper is not a field of Input: an interface call would move every Input
+// and the event it points to to the heap.)
+func (c *Correlator) ObserveKeeping(in *Input, keep Keeper, late []Finding) (Finding, []Finding) {
 	ev := in.Event
 	if ev == nil {
 		return Finding{}, late
 	}
 	switch ev.EventID {
 	case winevent.SysmonProcessCreate, winevent.SecurityProcessCreate:
-		return c.observeProcess(in, late)
+		return c.observeProcess(in, keep, late)
 	case winevent.SysmonNetworkConnect:
 		return Finding{}, c.observeConn(in, late)
 	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:

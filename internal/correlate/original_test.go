@@ -24,9 +24,9 @@ func (k *countingKeeper) Keep() Original {
 }
 
 func (hn *harness) feedKept(ev *winevent.ContextEvent, detection, serverActivation bool, k Keeper) (Finding, []Finding) {
-	in := Input{Event: ev, Detection: detection, ServerActivation: serverActivation, Keep: k}
+	in := Input{Event: ev, Detection: detection, ServerActivation: serverActivation}
 	in.Time, _ = winevent.ParseTime(ev.SystemTime)
-	return hn.c.Observe(&in, nil)
+	return hn.c.ObserveKeeping(&in, k, nil)
 }
 
 // A pending child keeps the caller's copy of its record, and the late
