@@ -42,6 +42,13 @@ type CorrelationConfig struct {
 	// true) naming that record (default true). With false, only findings
 	// known when a record passes are written.
 	LateRecords bool `mapstructure:"late_records"`
+	// LateRecordsMaxBytesPerHost and LateRecordsMaxBytes bound the copies of
+	// records kept so that a late record can be the original Windows event
+	// (at most 32 KiB each, with its resource and scope): per host (default
+	// 1 MiB) and in all (default 64 MiB). Past them a record is still joined,
+	// and its late record carries only what the correlation read.
+	LateRecordsMaxBytesPerHost int `mapstructure:"late_records_max_bytes_per_host"`
+	LateRecordsMaxBytes        int `mapstructure:"late_records_max_bytes"`
 	// MaxDelay is how long a record waits for a partner that arrives after it
 	// (Sysmon writes network events up to 14 s after the process events they
 	// explain; Security and Sysmon come through different receivers), in
@@ -93,13 +100,15 @@ func defaultCorrelationConfig() CorrelationConfig {
 			Parents:    []string{"explorer.exe", "mmc.exe", "mshta.exe"},
 			LocalPorts: "49152-65535",
 		},
-		ServerChild:       ServerChildConfig{Enabled: true, Timeout: time.Hour},
-		Logon:             LogonConfig{Enabled: true, Timeout: 10 * time.Minute},
-		LateRecords:       true,
-		MaxDelay:          time.Minute,
-		MaxHosts:          10000,
-		MaxEntriesPerHost: 1000,
-		MaxEntries:        100000,
+		ServerChild:                ServerChildConfig{Enabled: true, Timeout: time.Hour},
+		Logon:                      LogonConfig{Enabled: true, Timeout: 10 * time.Minute},
+		LateRecords:                true,
+		LateRecordsMaxBytesPerHost: correlate.DefaultMaxOriginalBytesPerHost,
+		LateRecordsMaxBytes:        correlate.DefaultMaxOriginalBytes,
+		MaxDelay:                   time.Minute,
+		MaxHosts:                   10000,
+		MaxEntriesPerHost:          1000,
+		MaxEntries:                 100000,
 	}
 }
 
@@ -135,6 +144,14 @@ func (c *CorrelationConfig) validate() error {
 	}
 	if c.MaxDelay < 0 {
 		errs = append(errs, errors.New("correlation::max_delay: must not be negative"))
+	}
+	if c.LateRecords {
+		if c.LateRecordsMaxBytesPerHost <= 0 {
+			errs = append(errs, errors.New("correlation::late_records_max_bytes_per_host: must be positive"))
+		}
+		if c.LateRecordsMaxBytes < c.LateRecordsMaxBytesPerHost {
+			errs = append(errs, errors.New("correlation::late_records_max_bytes: must be at least late_records_max_bytes_per_host"))
+		}
 	}
 	if c.MaxHosts <= 0 {
 		errs = append(errs, errors.New("correlation::max_hosts: must be positive"))
@@ -206,6 +223,7 @@ const (
 	metricCorrEvicted  = "otelcol_processor_dcomdetection_correlation_evicted"
 	metricCorrExpired  = "otelcol_processor_dcomdetection_correlation_expired"
 	metricCorrFindings = "otelcol_processor_dcomdetection_correlation_findings"
+	metricCorrCopies   = "otelcol_processor_dcomdetection_correlation_copied_bytes"
 )
 
 // correlation is the processor's correlation state; nil when it is off.
@@ -288,6 +306,7 @@ func newCorrelationWithClock(set processor.Settings, cc CorrelationConfig, profi
 		Logon: cc.Logon.Enabled, LogonTimeout: cc.Logon.Timeout,
 		MaxDelay: cc.MaxDelay, LateFindings: cc.LateRecords,
 		MaxHosts: cc.MaxHosts, MaxEntriesPerHost: cc.MaxEntriesPerHost, MaxEntries: cc.MaxEntries,
+		MaxOriginalBytesPerHost: cc.LateRecordsMaxBytesPerHost, MaxOriginalBytes: cc.LateRecordsMaxBytes,
 		Judge: judge, Now: now,
 	})
 	if err != nil {
@@ -320,6 +339,9 @@ func (corr *correlation) registerMetrics(set processor.Settings) error {
 	findings, err := meter.Int64ObservableCounter(metricCorrFindings,
 		metric.WithDescription("Correlation findings, on the record (late=false) or as a separate record (late=true)"), metric.WithUnit("{findings}"))
 	errs = errors.Join(errs, err)
+	copies, err := meter.Int64ObservableGauge(metricCorrCopies,
+		metric.WithDescription("Bytes of the copies of records kept so that a late correlation record can be the original event"), metric.WithUnit("By"))
+	errs = errors.Join(errs, err)
 	if errs != nil {
 		return errs
 	}
@@ -336,8 +358,9 @@ func (corr *correlation) registerMetrics(set processor.Settings) error {
 		o.ObserveInt64(expired, st.EntriesExpired)
 		o.ObserveInt64(findings, st.Findings, onRecord)
 		o.ObserveInt64(findings, st.LateFindings, late)
+		o.ObserveInt64(copies, int64(st.OriginalBytes))
 		return nil
-	}, entries, hosts, evicted, expired, findings)
+	}, entries, hosts, evicted, expired, findings, copies)
 	return err
 }
 

@@ -557,7 +557,7 @@ func TestCorrelationTelemetry(t *testing.T) {
 			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
 		}
 	}
-	for _, name := range []string{metricCorrEntries, metricCorrHosts, metricCorrEvicted, metricCorrExpired, metricCorrFindings} {
+	for _, name := range []string{metricCorrEntries, metricCorrHosts, metricCorrEvicted, metricCorrExpired, metricCorrFindings, metricCorrCopies} {
 		_, err := tel.GetMetric(name)
 		require.NoError(t, err, name)
 	}
@@ -576,15 +576,22 @@ func TestCorrelationConfigValidate(t *testing.T) {
 	cfg.Correlation.MaxHosts = 0
 	cfg.Correlation.MaxEntriesPerHost = 0
 	cfg.Correlation.MaxEntries = -5
+	cfg.Correlation.LateRecordsMaxBytesPerHost = 0
 	err := cfg.Validate()
 	require.Error(t, err)
 	for _, key := range []string{
 		"correlation::inbound_child::window", "correlation::inbound_child::parents::0", "correlation::inbound_child::local_ports",
 		"correlation::server_child::timeout", "correlation::logon::timeout", "correlation::max_delay",
 		"correlation::max_hosts", "correlation::max_entries_per_host", "correlation::max_entries",
+		"correlation::late_records_max_bytes_per_host",
 	} {
 		assert.Contains(t, err.Error(), key+":")
 	}
+	cfg = defaultConfig()
+	cfg.Correlation.LateRecordsMaxBytes = cfg.Correlation.LateRecordsMaxBytesPerHost - 1
+	require.ErrorContains(t, cfg.Validate(), "correlation::late_records_max_bytes: must be at least late_records_max_bytes_per_host")
+	cfg.Correlation.LateRecords = false
+	assert.NoError(t, cfg.Validate(), "the copies' budgets are not read without late records")
 	cfg.Correlation.Enabled = false
 	assert.NoError(t, cfg.Validate(), "nothing is checked when correlation is off")
 }

@@ -1,6 +1,9 @@
 package dcomdetectionprocessor
 
 import (
+	"encoding/xml"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -170,5 +173,89 @@ func checkLateRecord(t *testing.T, name string, s *streamtest.Stream, shape stri
 		assert.NotEmpty(t, str(lr.Attributes(), attrProcessPath), "%s: the process fields, read from the original", name)
 	} else {
 		assert.Equal(t, eventKindEnrichment, str(lr.Attributes(), attrEventKind), name)
+	}
+}
+
+// Past the copies' byte budget a record is still joined, and its late
+// record is the short form: a message naming the record, the verdict under
+// body_key, in the scope of the record that completed it.
+func TestLateRecordPastTheBudgetIsTheShortForm(t *testing.T) {
+	var s *streamtest.Stream
+	for _, x := range loadCorrelationStreams(t) {
+		if strings.Contains(x.Name, "shellwindows") {
+			s = x
+		}
+	}
+	require.NotNil(t, s)
+	cfg := defaultConfig()
+	cfg.DropUnmatched, cfg.BodyKey, cfg.RecordAttributes = true, "dcom_detection", false
+	cfg.Correlation.LateRecordsMaxBytesPerHost, cfg.Correlation.LateRecordsMaxBytes = 1, 64
+	require.NoError(t, cfg.Validate())
+	short := 0
+	for _, ld := range consumeAll(t, cfg, shapeChannelBatches(t, s, "receiver map", 1)) {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					marks, ok := lateMarks(lr, cfg.BodyKey)
+					if !ok {
+						continue
+					}
+					short++
+					assert.Contains(t, str(lr.Body().Map(), "message"), "DCOM_ShellWindows (late correlation) for event")
+					assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern))
+					_, hasEvent := lr.Body().Map().Get("event_data")
+					assert.False(t, hasEvent, "no copy of the event was kept")
+				}
+			}
+		}
+	}
+	assert.Equal(t, 2, short, "both ShellWindows children, late, in the short form")
+}
+
+// A record over original.MaxRecordBytes is kept with its longest strings
+// cut: its late alert still arrives as the event (its XML well formed), and
+// says how many bytes were left out.
+func TestLateRecordOfAHugeEventIsCutToFit(t *testing.T) {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	cmd := `cmd.exe /c echo ` + strings.Repeat("A&B ", 25000) // 100 KB, with entities in XML
+	for _, shape := range []string{"map", "xml"} {
+		cfg := defaultConfig()
+		cfg.BodyKey = "dcom_detection"
+		child := security4688("ws01", 10, at, `C:\Windows\System32\cmd.exe`, `C:\Windows\explorer.exe`, 0x500, 0x400, cmd, "0x1f4a2")
+		conn := sysmon3Inbound("ws01", 11, at.Add(time.Second), at.Add(-200*time.Millisecond), `C:\Windows\explorer.exe`, 0x400, "{e}", "10.0.0.5", 50000, "10.0.0.6", 49700)
+		out := consumeAll(t, cfg, []plog.Logs{logsOf(shape, child), logsOf(shape, conn)})
+		found := 0
+		for _, ld := range out {
+			for _, rl := range ld.ResourceLogs().All() {
+				for _, sl := range rl.ScopeLogs().All() {
+					for _, lr := range sl.LogRecords().All() {
+						marks, ok := lateMarks(lr, cfg.BodyKey)
+						if !ok {
+							continue
+						}
+						found++
+						cut := integer(marks, attrCorrRecordCut)
+						assert.Greater(t, cut, int64(60000), shape)
+						assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern), shape)
+						if shape == "map" {
+							ed, _ := lr.Body().Map().Get("event_data")
+							got := str(ed.Map(), "CommandLine")
+							assert.True(t, strings.HasPrefix(cmd, got) && len(got) > 16<<10, "%s: a long prefix of the command line (%d bytes)", shape, len(got))
+							continue
+						}
+						dec := xml.NewDecoder(strings.NewReader(lr.Body().Str()))
+						for {
+							_, err := dec.Token()
+							if errors.Is(err, io.EOF) {
+								break
+							}
+							require.NoError(t, err, "the cut XML is well formed")
+						}
+						assert.Contains(t, lr.Body().Str(), `<Data Name="ParentProcessName">C:\Windows\explorer.exe</Data>`)
+					}
+				}
+			}
+		}
+		assert.Equal(t, 1, found, shape)
 	}
 }

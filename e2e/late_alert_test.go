@@ -183,6 +183,9 @@ service:
 		}
 		correlation++
 		if v, _ := verdict["dcom.correlation.late"].(bool); v {
+			if late == 0 {
+				t.Logf("a late alert as it arrives (X-Sumo-Category: %s):\n%s", l.category, l.text)
+			}
 			late++
 		}
 		ed, _ := event["event_data"].(map[string]any)

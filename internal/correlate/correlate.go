@@ -332,7 +332,7 @@ const (
 	// DefaultMaxOriginalBytesPerHost and DefaultMaxOriginalBytes are the
 	// budgets of record copies when Config leaves them 0.
 	DefaultMaxOriginalBytesPerHost = 1 << 20
-	DefaultMaxOriginalBytes        = 256 << 20
+	DefaultMaxOriginalBytes        = 64 << 20
 	// maxHostKey bounds host names used as keys.
 	maxHostKey = 255
 	// sweepEvery is how often (wall clock) a shard looks for silent hosts.
