@@ -547,6 +547,52 @@ func outputLine(t testing.TB, lr plog.LogRecord) refLine {
 	return line
 }
 
+// resourcesOf maps each input record (bodyKey) to the resources it was
+// sent in (host.name: "collector-N"); a duplicate may come in several.
+func resourcesOf(t testing.TB, batches []plog.Logs) map[string]map[string]bool {
+	origins := map[string]map[string]bool{}
+	for _, ld := range batches {
+		for _, rl := range ld.ResourceLogs().All() {
+			name := str(rl.Resource().Attributes(), "host.name")
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					key := bodyKey(t, lr.Body())
+					if origins[key] == nil {
+						origins[key] = map[string]bool{}
+					}
+					origins[key][name] = true
+				}
+			}
+		}
+	}
+	return origins
+}
+
+// lateInOwnResource checks that every late record is the record it names
+// (its body) and left in a resource its record came in, whichever
+// resource held the record that completed it.
+func lateInOwnResource(t testing.TB, lds []plog.Logs, origins map[string]map[string]bool) string {
+	for _, ld := range lds {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					line := outputLine(t, lr)
+					if !line.late {
+						continue
+					}
+					if got := bodyKey(t, lr.Body()); got != line.key {
+						return fmt.Sprintf("late record naming %s holds the body of %s", line.key, got)
+					}
+					if name := str(rl.Resource().Attributes(), "host.name"); !origins[line.key][name] {
+						return fmt.Sprintf("late record about %s left in resource %q; its record came in %v", line.key, name, sortedKeysOf(origins[line.key]))
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // bodyKey names the record a body holds (every event id, also those the
 // correlation does not read).
 func bodyKey(t testing.TB, body pcommon.Value) string {
@@ -645,6 +691,7 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 	arrival, arrivedAt := delivery(genStream(seed, !run.noReuse), seed, run.jitter, run.sysmonLag, run.duplicates)
 	batches, order, sent := run.batches(rand.New(rand.NewSource(seed)), arrival, arrivedAt)
 
+	origins := resourcesOf(t, batches)
 	model := newRefModel(cfg, engine)
 	for _, e := range order {
 		model.observe(e)
@@ -684,6 +731,9 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 	got := outputLines(t, sink.AllLogs())
 	if stats != nil {
 		stats.add(want)
+	}
+	if msg := lateInOwnResource(t, sink.AllLogs(), origins); msg != "" {
+		return msg
 	}
 
 	kept := func(l refLine) bool {
