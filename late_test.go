@@ -259,3 +259,39 @@ func TestLateRecordOfAHugeEventIsCutToFit(t *testing.T) {
 		assert.Equal(t, 1, found, shape)
 	}
 }
+
+// A record that cannot be copied within original.MaxRecordBytes (here,
+// thousands of attributes) is still joined; its late record is the short
+// form, in its own resource.
+func TestLateRecordOfAnUncopiableEventIsShortInItsOwnResource(t *testing.T) {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	child := security4688("ws01", 10, at, `C:\Windows\System32\cmd.exe`, `C:\Windows\explorer.exe`, 0x500, 0x400, "cmd.exe /c whoami", "0x1f4a2")
+	conn := sysmon3Inbound("ws01", 11, at.Add(time.Second), at.Add(-200*time.Millisecond), `C:\Windows\explorer.exe`, 0x400, "{e}", "10.0.0.5", 50000, "10.0.0.6", 49700)
+	first, second := logsOf("map", child), logsOf("map", conn)
+	first.ResourceLogs().At(0).Resource().Attributes().PutStr("_sourceCategory", "windows/security")
+	second.ResourceLogs().At(0).Resource().Attributes().PutStr("_sourceCategory", "windows/sysmon")
+	attrs := first.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	for i := range 6000 {
+		attrs.PutInt("field."+strconv.Itoa(i), int64(i))
+	}
+	cfg := defaultConfig()
+	cfg.BodyKey = "dcom_detection"
+	found := 0
+	for _, ld := range consumeAll(t, cfg, []plog.Logs{first, second}) {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					marks, ok := lateMarks(lr, cfg.BodyKey)
+					if !ok {
+						continue
+					}
+					found++
+					assert.Equal(t, "windows/security", str(rl.Resource().Attributes(), "_sourceCategory"), "its own resource")
+					assert.Contains(t, str(lr.Body().Map(), "message"), "DCOM_ShellWindows (late correlation)")
+					assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern))
+				}
+			}
+		}
+	}
+	assert.Equal(t, 1, found)
+}
