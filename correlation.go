@@ -466,17 +466,15 @@ func (corr *correlation) annotate(lr plog.LogRecord, f *correlate.Finding, cfg *
 	if corr == nil || f.Empty() {
 		return
 	}
-	body := lr.Body()
-	bodyIsMap := body.Type() == pcommon.ValueTypeMap
-	if cfg.BodyKey != "" && bodyIsMap {
-		if v, ok := body.Map().Get(cfg.BodyKey); ok && v.Type() == pcommon.ValueTypeMap {
+	inBody, inAttributes := cfg.verdictPlaces(lr.Body())
+	if inBody {
+		if v, ok := lr.Body().Map().Get(cfg.BodyKey); ok && v.Type() == pcommon.ValueTypeMap {
 			putCorrelation(v.Map(), f)
 		}
 	}
-	if !cfg.RecordAttributes && bodyIsMap && cfg.BodyKey != "" {
-		return
+	if inAttributes {
+		putCorrelation(lr.Attributes(), f)
 	}
-	putCorrelation(lr.Attributes(), f)
 }
 
 // putCorrelation writes what was joined.
@@ -577,9 +575,6 @@ func (corr *correlation) emitOwn(p *detectionProcessor, rls plog.ResourceLogsSli
 		}
 		p.writeLate(lrs.AppendEmpty(), f, now, stats)
 	}
-	if ce := p.logger.Check(zap.DebugLevel, "late correlation findings"); ce != nil {
-		ce.Write(zap.Int("records", len(batch.own)))
-	}
 	clear(batch.own)
 	batch.own = batch.own[:0]
 }
@@ -598,6 +593,11 @@ func (p *detectionProcessor) writeLate(lr plog.LogRecord, f *correlate.Finding, 
 	}
 	if v.Detected() {
 		stats.detections[v.Pattern]++
+	}
+	if ce := p.logger.Check(zap.DebugLevel, "late correlation finding"); ce != nil {
+		ce.Write(zap.String("pattern", v.Pattern.String()), zap.String("host", f.Record.Host),
+			zap.Int64("event_id", f.Record.EventID), zap.Int64("record_id", f.Record.RecordID),
+			zap.Bool("original", len(f.Process.Original.Record) > 0))
 	}
 	if kept := f.Process.Original.Record; len(kept) > 0 {
 		cut, err := original.DecodeRecord(kept, lr)
@@ -653,19 +653,19 @@ func (p *detectionProcessor) annotateLate(lr plog.LogRecord, f *correlate.Findin
 	if v.Detected() {
 		p.annotate(lr, &ev, v)
 	}
-	body := lr.Body()
-	bodyIsMap := body.Type() == pcommon.ValueTypeMap
-	if p.cfg.BodyKey != "" && bodyIsMap {
-		verdict, ok := body.Map().Get(p.cfg.BodyKey)
+	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
+	if inBody {
+		body := lr.Body().Map()
+		verdict, ok := body.Get(p.cfg.BodyKey)
 		if !ok || verdict.Type() != pcommon.ValueTypeMap {
-			verdict = body.Map().PutEmpty(p.cfg.BodyKey)
+			verdict = body.PutEmpty(p.cfg.BodyKey)
 			verdict.SetEmptyMap()
 		}
 		putLateMarks(verdict.Map(), f, cut)
 		putCorrelation(verdict.Map(), f)
-		if !p.cfg.RecordAttributes {
-			return
-		}
+	}
+	if !inAttributes {
+		return
 	}
 	attrs := lr.Attributes()
 	if !v.Detected() {

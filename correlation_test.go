@@ -52,42 +52,6 @@ func streamBatches(t testing.TB, s *streamtest.Stream, shape string, order []int
 	return out
 }
 
-// channelBatches is streamBatches with each batch's Sysmon and Security
-// records in two resources and scopes, as two receivers deliver them (each
-// record keeps its timestamp).
-func channelBatches(t testing.TB, s *streamtest.Stream, shape string, size int) []plog.Logs {
-	t.Helper()
-	var out []plog.Logs
-	var sysmon, security plog.LogRecordSlice
-	for i := range s.JSON {
-		if i%size == 0 {
-			ld := plog.NewLogs()
-			for _, channel := range []string{"sysmon", "security"} {
-				rl := ld.ResourceLogs().AppendEmpty()
-				rl.Resource().Attributes().PutStr("_sourceCategory", "windows/"+channel)
-				sl := rl.ScopeLogs().AppendEmpty()
-				sl.Scope().SetName("windowseventlog/" + channel)
-				if channel == "sysmon" {
-					sysmon = sl.LogRecords()
-				} else {
-					security = sl.LogRecords()
-				}
-			}
-			out = append(out, ld)
-		}
-		body, err := s.Body(shape, i)
-		require.NoError(t, err)
-		lrs := security
-		if strings.Contains(s.XML[i], "Microsoft-Windows-Sysmon") {
-			lrs = sysmon
-		}
-		lr := lrs.AppendEmpty()
-		body.CopyTo(lr.Body())
-		lr.SetTimestamp(streamTimestamp(s, i))
-	}
-	return out
-}
-
 func lineOrder(n int) []int {
 	order := make([]int, n)
 	for i := range order {
@@ -333,34 +297,20 @@ func TestCorrelationStreamsConcurrent(t *testing.T) {
 
 // TestCorrelationLateRecord checks the ShellWindows late alert in detail.
 func TestCorrelationLateRecord(t *testing.T) {
-	var s *streamtest.Stream
-	for _, x := range loadCorrelationStreams(t) {
-		if strings.Contains(x.Name, "shellwindows") {
-			s = x
-		}
-	}
-	require.NotNil(t, s)
-	out := consumeAll(t, defaultConfig(), channelBatches(t, s, "json", 16))
+	s := correlationStream(t, "shellwindows")
 	var late []pcommon.Map
-	for _, ld := range out {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					if v, ok := lr.Attributes().Get(attrCorrLate); !ok || !v.Bool() ||
-						integer(lr.Attributes(), attrCorrRecord+"record_id") != 1729868 {
-						continue
-					}
-					late = append(late, lr.Attributes())
-					line := s.Index[streamtest.Key("workstation6.theshire.local", 1, 1729868)] - 1
-					want, err := s.Body("json", line)
-					require.NoError(t, err)
-					assert.Equal(t, want.AsRaw(), lr.Body().AsRaw(), "the late record is the original event")
-					assert.Equal(t, "windows/sysmon", str(rl.Resource().Attributes(), "_sourceCategory"), "in the resource of its own channel")
-					assert.Equal(t, "windowseventlog/sysmon", sl.Scope().Name())
-					assert.Equal(t, streamTimestamp(s, line), lr.Timestamp())
-				}
-			}
+	for _, l := range lateRecords(consumeAll(t, defaultConfig(), shapeChannelBatches(t, s, "receiver map", 16)), "") {
+		if integer(l.lr.Attributes(), attrCorrRecord+"record_id") != 1729868 {
+			continue
 		}
+		late = append(late, l.lr.Attributes())
+		line := s.Index[streamtest.Key("workstation6.theshire.local", 1, 1729868)] - 1
+		want := plog.NewLogRecord()
+		require.NoError(t, s.Record("receiver map", line, want))
+		assert.Equal(t, want.Body().AsRaw(), l.lr.Body().AsRaw(), "the late record is the original event")
+		assert.Equal(t, "windows/sysmon", str(l.rl.Resource().Attributes(), "_sourceCategory"), "in the resource of its own channel")
+		assert.Equal(t, "windowseventlog/sysmon", l.sl.Scope().Name())
+		assert.Equal(t, streamTimestamp(s, line), l.lr.Timestamp())
 	}
 	require.Len(t, late, 1, "one late record for the Sysmon 1 cmd.exe")
 	a := late[0].AsRaw()
@@ -393,13 +343,7 @@ func TestCorrelationLateRecord(t *testing.T) {
 // notepad.exe started by the DCOM-launched iexplore.exe (4688), and the
 // logon of the server.
 func TestCorrelationInPlace(t *testing.T) {
-	var s *streamtest.Stream
-	for _, x := range loadCorrelationStreams(t) {
-		if strings.Contains(x.Name, "iertutil") {
-			s = x
-		}
-	}
-	require.NotNil(t, s)
+	s := correlationStream(t, "iertutil")
 	out := consumeAll(t, defaultConfig(), streamBatches(t, s, "xml", lineOrder(len(s.JSON)), 64))
 	found := map[int64]map[string]any{}
 	for _, ld := range out {

@@ -81,6 +81,44 @@ func lateMarks(lr plog.LogRecord, bodyKey string) (pcommon.Map, bool) {
 	return pcommon.Map{}, false
 }
 
+// lateRecord is a late record of the processor's output, with the
+// resource and scope it left in and where its marks are.
+type lateRecord struct {
+	rl    plog.ResourceLogs
+	sl    plog.ScopeLogs
+	lr    plog.LogRecord
+	marks pcommon.Map
+}
+
+// lateRecords lists the late records of the output, in order.
+func lateRecords(lds []plog.Logs, bodyKey string) []lateRecord {
+	var out []lateRecord
+	for _, ld := range lds {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					if marks, ok := lateMarks(lr, bodyKey); ok {
+						out = append(out, lateRecord{rl: rl, sl: sl, lr: lr, marks: marks})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// correlationStream is the recorded stream whose name contains name.
+func correlationStream(t *testing.T, name string) *streamtest.Stream {
+	t.Helper()
+	for _, s := range loadCorrelationStreams(t) {
+		if strings.Contains(s.Name, name) {
+			return s
+		}
+	}
+	require.FailNow(t, "no recorded stream "+name)
+	return nil
+}
+
 // A late record is the original Windows event, in every body shape the
 // processor reads: the receiver's body with the verdict under body_key (or
 // in attributes for a body that is not a map), record_attributes: false
@@ -95,23 +133,11 @@ func TestLateRecordIsTheOriginalEventInEveryShape(t *testing.T) {
 				cfg.DropUnmatched = true
 				cfg.BodyKey = "dcom_detection"
 				cfg.RecordAttributes = false
-				out := consumeAll(t, cfg, shapeChannelBatches(t, s, shape, size))
-				lates := 0
-				for _, ld := range out {
-					for _, rl := range ld.ResourceLogs().All() {
-						for _, sl := range rl.ScopeLogs().All() {
-							for _, lr := range sl.LogRecords().All() {
-								marks, ok := lateMarks(lr, cfg.BodyKey)
-								if !ok {
-									continue
-								}
-								lates++
-								name := s.Short() + "/" + shape + "/" + strconv.Itoa(size)
-								checkLateRecord(t, name, s, shape, rl, sl, lr, marks, cfg.BodyKey)
-							}
-						}
-					}
+				late := lateRecords(consumeAll(t, cfg, shapeChannelBatches(t, s, shape, size)), cfg.BodyKey)
+				for _, l := range late {
+					checkLateRecord(t, s.Short()+"/"+shape+"/"+strconv.Itoa(size), s, shape, l, cfg.BodyKey)
 				}
+				lates := len(late)
 				// Late records are the same whatever the shape; how many depends
 				// on the split (in one call, fewer findings are late).
 				key := s.Short() + "/" + strconv.Itoa(size)
@@ -126,8 +152,9 @@ func TestLateRecordIsTheOriginalEventInEveryShape(t *testing.T) {
 	assert.Positive(t, counts["empire_dcom_shellwindows_stager/1"], "the ShellWindows child is a late alert")
 }
 
-func checkLateRecord(t *testing.T, name string, s *streamtest.Stream, shape string, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, marks pcommon.Map, bodyKey string) {
+func checkLateRecord(t *testing.T, name string, s *streamtest.Stream, shape string, l lateRecord, bodyKey string) {
 	t.Helper()
+	rl, sl, lr, marks := l.rl, l.sl, l.lr, l.marks
 	line := s.Index[streamtest.Key(strings.ToLower(str(marks, attrCorrHost)), integer(marks, attrCorrRecord+"event_id"), integer(marks, attrCorrRecord+"record_id"))]
 	require.Positive(t, line, "%s: the late record names a record of the stream", name)
 	want := plog.NewLogRecord()
@@ -180,36 +207,19 @@ func checkLateRecord(t *testing.T, name string, s *streamtest.Stream, shape stri
 // record is the short form: a message naming the record, the verdict under
 // body_key, in the scope of the record that completed it.
 func TestLateRecordPastTheBudgetIsTheShortForm(t *testing.T) {
-	var s *streamtest.Stream
-	for _, x := range loadCorrelationStreams(t) {
-		if strings.Contains(x.Name, "shellwindows") {
-			s = x
-		}
-	}
-	require.NotNil(t, s)
+	s := correlationStream(t, "shellwindows")
 	cfg := defaultConfig()
 	cfg.DropUnmatched, cfg.BodyKey, cfg.RecordAttributes = true, "dcom_detection", false
 	cfg.Correlation.LateRecordsMaxBytesPerHost, cfg.Correlation.LateRecordsMaxBytes = 1, 64
 	require.NoError(t, cfg.Validate())
-	short := 0
-	for _, ld := range consumeAll(t, cfg, shapeChannelBatches(t, s, "receiver map", 1)) {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					marks, ok := lateMarks(lr, cfg.BodyKey)
-					if !ok {
-						continue
-					}
-					short++
-					assert.Contains(t, str(lr.Body().Map(), "message"), "DCOM_ShellWindows (late correlation) for event")
-					assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern))
-					_, hasEvent := lr.Body().Map().Get("event_data")
-					assert.False(t, hasEvent, "no copy of the event was kept")
-				}
-			}
-		}
+	late := lateRecords(consumeAll(t, cfg, shapeChannelBatches(t, s, "receiver map", 1)), cfg.BodyKey)
+	for _, l := range late {
+		assert.Contains(t, str(l.lr.Body().Map(), "message"), "DCOM_ShellWindows (late correlation) for event")
+		assert.Equal(t, "DCOM_ShellWindows", str(l.marks, attrDetectionPattern))
+		_, hasEvent := l.lr.Body().Map().Get("event_data")
+		assert.False(t, hasEvent, "no copy of the event was kept")
 	}
-	assert.Equal(t, 2, short, "both ShellWindows children, late, in the short form")
+	assert.Len(t, late, 2, "both ShellWindows children, late, in the short form")
 }
 
 // A record over original.MaxRecordBytes is kept with its longest strings
@@ -223,40 +233,26 @@ func TestLateRecordOfAHugeEventIsCutToFit(t *testing.T) {
 		cfg.BodyKey = "dcom_detection"
 		child := security4688("ws01", 10, at, `C:\Windows\System32\cmd.exe`, `C:\Windows\explorer.exe`, 0x500, 0x400, cmd, "0x1f4a2")
 		conn := sysmon3Inbound("ws01", 11, at.Add(time.Second), at.Add(-200*time.Millisecond), `C:\Windows\explorer.exe`, 0x400, "{e}", "10.0.0.5", 50000, "10.0.0.6", 49700)
-		out := consumeAll(t, cfg, []plog.Logs{logsOf(shape, child), logsOf(shape, conn)})
-		found := 0
-		for _, ld := range out {
-			for _, rl := range ld.ResourceLogs().All() {
-				for _, sl := range rl.ScopeLogs().All() {
-					for _, lr := range sl.LogRecords().All() {
-						marks, ok := lateMarks(lr, cfg.BodyKey)
-						if !ok {
-							continue
-						}
-						found++
-						cut := integer(marks, attrCorrRecordCut)
-						assert.Greater(t, cut, int64(60000), shape)
-						assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern), shape)
-						if shape == "map" {
-							ed, _ := lr.Body().Map().Get("event_data")
-							got := str(ed.Map(), "CommandLine")
-							assert.True(t, strings.HasPrefix(cmd, got) && len(got) > 16<<10, "%s: a long prefix of the command line (%d bytes)", shape, len(got))
-							continue
-						}
-						dec := xml.NewDecoder(strings.NewReader(lr.Body().Str()))
-						for {
-							_, err := dec.Token()
-							if errors.Is(err, io.EOF) {
-								break
-							}
-							require.NoError(t, err, "the cut XML is well formed")
-						}
-						assert.Contains(t, lr.Body().Str(), `<Data Name="ParentProcessName">C:\Windows\explorer.exe</Data>`)
-					}
-				}
-			}
+		late := lateRecords(consumeAll(t, cfg, []plog.Logs{logsOf(shape, child), logsOf(shape, conn)}), cfg.BodyKey)
+		require.Len(t, late, 1, shape)
+		lr, marks := late[0].lr, late[0].marks
+		assert.Greater(t, integer(marks, attrCorrRecordCut), int64(60000), shape)
+		assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern), shape)
+		if shape == "map" {
+			ed, _ := lr.Body().Map().Get("event_data")
+			got := str(ed.Map(), "CommandLine")
+			assert.True(t, strings.HasPrefix(cmd, got) && len(got) > 16<<10, "%s: a long prefix of the command line (%d bytes)", shape, len(got))
+			continue
 		}
-		assert.Equal(t, 1, found, shape)
+		dec := xml.NewDecoder(strings.NewReader(lr.Body().Str()))
+		for {
+			_, err := dec.Token()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err, "the cut XML is well formed")
+		}
+		assert.Contains(t, lr.Body().Str(), `<Data Name="ParentProcessName">C:\Windows\explorer.exe</Data>`)
 	}
 }
 
@@ -276,22 +272,9 @@ func TestLateRecordOfAnUncopiableEventIsShortInItsOwnResource(t *testing.T) {
 	}
 	cfg := defaultConfig()
 	cfg.BodyKey = "dcom_detection"
-	found := 0
-	for _, ld := range consumeAll(t, cfg, []plog.Logs{first, second}) {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					marks, ok := lateMarks(lr, cfg.BodyKey)
-					if !ok {
-						continue
-					}
-					found++
-					assert.Equal(t, "windows/security", str(rl.Resource().Attributes(), "_sourceCategory"), "its own resource")
-					assert.Contains(t, str(lr.Body().Map(), "message"), "DCOM_ShellWindows (late correlation)")
-					assert.Equal(t, "DCOM_ShellWindows", str(marks, attrDetectionPattern))
-				}
-			}
-		}
-	}
-	assert.Equal(t, 1, found)
+	late := lateRecords(consumeAll(t, cfg, []plog.Logs{first, second}), cfg.BodyKey)
+	require.Len(t, late, 1)
+	assert.Equal(t, "windows/security", str(late[0].rl.Resource().Attributes(), "_sourceCategory"), "its own resource")
+	assert.Contains(t, str(late[0].lr.Body().Map(), "message"), "DCOM_ShellWindows (late correlation)")
+	assert.Equal(t, "DCOM_ShellWindows", str(late[0].marks, attrDetectionPattern))
 }

@@ -207,14 +207,13 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEven
 // team may switch attributes off; a record whose body is not a map keeps the
 // attributes either way, so no detection leaves unmarked.
 func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.ProcessEvent, v rules.Verdict) {
-	body := lr.Body()
-	bodyIsMap := body.Type() == pcommon.ValueTypeMap
-	if p.cfg.BodyKey != "" && bodyIsMap {
-		verdict := body.Map().PutEmptyMap(p.cfg.BodyKey)
+	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
+	if inBody {
+		verdict := lr.Body().Map().PutEmptyMap(p.cfg.BodyKey)
 		verdict.EnsureCapacity(16)
 		p.putVerdict(verdict, v)
 	}
-	if !p.cfg.RecordAttributes && bodyIsMap && p.cfg.BodyKey != "" {
+	if !inAttributes {
 		return
 	}
 	attrs := lr.Attributes()
@@ -224,6 +223,14 @@ func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.ProcessEve
 	if p.cfg.ProcessAttributes {
 		putProcess(attrs, ev)
 	}
+}
+
+// verdictPlaces says where a record's verdict and findings are written:
+// under body_key of a map body (inBody), and as record attributes unless
+// record_attributes is false for such a body.
+func (cfg *Config) verdictPlaces(body pcommon.Value) (inBody, inAttributes bool) {
+	inBody = cfg.BodyKey != "" && body.Type() == pcommon.ValueTypeMap
+	return inBody, cfg.RecordAttributes || !inBody
 }
 
 func (p *detectionProcessor) putVerdict(m pcommon.Map, v rules.Verdict) {
