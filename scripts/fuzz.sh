@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Fuzz* target of one Go module for a fixed time (called by `make fuzz`).
+# Runs every Fuzz* target of one Go module for a fixed time or execution count
+# (called by `make fuzz`; FUZZTIME=30s or FUZZTIME=30000x).
 #
 #   scripts/fuzz.sh <module dir> [fuzztime]
 #
