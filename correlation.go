@@ -373,24 +373,30 @@ func (corr *correlation) shutdown(context.Context) error {
 	return corr.reg.Unregister()
 }
 
-// recordTime is the event time of a record: TimeCreated from the body, the
-// record's timestamp, Sysmon's UtcTime, the observed timestamp, or now. A
-// timestamp beyond int64 nanoseconds (after 2262) is passed over like an
-// unset one.
-func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) int64 {
+// recordTime is the event time of a record: TimeCreated from the body,
+// NXLog's EventTime, the record's timestamp (the receiver's TimeCreated), or
+// Sysmon's UtcTime. A record with none of them has no event time: it gets
+// its observed timestamp, or now, for its own joins, and untimed is true, so
+// that it does not move its host's clock (an ingest time would expire every
+// entry of a host whose events are replayed or delayed). A timestamp beyond
+// int64 nanoseconds (after 2262) is passed over like an unset one.
+func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) (t int64, untimed bool) {
 	if t, ok := winevent.ParseTime(ce.SystemTime); ok {
-		return t
+		return t, false
+	}
+	if t, ok := winevent.ParseTime(ce.EventTime); ok {
+		return t, false
 	}
 	if ts := lr.Timestamp(); ts != 0 && ts <= math.MaxInt64 {
-		return int64(ts)
+		return int64(ts), false
 	}
 	if t, ok := winevent.ParseTime(ce.UtcTime); ok {
-		return t
+		return t, false
 	}
 	if ts := lr.ObservedTimestamp(); ts != 0 && ts <= math.MaxInt64 {
-		return int64(ts)
+		return int64(ts), true
 	}
-	return time.Now().UnixNano()
+	return time.Now().UnixNano(), true
 }
 
 // wants reports whether the correlation reads a record with this event id
@@ -420,7 +426,8 @@ func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.ProcessE
 		!winevent.ReadContextFields(lr.Body(), lr.Attributes(), &ce, want|more) {
 		return
 	}
-	in := correlate.Input{Event: &ce, Time: recordTime(lr, &ce)}
+	in := correlate.Input{Event: &ce}
+	in.Time, in.Untimed = recordTime(lr, &ce)
 	_, batch.late = corr.c.Observe(&in, batch.late)
 }
 
@@ -441,9 +448,10 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessE
 		return v, correlate.Finding{}
 	}
 	in := correlate.Input{
-		Event: &ce, Time: recordTime(lr, &ce),
+		Event:     &ce,
 		Detection: v.Detected(), Excluded: v.Excluded != "", ServerActivation: v.Pattern == rules.ServerActivation,
 	}
+	in.Time, in.Untimed = recordTime(lr, &ce)
 	var keep correlate.Keeper
 	if corr.late {
 		batch.keep.lr = lr

@@ -682,7 +682,7 @@ func TestCorrelationOneAlertPerRecord(t *testing.T) {
 }
 
 // TestCorrelationStreamsEveryShapeOrderAndSplit: the recorded streams give
-// every required finding and flag no look-alike in each of the seven body
+// every required finding and flag no look-alike in each of the eight body
 // shapes, in the recorded order and shuffled within max_delay (by up to
 // 3 s and 50 s), in one call, one record per call, and calls of random
 // sizes.

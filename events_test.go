@@ -39,13 +39,37 @@ func (e *winEvent) channel() (channel, provider string) {
 
 func (e *winEvent) systemTime() string { return e.Time.UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
-// put renders the event into a record's body in a shape: "map" or "xml".
+// put renders the event into a record's body in a shape: "map" (the
+// windowseventlog receiver's), "xml" or "nxlog" (NXLog's flat JSON, its
+// EventTime in UTC without a zone, to the second). An event with a zero
+// Time is written without a time.
 func (e *winEvent) put(lr plog.LogRecord, shape string) {
-	if shape == "xml" {
+	switch shape {
+	case "xml":
 		lr.Body().SetStr(e.xml())
-		return
+	case "nxlog":
+		e.nxlogBody(lr.Body().SetEmptyMap())
+	default:
+		e.mapBody(lr.Body().SetEmptyMap())
 	}
-	e.mapBody(lr.Body().SetEmptyMap())
+}
+
+// nxlogBody is the event as NXLog's im_msvistalog and to_json() write it
+// (GenerateDateInUTC TRUE).
+func (e *winEvent) nxlogBody(m pcommon.Map) {
+	channel, provider := e.channel()
+	m.PutStr("Hostname", e.Host)
+	if !e.Time.IsZero() {
+		m.PutStr("EventTime", e.Time.UTC().Format("2006-01-02 15:04:05"))
+	}
+	m.PutStr("SourceName", provider)
+	m.PutStr("Channel", channel)
+	m.PutInt("EventID", e.ID)
+	m.PutInt("RecordNumber", e.RecordID)
+	m.PutStr("Severity", "INFO")
+	for _, kv := range e.Data {
+		m.PutStr(kv[0], kv[1])
+	}
 }
 
 func (e *winEvent) mapBody(m pcommon.Map) {
@@ -57,7 +81,9 @@ func (e *winEvent) mapBody(m pcommon.Map) {
 	m.PutStr("channel", channel)
 	m.PutStr("computer", e.Host)
 	m.PutInt("record_id", e.RecordID)
-	m.PutStr("system_time", e.systemTime())
+	if !e.Time.IsZero() {
+		m.PutStr("system_time", e.systemTime())
+	}
 	m.PutStr("level", "Information")
 	data := m.PutEmptyMap("event_data")
 	for _, kv := range e.Data {
@@ -72,9 +98,13 @@ func (e *winEvent) xml() string {
 	b.WriteString(provider)
 	b.WriteString(`"/><EventID>`)
 	b.WriteString(strconv.FormatInt(e.ID, 10))
-	b.WriteString(`</EventID><TimeCreated SystemTime="`)
-	b.WriteString(e.systemTime())
-	b.WriteString(`"/><EventRecordID>`)
+	b.WriteString(`</EventID>`)
+	if !e.Time.IsZero() {
+		b.WriteString(`<TimeCreated SystemTime="`)
+		b.WriteString(e.systemTime())
+		b.WriteString(`"/>`)
+	}
+	b.WriteString(`<EventRecordID>`)
 	b.WriteString(strconv.FormatInt(e.RecordID, 10))
 	b.WriteString(`</EventRecordID><Channel>`)
 	b.WriteString(channel)

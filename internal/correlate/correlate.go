@@ -417,6 +417,9 @@ type Input struct {
 	// Time is the record's time (Unix ns): its TimeCreated, or the record's
 	// timestamp when the body has none.
 	Time int64
+	// Untimed: the record carries no event time, and Time is when it was
+	// received. Its joins use Time, but it does not move its host's clock.
+	Untimed bool
 	// Detection: the rule engine flagged this process creation (and no
 	// exclusion suppressed it). Detections get the logon join.
 	Detection bool
@@ -425,6 +428,15 @@ type Input struct {
 	// ServerActivation: the engine's verdict is DCOM_ServerActivation; the
 	// process is remembered as a DCOM-launched server.
 	ServerActivation bool
+}
+
+// clockTime is the time the record moves its host's clock to: 0 (none)
+// when it has no event time of its own.
+func (in *Input) clockTime() int64 {
+	if in.Untimed {
+		return 0
+	}
+	return in.Time
 }
 
 // Observe feeds one record. It returns the finding about that record (empty

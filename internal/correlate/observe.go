@@ -33,7 +33,7 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	wall := c.now().UnixNano()
 	s, h := c.lock(p.Record.Host, true, wall)
 	defer s.mu.Unlock()
-	h.advance(sysmon, in.Time, wall)
+	h.advance(sysmon, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
 
 	f := Finding{Record: p.Record}
@@ -152,7 +152,10 @@ func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
 	switch eventID {
 	case winevent.SysmonNetworkConnect:
 		if c.cfg.InboundChild {
-			return winevent.FieldProtocol | winevent.FieldInitiated | winevent.FieldImage | winevent.FieldSourceIP
+			// The times too: an outbound connection moves its host's clock
+			// by its own time, also in shapes without a record timestamp.
+			return winevent.FieldProtocol | winevent.FieldInitiated | winevent.FieldImage | winevent.FieldSourceIP |
+				winevent.FieldUtcTime | winevent.FieldSystemTime
 		}
 	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
 		if c.cfg.ServerChild {
@@ -421,7 +424,7 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 		}
 		s, h := c.lock(ev.Computer, false, wall)
 		if h != nil {
-			h.advance(true, in.Time, wall)
+			h.advance(true, in.clockTime(), wall)
 			h.learnLocal(a)
 		}
 		s.mu.Unlock()
@@ -435,7 +438,7 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 
 	s, h := c.lock(ev.Computer, true, wall)
 	defer s.mu.Unlock()
-	h.advance(true, in.Time, wall)
+	h.advance(true, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
 
 	conn := Conn{Record: recordOf(ev, in.Time), Time: in.Time, Image: ev.Image, GUID: ev.ProcessGUID, PID: parsePID(ev.ProcessID)}
@@ -601,7 +604,7 @@ func (c *Correlator) observeExit(in *Input) {
 	wall := c.now().UnixNano()
 	s, h := c.lock(ev.Computer, true, wall)
 	defer s.mu.Unlock()
-	h.advance(sysmon, in.Time, wall)
+	h.advance(sysmon, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
 	if !hasExit(h, guid, pid, t) {
 		c.pushExit(s, h, exitEntry{guid: strings.Clone(guid), pid: pid, time: t}, max(t, in.Time)+c.delay, wall)
@@ -651,7 +654,7 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 	wall := c.now().UnixNano()
 	s, h := c.lock(ev.Computer, true, wall)
 	defer s.mu.Unlock()
-	h.advance(false, in.Time, wall)
+	h.advance(false, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
 	if seq, ok := h.byID[id]; ok {
 		if sl := h.logons.bySeq(seq); sl != nil && !sl.dead {

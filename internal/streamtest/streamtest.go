@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -372,9 +373,12 @@ func compare(e *Expect, o *Observed) string {
 // Shapes are the body shapes Record renders: the windowseventlog
 // receiver's map and its event_data array form, raw XML, a flat map body,
 // the flat map as attributes beside a text body, a JSON text body, and
-// Winlogbeat's winlog map.
+// Winlogbeat's winlog map, and NXLog's flat map (EventTime in UTC without a
+// zone, to the second, as GenerateDateInUTC writes it; Hostname,
+// SourceName, RecordNumber).
 var Shapes = []string{
 	"receiver map", "receiver array", "raw xml", "flat map body", "flat attributes", "json string", "winlogbeat",
+	"nxlog",
 }
 
 type receiverLine struct {
@@ -430,6 +434,18 @@ func (s *Stream) Record(shape string, i int, lr plog.LogRecord) error {
 		doc = raw
 	case "flat map body", "flat attributes", "json string":
 		doc = flat
+	case "nxlog":
+		nx := map[string]any{
+			"EventID": r.EventID.ID, "Channel": r.Channel, "Hostname": r.Computer, "SourceName": r.Provider.Name,
+			"RecordNumber": r.RecordID, "Severity": "INFO",
+		}
+		if t, err := time.Parse(time.RFC3339Nano, r.SystemTime); err == nil {
+			nx["EventTime"] = t.UTC().Format(time.DateTime)
+		}
+		for k, v := range r.EventData {
+			nx[k] = v
+		}
+		doc = nx
 	case "winlogbeat":
 		doc = map[string]any{
 			"@timestamp": r.SystemTime,

@@ -43,7 +43,11 @@ type ContextEvent struct {
 	Computer   string
 	RecordID   int64  // EventRecordID; 0 when the shape does not carry it
 	SystemTime string // TimeCreated/@SystemTime as written; see ParseTime
-	Shape      Shape
+	// EventTime is NXLog's EventTime (or TimeGenerated) in a flat map, as
+	// written: the event's time when the map has no TimeCreated. NXLog
+	// writes it without a zone; it is read as UTC (GenerateDateInUTC).
+	EventTime string
+	Shape     Shape
 
 	// Sysmon 1, 3, 5 (ProcessId also on 4624, 4688 as the creator, 4689).
 	UtcTime           string
@@ -357,6 +361,10 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) 
 		case sysTimeCreated:
 			if want&FieldSystemTime != 0 {
 				ev.SystemTime = v.Str()
+			}
+		case sysEventTime:
+			if want&FieldSystemTime != 0 {
+				ev.EventTime = v.Str()
 			}
 		default:
 			got |= ev.setField(k, v.Str(), want&^got)

@@ -451,3 +451,34 @@ func TestFieldNamesRoundTrip(t *testing.T) {
 	require.Equal(t, EventDataFields, all, "every event data field has a name")
 	require.Equal(t, Fields(0), contextField("Hashes"))
 }
+
+// NXLog's flat map carries the event's time as EventTime (im_msvistalog)
+// or TimeGenerated (im_mseventlog), beside or instead of TimeCreated; it is
+// read whatever the order of the keys, and never mistaken for TimeCreated.
+func TestReadContextNXLogEventTime(t *testing.T) {
+	for _, key := range []string{"EventTime", "TimeGenerated"} {
+		body := pcommon.NewValueMap()
+		m := body.Map()
+		m.PutInt("EventID", 3)
+		m.PutStr("SourceName", "Microsoft-Windows-Sysmon")
+		m.PutStr("Channel", "Microsoft-Windows-Sysmon/Operational")
+		m.PutStr("Hostname", "WS01.corp.example")
+		m.PutStr(key, "2026-11-02 09:00:01")
+		m.PutStr("Initiated", "true")
+		var ev ContextEvent
+		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldSystemTime|FieldInitiated), key)
+		assert.Equal(t, "2026-11-02 09:00:01", ev.EventTime, key)
+		assert.Empty(t, ev.SystemTime, key)
+		at, ok := ParseTime(ev.EventTime)
+		require.True(t, ok)
+		assert.Equal(t, time.Date(2026, 11, 2, 9, 0, 1, 0, time.UTC).UnixNano(), at, "%s: read as UTC", key)
+
+		m.PutStr("TimeCreated", "2026-11-02T09:00:01.250Z")
+		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldSystemTime))
+		assert.Equal(t, "2026-11-02T09:00:01.250Z", ev.SystemTime, key)
+		assert.Equal(t, "2026-11-02 09:00:01", ev.EventTime, key)
+
+		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldInitiated))
+		assert.Empty(t, ev.EventTime, "%s: not wanted, not read", key)
+	}
+}

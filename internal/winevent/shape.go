@@ -124,6 +124,8 @@ func flatSystemKey(k string) systemElement {
 		return sysComputer
 	case "TimeCreated", "SystemTime", "@timestamp":
 		return sysTimeCreated
+	case "EventTime", "TimeGenerated": // NXLog's names
+		return sysEventTime
 	case "RecordNumber", "EventRecordID", "RecordID", "record_id":
 		return sysRecordID
 	}

@@ -261,6 +261,9 @@ const (
 	sysProvider    // a start tag: its attributes are used
 	sysTimeCreated // a start tag
 	sysElements
+	// sysEventTime is a key of flat maps only (NXLog's EventTime), not an
+	// element of <System>.
+	sysEventTime = sysElements + 1
 )
 
 var systemNames = [sysElements]string{"Channel", "Computer", "EventRecordID", "Provider", "TimeCreated"}

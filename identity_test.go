@@ -1,0 +1,120 @@
+package dcomdetectionprocessor
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+)
+
+// Regression tests of issue #23: the correlation joins processes and hosts
+// by their identity, and moves a host's clock by event time only.
+
+// clockedRun feeds calls to the processor with the correlation's wall clock
+// set per call (a collector replaying a backlog, for example), and returns
+// every output batch.
+type clockedCall struct {
+	wall   time.Time
+	events []winEvent
+}
+
+func runClocked(t *testing.T, cfg *Config, shape string, calls []clockedCall) []plog.Logs {
+	t.Helper()
+	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	var wall time.Time
+	proc.corr, err = newCorrelationWithClock(processortest.NewNopSettings(metadata.Type), cfg.Correlation, cfg.Profile, proc.engine,
+		func() time.Time { return wall })
+	require.NoError(t, err)
+	var out []plog.Logs
+	for _, c := range calls {
+		wall = c.wall
+		ld, err := proc.processLogs(context.Background(), logsOf(shape, c.events...))
+		if errors.Is(err, processorhelper.ErrSkipProcessingData) {
+			continue
+		}
+		require.NoError(t, err)
+		out = append(out, ld)
+	}
+	return out
+}
+
+// sysmon3Outbound is an outbound connection of explorer.exe, as Sysmon
+// writes it; without written, the record has no TimeCreated; without utc,
+// no UtcTime either.
+func sysmon3Outbound(host string, rid int64, written, utc time.Time) winEvent {
+	e := &genEvent{
+		ID: 3, Host: host, RecordID: rid, Time: written, ConnTime: utc, Initiated: true, Image: genExplorer, PID: 0x1100,
+		GUID: guidOf(host, 0x1100), LocalIP: "10.0.0.21", LocalPort: 50433, RemoteIP: "52.1.2.3", RemotePort: 443,
+	}
+	w := e.render()
+	w.Time = written
+	if utc.IsZero() {
+		w.Data = slices.DeleteFunc(w.Data, func(kv [2]string) bool { return kv[0] == "UtcTime" })
+	}
+	return w
+}
+
+// TestCorrelationClockMovesByEventTime: a collector delivers a host's
+// backlog three hours late. A DCOM-launched mmc.exe, then an outbound
+// Sysmon 3 of the same host, then, in a later call, mmc's child 30 s after
+// the server started. The connection moves the host's clock by its own
+// event time (its UtcTime when the record has no TimeCreated), or not at
+// all when it has none; it never moves it to the time it was received,
+// which would expire the server before its child arrives.
+func TestCorrelationClockMovesByEventTime(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	wall := t0.Add(3 * time.Hour)
+	mmc, svchost := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`
+	server := security4688("WS01", 1, t0, mmc, svchost, 0x52c, 0x380, `C:\Windows\system32\mmc.exe -Embedding`, "0x2a1f0")
+	child := security4688("WS01", 3, t0.Add(30*time.Second), `C:\Windows\System32\notepad.exe`, mmc, 0x900, 0x52c, "notepad.exe", "0x2a1f0")
+	for _, tc := range []struct {
+		name string
+		conn winEvent
+	}{
+		{"with TimeCreated", sysmon3Outbound("WS01", 2, t0.Add(11*time.Second), t0.Add(10*time.Second))},
+		{"UtcTime only", sysmon3Outbound("WS01", 2, time.Time{}, t0.Add(10*time.Second))},
+		{"no time at all", sysmon3Outbound("WS01", 2, time.Time{}, time.Time{})},
+	} {
+		for _, shape := range []string{"map", "xml", "nxlog"} {
+			out := runClocked(t, defaultConfig(), shape, []clockedCall{
+				{wall, []winEvent{server, tc.conn}},
+				{wall.Add(2 * time.Minute), []winEvent{child}}, // past max_delay in real time
+			})
+			assert.Equal(t, []string{"DCOM_ServerChild"}, detectionsOn(t, out, 3), "%s, %s", tc.name, shape)
+		}
+	}
+}
+
+// TestCorrelationNXLogEventTime: NXLog's EventTime is each event's time. A
+// 4688 child written two hours after its server started (past
+// server_child.timeout), or before it, is not that server's child, however
+// close together the two records arrive.
+func TestCorrelationNXLogEventTime(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	mmc, svchost := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`
+	server := security4688("WS01", 1, t0, mmc, svchost, 0x52c, 0x380, `C:\Windows\system32\mmc.exe -Embedding`, "0x2a1f0")
+	for _, tc := range []struct {
+		after time.Duration
+		want  []string
+	}{
+		{30 * time.Second, []string{"DCOM_ServerChild"}},
+		{2 * time.Hour, nil},
+		{-10 * time.Second, nil},
+	} {
+		child := security4688("WS01", 2, t0.Add(tc.after), `C:\Windows\System32\notepad.exe`, mmc, 0x900, 0x52c, "notepad.exe", "0x2a1f0")
+		for _, events := range [][]winEvent{{server, child}, {child, server}} {
+			out := consumeAll(t, defaultConfig(), []plog.Logs{logsOf("nxlog", events...)})
+			assert.Equal(t, tc.want, detectionsOn(t, out, 2), "child %v after its server, record %d first", tc.after, events[0].RecordID)
+		}
+	}
+}
