@@ -49,6 +49,12 @@ type CorrelationConfig struct {
 	// and its late record carries only what the correlation read.
 	LateRecordsMaxBytesPerHost int `mapstructure:"late_records_max_bytes_per_host"`
 	LateRecordsMaxBytes        int `mapstructure:"late_records_max_bytes"`
+	// HostNames says which events are one host's: "short" (default) joins
+	// computer names by their first DNS label, case-insensitively (WS01 and
+	// ws01.corp.example are one host: forwarders name hosts differently);
+	// "full" by the whole name, for estates where short names collide
+	// across domains.
+	HostNames string `mapstructure:"host_names"`
 	// MaxDelay is how long a record waits for a partner that arrives after it
 	// (Sysmon writes network events up to 14 s after the process events they
 	// explain; Security and Sysmon come through different receivers), in
@@ -92,6 +98,12 @@ type LogonConfig struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
+// The values of correlation::host_names.
+const (
+	HostNamesShort = "short"
+	HostNamesFull  = "full"
+)
+
 func defaultCorrelationConfig() CorrelationConfig {
 	return CorrelationConfig{
 		Enabled: true,
@@ -103,6 +115,7 @@ func defaultCorrelationConfig() CorrelationConfig {
 		ServerChild:                ServerChildConfig{Enabled: true, Timeout: time.Hour},
 		Logon:                      LogonConfig{Enabled: true, Timeout: 10 * time.Minute},
 		LateRecords:                true,
+		HostNames:                  HostNamesShort,
 		LateRecordsMaxBytesPerHost: correlate.DefaultMaxOriginalBytesPerHost,
 		LateRecordsMaxBytes:        correlate.DefaultMaxOriginalBytes,
 		MaxDelay:                   time.Minute,
@@ -141,6 +154,9 @@ func (c *CorrelationConfig) validate() error {
 	}
 	if c.Logon.Enabled && c.Logon.Timeout <= 0 {
 		errs = append(errs, errors.New("correlation::logon::timeout: must be positive"))
+	}
+	if c.HostNames != HostNamesShort && c.HostNames != HostNamesFull {
+		errs = append(errs, fmt.Errorf("correlation::host_names: %q must be %q or %q", c.HostNames, HostNamesShort, HostNamesFull))
 	}
 	if c.MaxDelay < 0 {
 		errs = append(errs, errors.New("correlation::max_delay: must not be negative"))
@@ -304,7 +320,7 @@ func newCorrelationWithClock(set processor.Settings, cc CorrelationConfig, profi
 		PortMin: lo, PortMax: hi,
 		ServerChild: cc.ServerChild.Enabled, ServerTimeout: cc.ServerChild.Timeout,
 		Logon: cc.Logon.Enabled, LogonTimeout: cc.Logon.Timeout,
-		MaxDelay: cc.MaxDelay, LateFindings: cc.LateRecords,
+		MaxDelay: cc.MaxDelay, LateFindings: cc.LateRecords, FullHostNames: cc.HostNames == HostNamesFull,
 		MaxHosts: cc.MaxHosts, MaxEntriesPerHost: cc.MaxEntriesPerHost, MaxEntries: cc.MaxEntries,
 		MaxOriginalBytesPerHost: cc.LateRecordsMaxBytesPerHost, MaxOriginalBytes: cc.LateRecordsMaxBytes,
 		Judge: judge, Now: now,

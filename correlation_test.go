@@ -521,13 +521,14 @@ func TestCorrelationConfigValidate(t *testing.T) {
 	cfg.Correlation.MaxEntriesPerHost = 0
 	cfg.Correlation.MaxEntries = -5
 	cfg.Correlation.LateRecordsMaxBytesPerHost = 0
+	cfg.Correlation.HostNames = "fqdn"
 	err := cfg.Validate()
 	require.Error(t, err)
 	for _, key := range []string{
 		"correlation::inbound_child::window", "correlation::inbound_child::parents::0", "correlation::inbound_child::local_ports",
 		"correlation::server_child::timeout", "correlation::logon::timeout", "correlation::max_delay",
 		"correlation::max_hosts", "correlation::max_entries_per_host", "correlation::max_entries",
-		"correlation::late_records_max_bytes_per_host",
+		"correlation::late_records_max_bytes_per_host", "correlation::host_names",
 	} {
 		assert.Contains(t, err.Error(), key+":")
 	}

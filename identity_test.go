@@ -118,3 +118,43 @@ func TestCorrelationNXLogEventTime(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrelationHostNamedTwoWays: Sysmon comes through one forwarder that
+// names the host ws01.corp.example, the Security log through another that
+// names it WS01. ShellWindows: explorer.exe accepts the inbound DCOM
+// connection (Sysmon 3) and starts a 4688 child: one host, one join. With
+// host_names: full they are two hosts, and so are two machines whose short
+// names collide in two domains; by default those are one.
+func TestCorrelationHostNamedTwoWays(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	explorer := genExplorer
+	conn := func(host string) winEvent {
+		return sysmon3Inbound(host, 1, t0.Add(2*time.Second), t0, explorer, 0x1100, guidOf("ws01", 0x1100), "10.0.0.9", 50112, "10.0.0.21", 49702)
+	}
+	child := func(host string) winEvent {
+		return security4688(host, 2, t0.Add(time.Second), `C:\Windows\System32\cmd.exe`, explorer, 0x900, 0x1100, "cmd.exe", "0x1f4a2")
+	}
+	for _, tc := range []struct {
+		sysmonHost, securityHost, hostNames string
+		want                                []string
+	}{
+		{"ws01.corp.example", "WS01", HostNamesShort, []string{"DCOM_ShellWindows"}},
+		{"WS01", "ws01.corp.example", HostNamesShort, []string{"DCOM_ShellWindows"}},
+		{"WS01.CORP.EXAMPLE", "ws01.corp.example ", HostNamesShort, []string{"DCOM_ShellWindows"}},
+		{"ws01.corp.example", "WS01", HostNamesFull, nil},
+		{"ws01.corp.example", "ws01.lab.example", HostNamesFull, nil},
+		{"ws01.corp.example", "ws01.lab.example", HostNamesShort, []string{"DCOM_ShellWindows"}}, // the collision full avoids
+		{"ws01.corp.example", "WS01.corp.example", HostNamesFull, []string{"DCOM_ShellWindows"}},
+		{"10.0.0.21", "10.0.0.22", HostNamesShort, nil}, // addresses are kept whole
+	} {
+		for _, shape := range []string{"map", "xml", "nxlog"} {
+			for _, order := range [][]winEvent{{conn(tc.sysmonHost), child(tc.securityHost)}, {child(tc.securityHost), conn(tc.sysmonHost)}} {
+				cfg := defaultConfig()
+				cfg.Correlation.HostNames = tc.hostNames
+				out := consumeAll(t, cfg, []plog.Logs{logsOf(shape, order[0]), logsOf(shape, order[1])})
+				assert.Equal(t, tc.want, detectionsOn(t, out, 2), "Sysmon %q, Security %q, host_names %s, %s, record %d first",
+					tc.sysmonHost, tc.securityHost, tc.hostNames, shape, order[0].RecordID)
+			}
+		}
+	}
+}

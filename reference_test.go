@@ -2,6 +2,7 @@ package dcomdetectionprocessor
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,11 +74,32 @@ func (m *refModel) factsOf(e *genEvent) *refFacts {
 	return f
 }
 
+// sameHost: two computer names are one host when they are equal, case
+// aside, or, with host_names: short, when their first DNS labels are (an
+// address is kept whole).
+func (m *refModel) sameHost(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if m.cfg.HostNames == HostNamesShort {
+		a, b = shortHostName(a), shortHostName(b)
+	}
+	return strings.EqualFold(a, b)
+}
+
+func shortHostName(name string) string {
+	if _, err := netip.ParseAddr(name); err == nil {
+		return name
+	}
+	if label, _, ok := strings.Cut(name, "."); ok && label != "" {
+		return label
+	}
+	return name
+}
+
 // before lists the events of e's host that arrived before it.
 func (m *refModel) before(e *genEvent) []*genEvent {
 	var out []*genEvent
 	for _, o := range m.seen {
-		if strings.EqualFold(o.Host, e.Host) {
+		if m.sameHost(o.Host, e.Host) {
 			out = append(out, o)
 		}
 	}
@@ -269,7 +291,7 @@ func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 		}
 		end := s.Time.Add(m.cfg.ServerChild.Timeout)
 		for _, x := range m.seen {
-			if x.isExit() && strings.EqualFold(x.Host, s.Host) && sameIdentity(x, s) &&
+			if x.isExit() && m.sameHost(x.Host, s.Host) && sameIdentity(x, s) &&
 				!x.Time.Before(s.Time.Add(-refTimeSlack)) && x.Time.Add(refTimeSlack).Before(end) {
 				end = x.Time.Add(refTimeSlack)
 			}

@@ -14,7 +14,8 @@
 //     gets the logon whose source address and port are the connection's
 //     remote end.
 //
-// State is per host (the events' computer name), in memory, bounded by caps,
+// State is per host (the events' computer name, by its first DNS label
+// unless Config.FullHostNames), in memory, bounded by caps,
 // and expires lazily in event time: there is no goroutine. Whichever event of
 // a pair arrives second makes the finding: on the record being observed when
 // that record is the one the finding is about, otherwise as a late finding
@@ -243,6 +244,12 @@ type Config struct {
 	// LateFindings returns findings about records that were already passed
 	// on; without it only findings about the observed record are returned.
 	LateFindings bool
+
+	// FullHostNames keys a host's state by its whole computer name. By
+	// default only the first DNS label counts (WS01 and ws01.corp.example
+	// are one host): forwarders name a host differently, but estates where
+	// short names collide across domains need the whole name.
+	FullHostNames bool
 
 	// MaxHosts caps the hosts held; the least recently seen host goes first.
 	MaxHosts int

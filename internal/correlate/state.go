@@ -263,8 +263,18 @@ func (h *hostState) learnParent(guid string, pid uint32) bool {
 	return true
 }
 
-// hostKey lower-cases a host name into buf without allocating.
-func hostKey(buf *[maxHostKey]byte, host string) []byte {
+// hostKey is the key of a host's state, written into buf without
+// allocating: its computer name lower-cased, without surrounding spaces,
+// and, unless full, only its first DNS label, so that "WS01" (a Security
+// forwarder) and "ws01.corp.example" (Sysmon through another) are one host.
+// An address literal is kept whole.
+func hostKey(buf *[maxHostKey]byte, host string, full bool) []byte {
+	host = strings.TrimSpace(host)
+	if !full && !isAddressLiteral(host) {
+		if i := strings.IndexByte(host, '.'); i > 0 {
+			host = host[:i]
+		}
+	}
 	n := min(len(host), maxHostKey)
 	for i := 0; i < n; i++ {
 		c := host[i]
@@ -274,6 +284,20 @@ func hostKey(buf *[maxHostKey]byte, host string) []byte {
 		buf[i] = c
 	}
 	return buf[:n]
+}
+
+// isAddressLiteral: an IPv6 address (a colon), or only digits and dots (an
+// IPv4 address) — a computer name never is either.
+func isAddressLiteral(host string) bool {
+	if strings.IndexByte(host, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return host != ""
 }
 
 func fnv1a(b []byte) uint32 {
@@ -289,7 +313,7 @@ func fnv1a(b []byte) uint32 {
 // when it has none and create is false). The caller unlocks s.mu.
 func (c *Correlator) lock(host string, create bool, wall int64) (*shard, *hostState) {
 	var buf [maxHostKey]byte
-	key := hostKey(&buf, host)
+	key := hostKey(&buf, host, c.cfg.FullHostNames)
 	s := &c.shards[uint64(fnv1a(key))%uint64(len(c.shards))]
 	s.mu.Lock()
 	if wall-s.lastSweep > sweepEvery {
