@@ -86,9 +86,15 @@ type InboundChildConfig struct {
 // ServerChildConfig configures the 4688 process-id join.
 type ServerChildConfig struct {
 	Enabled bool `mapstructure:"enabled"`
-	// Timeout is how long a server is remembered when its exit (4689,
-	// Sysmon 5) is not seen (default 1h).
+	// Timeout is how long a server is held when its exit (4689, Sysmon 5)
+	// is not seen, on a host that sends exits: one from which an exit of a
+	// COM server's image has arrived (default 1h).
 	Timeout time.Duration `mapstructure:"timeout"`
+	// TimeoutWithoutExits is that hold on a host from which no such exit
+	// has arrived (process termination not audited or not forwarded): a
+	// server's end is never seen there, and its process id may soon belong
+	// to another process (default 5m).
+	TimeoutWithoutExits time.Duration `mapstructure:"timeout_without_exits"`
 }
 
 // LogonConfig configures the logon join.
@@ -112,7 +118,7 @@ func defaultCorrelationConfig() CorrelationConfig {
 			Parents:    []string{"explorer.exe", "mmc.exe", "mshta.exe"},
 			LocalPorts: "49152-65535",
 		},
-		ServerChild:                ServerChildConfig{Enabled: true, Timeout: time.Hour},
+		ServerChild:                ServerChildConfig{Enabled: true, Timeout: time.Hour, TimeoutWithoutExits: 5 * time.Minute},
 		Logon:                      LogonConfig{Enabled: true, Timeout: 10 * time.Minute},
 		LateRecords:                true,
 		HostNames:                  HostNamesShort,
@@ -149,8 +155,13 @@ func (c *CorrelationConfig) validate() error {
 			errs = append(errs, fmt.Errorf("correlation::inbound_child::local_ports: %w", err))
 		}
 	}
-	if c.ServerChild.Enabled && c.ServerChild.Timeout <= 0 {
-		errs = append(errs, errors.New("correlation::server_child::timeout: must be positive"))
+	if c.ServerChild.Enabled {
+		if c.ServerChild.Timeout <= 0 {
+			errs = append(errs, errors.New("correlation::server_child::timeout: must be positive"))
+		}
+		if c.ServerChild.TimeoutWithoutExits <= 0 || c.ServerChild.TimeoutWithoutExits > c.ServerChild.Timeout {
+			errs = append(errs, errors.New("correlation::server_child::timeout_without_exits: must be positive and at most correlation::server_child::timeout"))
+		}
 	}
 	if c.Logon.Enabled && c.Logon.Timeout <= 0 {
 		errs = append(errs, errors.New("correlation::logon::timeout: must be positive"))
@@ -318,7 +329,7 @@ func newCorrelationWithClock(set processor.Settings, cc CorrelationConfig, profi
 	c, err := correlate.New(correlate.Config{
 		InboundChild: cc.InboundChild.Enabled, Window: cc.InboundChild.Window, InboundParents: cc.InboundChild.Parents,
 		PortMin: lo, PortMax: hi,
-		ServerChild: cc.ServerChild.Enabled, ServerTimeout: cc.ServerChild.Timeout,
+		ServerChild: cc.ServerChild.Enabled, ServerTimeout: cc.ServerChild.Timeout, ServerTimeoutWithoutExits: cc.ServerChild.TimeoutWithoutExits,
 		Logon: cc.Logon.Enabled, LogonTimeout: cc.Logon.Timeout,
 		MaxDelay: cc.MaxDelay, LateFindings: cc.LateRecords, FullHostNames: cc.HostNames == HostNamesFull,
 		MaxHosts: cc.MaxHosts, MaxEntriesPerHost: cc.MaxEntriesPerHost, MaxEntries: cc.MaxEntries,
@@ -456,7 +467,7 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessE
 	}
 	// Most process creations can take part in no join: decided from what
 	// the engine's reader already has, before the record is read again.
-	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.Pattern == rules.ServerActivation, v.Excluded != "") {
+	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.Pattern == rules.ServerActivation, v.Excluded != "", ev.ChildPID()) {
 		return v, correlate.Finding{}
 	}
 	var ce winevent.ContextEvent

@@ -537,6 +537,12 @@ func TestCorrelationConfigValidate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "correlation::late_records_max_bytes: must be at least late_records_max_bytes_per_host")
 	cfg.Correlation.LateRecords = false
 	assert.NoError(t, cfg.Validate(), "the copies' budgets are not read without late records")
+	cfg.Correlation.ServerChild.TimeoutWithoutExits = 2 * time.Hour
+	require.ErrorContains(t, cfg.Validate(), "correlation::server_child::timeout_without_exits: must be positive and at most correlation::server_child::timeout")
+	cfg.Correlation.ServerChild.TimeoutWithoutExits = 0
+	require.ErrorContains(t, cfg.Validate(), "correlation::server_child::timeout_without_exits:")
+	cfg.Correlation.ServerChild.Enabled = false
+	assert.NoError(t, cfg.Validate(), "the server join's timeouts are not read when it is off")
 	cfg.Correlation.Enabled = false
 	assert.NoError(t, cfg.Validate(), "nothing is checked when correlation is off")
 }

@@ -158,3 +158,86 @@ func TestCorrelationHostNamedTwoWays(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrelationPIDReuse: a DCOM-launched mmc.exe whose exit is never
+// seen; 30 minutes later its process id belongs to another process, and
+// that process starts a child. The child is not the server's: its
+// ParentProcessName is not the server's image (Outlook), or the other
+// process's start ended the server (the user's own mmc.exe, on a host whose
+// server exits are forwarded, so servers are held for the full hour).
+func TestCorrelationPIDReuse(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	mmc, svchost, explorer := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`, `C:\Windows\explorer.exe`
+	outlook := genOutlook
+	// an Excel automation server that exited earlier: the host sends exits
+	excelExit := security4689("WS01", 1, t0.Add(-10*time.Minute), genExcel, 0x1a0)
+	server := security4688("WS01", 2, t0, mmc, svchost, 0x52c, 0x380, `C:\Windows\system32\mmc.exe -Embedding`, "0x2a1f0")
+	ownChild := security4688("WS01", 3, t0.Add(5*time.Second), `C:\Windows\System32\notepad.exe`, mmc, 0x600, 0x52c, "notepad.exe", "0x2a1f0")
+	reuseAt := t0.Add(30 * time.Minute)
+	for _, tc := range []struct {
+		name  string
+		reuse winEvent
+	}{
+		{"outlook", security4688("WS01", 4, reuseAt, outlook, explorer, 0x52c, 0x1100, `"`+outlook+`"`, "0x1f4a2")},
+		{"own mmc", security4688("WS01", 4, reuseAt, mmc, explorer, 0x52c, 0x1100, `"C:\Windows\system32\mmc.exe" compmgmt.msc`, "0x1f4a2")},
+	} {
+		parent := tc.reuse.Data[5][1] // NewProcessName
+		child := security4688("WS01", 5, reuseAt.Add(2*time.Second), `C:\Windows\System32\notepad.exe`, parent, 0x900, 0x52c, "notepad.exe", "0x1f4a2")
+		for _, shape := range []string{"map", "xml", "nxlog"} {
+			for _, calls := range [][][]winEvent{
+				{{excelExit, server, ownChild, tc.reuse, child}},
+				{{excelExit}, {server}, {ownChild}, {tc.reuse}, {child}},
+			} {
+				var lds []plog.Logs
+				for _, c := range calls {
+					lds = append(lds, logsOf(shape, c...))
+				}
+				out := consumeAll(t, defaultConfig(), lds)
+				assert.Equal(t, []string{"DCOM_ServerChild"}, detectionsOn(t, out, 3), "%s, %s, %d calls: the server's own child", tc.name, shape, len(calls))
+				assert.Empty(t, detectionsOn(t, out, 5), "%s, %s, %d calls: the child of the process that reused the id", tc.name, shape, len(calls))
+			}
+		}
+	}
+}
+
+// TestCorrelationServerHoldWithoutExits: on a host that has sent no exit of
+// a COM server's image, a server whose exit is not seen is held for
+// server_child.timeout_without_exits (5m), not server_child.timeout (1h): a
+// child 20 minutes later is not its child. Once the host has sent such an
+// exit (more than max_delay before the child) it is held for the hour; and
+// when the server's own exit arrives after the child, the child is found
+// then, as a late record.
+func TestCorrelationServerHoldWithoutExits(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	mmc, svchost := `C:\Windows\System32\mmc.exe`, `C:\Windows\System32\svchost.exe`
+	server := security4688("WS01", 2, t0, mmc, svchost, 0x52c, 0x380, `C:\Windows\system32\mmc.exe -Embedding`, "0x2a1f0")
+	child := security4688("WS01", 3, t0.Add(20*time.Minute), `C:\Windows\System32\notepad.exe`, mmc, 0x900, 0x52c, "notepad.exe", "0x2a1f0")
+	excelExit := security4689("WS01", 1, t0.Add(-10*time.Minute), genExcel, 0x1a0)
+	ownExit := security4689("WS01", 4, t0.Add(20*time.Minute+10*time.Second), mmc, 0x52c)
+	for _, shape := range []string{"map", "xml", "nxlog"} {
+		for _, tc := range []struct {
+			name   string
+			events []winEvent
+			want   []string
+			late   bool
+		}{
+			{"no exit from the host", []winEvent{server, child}, nil, false},
+			{"an earlier exit from the host", []winEvent{excelExit, server, child}, []string{"DCOM_ServerChild"}, false},
+			{"the server's exit after the child", []winEvent{server, child, ownExit}, []string{"DCOM_ServerChild"}, true},
+		} {
+			for _, perCall := range []int{1, len(tc.events)} {
+				var lds []plog.Logs
+				for i := 0; i < len(tc.events); i += perCall {
+					lds = append(lds, logsOf(shape, tc.events[i:i+perCall]...))
+				}
+				out := consumeAll(t, defaultConfig(), lds)
+				assert.Equal(t, tc.want, detectionsOn(t, out, 3), "%s, %s, %d per call", tc.name, shape, perCall)
+				for _, l := range linesAbout(t, out, 3) {
+					if l.pattern != "" {
+						assert.Equal(t, tc.late, l.late, "%s, %s, %d per call", tc.name, shape, perCall)
+					}
+				}
+			}
+		}
+	}
+}

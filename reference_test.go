@@ -120,6 +120,11 @@ func (m *refModel) observe(e *genEvent) {
 		m.connArrived(e, m.before(e))
 	case e.isNetworkLogon():
 		m.logonArrived(e)
+	case e.isExit() && m.cfg.ServerChild.Enabled:
+		// the exit counts among the events seen while it is judged
+		m.seen = append(m.seen, e)
+		m.exitArrived(e)
+		m.seen = m.seen[:len(m.seen)-1]
 	}
 	// A Sysmon 1 child names the process id of a connection written without
 	// one: the 4688 children of that id that came before it join it now.
@@ -201,10 +206,28 @@ func (m *refModel) process(e *genEvent) refLine {
 	return line
 }
 
+// exitArrived: the 4688 children of the exited process, if it was a
+// DCOM-launched server, that arrived before its exit and are found now (they
+// started past the hold of a server whose exit was not seen yet) are late
+// server children.
+func (m *refModel) exitArrived(x *genEvent) {
+	for _, s := range m.before(x) {
+		if s.isProcess() && m.verdict(s).Pattern == rules.ServerActivation && sameIdentity(x, s) {
+			m.lateServerChildren(s, m.before(x))
+		}
+	}
+}
+
 // serverArrived: the 4688 children that arrived before their DCOM-launched
 // server are late server children.
 func (m *refModel) serverArrived(srv *genEvent) {
-	for _, c := range m.before(srv) {
+	m.lateServerChildren(srv, m.before(srv))
+}
+
+// lateServerChildren reports the children among events that srv created
+// and that were not reported as its children yet.
+func (m *refModel) lateServerChildren(srv *genEvent, events []*genEvent) {
+	for _, c := range events {
 		f := m.factsOf(c)
 		if !c.isProcess() || f.serverChild || m.serverOf(c, []*genEvent{srv}) == nil {
 			continue
@@ -215,7 +238,7 @@ func (m *refModel) serverArrived(srv *genEvent) {
 		if !f.detected {
 			line.kind, line.pattern, f.detected = "alert", patternName(m.correlatedVerdict(c, srv, nil)), true
 		}
-		if lg, join := m.logonOf(c, nil, append(m.before(srv), srv)); lg != nil && !f.logon {
+		if lg, join := m.logonOf(c, nil, events); lg != nil && !f.logon {
 			kinds |= correlate.Logon
 			line.logon, f.logon = join+":"+strconv.FormatInt(lg.RecordID, 10), true
 		}
@@ -276,9 +299,12 @@ const refTimeSlack = 2 * time.Second // Security times are truncated to the seco
 
 // serverOf is the latest-starting DCOM-launched server among events that
 // created the 4688 c while it ran: c's creator id is the server's, c's
-// parent image is a COM server's (or absent), and c started after the
-// server and before its exit (an exit among the events that arrived before
-// c), or within server_child.timeout when no exit arrived.
+// parent image is the server's image (or absent), and c started after the
+// server and before it ended. A server ends at its exit (an exit among the
+// events that arrived before c) or at the start of another process with
+// its id that arrived after it; without either, it is held for
+// server_child.timeout when an exit of a COM server's image has arrived
+// from its host, else for server_child.timeout_without_exits.
 func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 	if !m.cfg.ServerChild.Enabled || c.ID != 4688 || c.PPID == 0 || (c.Parent != "" && !m.engine.IsCOMServer(c.Parent)) {
 		return nil
@@ -286,14 +312,27 @@ func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 	var best *genEvent
 	for _, s := range events {
 		if !s.isProcess() || m.verdict(s).Pattern != rules.ServerActivation || s.PID != c.PPID ||
+			(c.Parent != "" && !strings.EqualFold(c.Parent, s.Image)) ||
 			c.Time.Before(s.Time.Add(-refTimeSlack)) || !m.serverChildVerdict(c, s).Detected() {
 			continue
 		}
-		end := s.Time.Add(m.cfg.ServerChild.Timeout)
+		var end time.Time // the first exit seen, else the hold
 		for _, x := range m.seen {
 			if x.isExit() && m.sameHost(x.Host, s.Host) && sameIdentity(x, s) &&
-				!x.Time.Before(s.Time.Add(-refTimeSlack)) && x.Time.Add(refTimeSlack).Before(end) {
-				end = x.Time.Add(refTimeSlack)
+				!x.Time.Before(s.Time.Add(-refTimeSlack)) && (end.IsZero() || x.Time.Add(refTimeSlack).Before(end)) {
+				end = later(x.Time, s.Time).Add(refTimeSlack)
+			}
+		}
+		if end.IsZero() {
+			end = s.Time.Add(m.cfg.ServerChild.TimeoutWithoutExits)
+			if m.sendsExits(s.Host, c.Time) {
+				end = s.Time.Add(m.cfg.ServerChild.Timeout)
+			}
+		}
+		for _, x := range m.arrivedAfter(s) {
+			if x.isProcess() && m.sameHost(x.Host, s.Host) && x.PID == s.PID && x.Time.After(s.Time) &&
+				anotherProcess(x, s) && !x.Time.After(end) {
+				end = x.Time.Add(-time.Nanosecond) // a child at the reuse is the other process's
 			}
 		}
 		if !c.Time.After(end) && (best == nil || s.Time.After(best.Time)) {
@@ -301,6 +340,32 @@ func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 		}
 	}
 	return best
+}
+
+// sendsExits: an exit of a COM server's image from the host, more than
+// max_delay before t, has arrived.
+func (m *refModel) sendsExits(host string, t time.Time) bool {
+	return slices.ContainsFunc(m.seen, func(x *genEvent) bool {
+		return x.isExit() && m.sameHost(x.Host, host) && m.engine.IsCOMServer(x.Image) && x.Time.Before(t.Add(-m.cfg.MaxDelay))
+	})
+}
+
+// arrivedAfter lists the events that arrived after e first did.
+func (m *refModel) arrivedAfter(e *genEvent) []*genEvent {
+	if i := slices.Index(m.seen, e); i >= 0 {
+		return m.seen[i+1:]
+	}
+	return nil
+}
+
+// anotherProcess: x is not a copy of s's own start (its Sysmon 1 beside its
+// 4688): another ProcessGuid, or another image, or started later than the
+// Security log's truncation allows.
+func anotherProcess(x, s *genEvent) bool {
+	if x.GUID != "" && s.GUID != "" {
+		return !strings.EqualFold(x.GUID, s.GUID)
+	}
+	return !strings.EqualFold(x.Image, s.Image) || x.Time.Sub(s.Time) > refTimeSlack
 }
 
 // connOf is the nearest inbound connection among conns accepted by c's
@@ -313,7 +378,8 @@ func (m *refModel) connOf(c *genEvent, conns, visible []*genEvent) *genEvent {
 	}
 	var best *genEvent
 	for _, cn := range conns {
-		if !cn.isInbound(m) || !sameParent(c, cn, m.connPID(cn, visible)) || absDuration(c.Time.Sub(cn.ConnTime)) > m.cfg.InboundChild.Window ||
+		if !cn.isInbound(m) || !sameParent(c, cn, m.connPID(cn, visible)) || (c.Parent != "" && !strings.EqualFold(c.Parent, cn.Image)) ||
+			absDuration(c.Time.Sub(cn.ConnTime)) > m.cfg.InboundChild.Window ||
 			!m.inboundChildVerdict(c, cn).Detected() {
 			continue
 		}

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
@@ -227,9 +228,14 @@ type Config struct {
 
 	// ServerChild switches the 4688 process-id join on.
 	ServerChild bool
-	// ServerTimeout is how long a DCOM-launched server is remembered when its
-	// exit (4689, Sysmon 5) is not seen.
+	// ServerTimeout is how long a DCOM-launched server is held when its
+	// exit (4689, Sysmon 5) is not seen, on a host that sends exits: one
+	// from which an exit of a COM server's image has arrived.
 	ServerTimeout time.Duration
+	// ServerTimeoutWithoutExits is that hold on a host from which no such
+	// exit has arrived yet (exits not audited, or not forwarded): its
+	// servers' ends are never seen, and a process id is soon reused.
+	ServerTimeoutWithoutExits time.Duration
 
 	// Logon switches the logon join on.
 	Logon bool
@@ -292,8 +298,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("bad port range %d-%d", c.PortMin, c.PortMax))
 		}
 	}
-	if c.ServerChild && c.ServerTimeout <= 0 {
-		errs = append(errs, errors.New("server timeout must be positive"))
+	if c.ServerChild && (c.ServerTimeout <= 0 || c.ServerTimeoutWithoutExits <= 0) {
+		errs = append(errs, errors.New("server timeouts must be positive"))
 	}
 	if c.Logon && c.LogonTimeout <= 0 {
 		errs = append(errs, errors.New("logon timeout must be positive"))
@@ -355,7 +361,27 @@ type Correlator struct {
 	parents []string
 	shards  []shard
 	now     func() time.Time
+	// serverPIDs counts the server entries held, all hosts, by process id:
+	// a process creation whose id no server holds cannot end one, and is
+	// not read further.
+	serverPIDs pidCounts
 }
+
+// pidCounts counts process ids in buckets, lock-free for readers: a zero
+// bucket proves that no server holds an id of it. (Windows process ids are
+// multiples of 4.)
+type pidCounts [1024]atomic.Int32
+
+func (pc *pidCounts) bucket(pid uint32) *atomic.Int32 { return &pc[(pid>>2)%uint32(len(pc))] }
+
+func (pc *pidCounts) add(pid uint32, n int32) {
+	if pid != 0 {
+		pc.bucket(pid).Add(n)
+	}
+}
+
+// mayHold reports whether a server entry may hold this process id.
+func (pc *pidCounts) mayHold(pid uint32) bool { return pid != 0 && pc.bucket(pid).Load() > 0 }
 
 // New builds a Correlator.
 func New(cfg Config) (*Correlator, error) {
@@ -393,6 +419,7 @@ func New(cfg Config) (*Correlator, error) {
 		s.maxHosts = max(1, cfg.MaxHosts/n)
 		s.maxEntries = max(1, cfg.MaxEntries/n)
 		s.maxOriginalBytes = cfg.MaxOriginalBytes / n
+		s.serverPIDs = &c.serverPIDs
 	}
 	return c, nil
 }
@@ -470,7 +497,7 @@ func (c *Correlator) ObserveKeeping(in *Input, keep Keeper, late []Finding) (Fin
 	case winevent.SysmonNetworkConnect:
 		return Finding{}, c.observeConn(in, late)
 	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
-		c.observeExit(in)
+		return Finding{}, c.observeExit(in, late)
 	case winevent.SecurityLogon:
 		return Finding{}, c.observeLogon(in, late)
 	}

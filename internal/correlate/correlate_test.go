@@ -211,10 +211,11 @@ func TestServerChildExitAndPidReuse(t *testing.T) {
 	svchost := `C:\Windows\System32\svchost.exe`
 	hn.feed(create4688(w6, 1, 0, excel, svchost, 0x52c, 0x380, `"EXCEL.EXE" /automation -Embedding`, "0x10"), true, true)
 
-	child := func(rid uint32, at time.Duration, image string) Finding {
-		f, _ := hn.feed(create4688(w6, int64(rid), at, image, excel, 0x900+rid, 0x52c, image, "0x0"), false, false)
+	childOf := func(parent string, rid uint32, at time.Duration, image string) Finding {
+		f, _ := hn.feed(create4688(w6, int64(rid), at, image, parent, 0x900+rid, 0x52c, image, "0x0"), false, false)
 		return f
 	}
+	child := func(rid uint32, at time.Duration, image string) Finding { return childOf(excel, rid, at, image) }
 	f := child(2, 3*time.Second, `C:\Windows\System32\notepad.exe`)
 	require.True(t, f.Kinds.Has(ServerChild))
 	assert.Equal(t, `"EXCEL.EXE" /automation -Embedding`, f.Server.CommandLine)
@@ -226,7 +227,9 @@ func TestServerChildExitAndPidReuse(t *testing.T) {
 
 	// the id comes back as another server
 	hn.feed(create4688(w6, 6, time.Minute, `C:\Windows\System32\mmc.exe`, svchost, 0x52c, 0x380, "mmc.exe -Embedding", "0x11"), true, true)
-	f = child(7, time.Minute+time.Second, `C:\Windows\System32\cmd.exe`)
+	assert.False(t, child(10, time.Minute+time.Second, `C:\Windows\System32\cmd.exe`).Kinds.Has(ServerChild),
+		"a child naming Excel, the id's former process, as its parent is not mmc's")
+	f = childOf(`C:\Windows\System32\mmc.exe`, 7, time.Minute+time.Second, `C:\Windows\System32\cmd.exe`)
 	require.True(t, f.Kinds.Has(ServerChild))
 	assert.Equal(t, "mmc.exe -Embedding", f.Server.CommandLine)
 

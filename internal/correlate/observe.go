@@ -26,7 +26,8 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	// before any lock is taken.
 	wants := c.processWants(sysmon, p.ParentImage, p.ParentPID != 0, in.Excluded)
 	remember := c.cfg.ServerChild && in.ServerActivation && (p.PID != 0 || p.GUID != "")
-	if wants == 0 && !remember && (!c.cfg.Logon || !in.Detection) {
+	reuses := c.serverPIDs.mayHold(p.PID)
+	if wants == 0 && !remember && (!c.cfg.Logon || !in.Detection) && !reuses {
 		return Finding{}, late
 	}
 
@@ -35,6 +36,9 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	defer s.mu.Unlock()
 	h.advance(sysmon, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
+	if reuses {
+		c.endReusedServers(h, &p)
+	}
 
 	f := Finding{Record: p.Record}
 	if wants.Has(ServerChild) {
@@ -132,12 +136,48 @@ func (c *Correlator) processWants(sysmon bool, parentImage string, hasCreator, e
 
 // WantsProcess reports whether a process creation can take part in any
 // join, from what the rule engine's reader already has: the event id, the
-// parent's path, whether the creator's id is known, and the engine's
-// verdict. The processor skips reading the rest of the record otherwise.
-func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator, detection, serverActivation, excluded bool) bool {
+// parent's path, whether the creator's id is known, the engine's verdict,
+// and the process's own id (a start may end a server whose id it reuses).
+// The processor skips reading the rest of the record otherwise.
+func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator, detection, serverActivation, excluded bool, pid string) bool {
 	sysmon := eventID == winevent.SysmonProcessCreate
 	return c.processWants(sysmon, parentImage, hasCreator, excluded) != 0 ||
-		(c.cfg.ServerChild && serverActivation) || (c.cfg.Logon && detection)
+		(c.cfg.ServerChild && serverActivation) || (c.cfg.Logon && detection) ||
+		c.serverPIDs.mayHold(parsePID(pid))
+}
+
+// endReusedServers ends the servers whose process id another process's
+// start reuses: Windows reuses an id only after its process ended, so the
+// server ended before p started, whether or not its exit was seen. A copy
+// of the server's own start (the Sysmon 1 of a 4688) is not another
+// process: same ProcessGuid, or same image within the Security log's
+// truncation.
+func (c *Correlator) endReusedServers(h *hostState, p *Process) {
+	for i := 0; i < h.servers.n; i++ {
+		sl := h.servers.at(i)
+		srv := &sl.v
+		if sl.dead || srv.proc.PID != p.PID || p.Time <= srv.proc.Time ||
+			(srv.end != 0 && srv.end <= p.Time) || (srv.reused != 0 && srv.reused <= p.Time) {
+			continue
+		}
+		another := p.Time > srv.proc.Time+timeSlack || !strings.EqualFold(p.Image, srv.proc.Image)
+		if p.GUID != "" && srv.proc.GUID != "" {
+			another = !strings.EqualFold(p.GUID, srv.proc.GUID)
+		}
+		if !another {
+			continue
+		}
+		srv.reused = p.Time
+		sl.deadline = min(sl.deadline, srv.reused+c.delay)
+	}
+}
+
+// parentIs reports whether a child's creator, joined by process id, can be
+// the process whose image is given: the child's ParentProcessName (4688)
+// or ParentImage (Sysmon 1) names it, or one of the two is unknown. It
+// tells a server from a later process that reused its id.
+func parentIs(child *Process, image string) bool {
+	return child.ParentImage == "" || image == "" || strings.EqualFold(strings.TrimSpace(child.ParentImage), strings.TrimSpace(image))
 }
 
 // FirstFields returns the fields of a record with this event id (not a
@@ -223,10 +263,10 @@ func (c *Correlator) serverFor(h *hostState, p *Process) *serverEntry {
 	var best *serverEntry
 	for i := 0; i < h.servers.n; i++ {
 		sl := h.servers.at(i)
-		if sl.dead || !sameProcess(p.ParentGUID, p.ParentPID, sl.v.proc.GUID, sl.v.proc.PID) {
+		if sl.dead || !sameProcess(p.ParentGUID, p.ParentPID, sl.v.proc.GUID, sl.v.proc.PID) || !parentIs(p, sl.v.proc.Image) {
 			continue
 		}
-		if !c.startedWhileRunning(p.Time, &sl.v) {
+		if !c.startedWhileRunning(h, p.Time, &sl.v) {
 			continue
 		}
 		if best == nil || sl.v.proc.Time > best.proc.Time {
@@ -236,15 +276,31 @@ func (c *Correlator) serverFor(h *hostState, p *Process) *serverEntry {
 	return best
 }
 
+// hold is how long a server whose exit was not seen is taken to run, for a
+// child that started at t: the server timeout when the host sends exits,
+// the shorter one otherwise. A host sends exits when an exit of a COM
+// server's image more than max_delay before t was seen: such an exit
+// arrives before the child whatever the order within max_delay, so the
+// hold does not depend on which of the two arrived first.
+func (c *Correlator) hold(h *hostState, t int64) int64 {
+	if h.firstExit != 0 && h.firstExit < t-c.delay {
+		return int64(c.cfg.ServerTimeout)
+	}
+	return int64(c.cfg.ServerTimeoutWithoutExits)
+}
+
 // startedWhileRunning: after the server started, and before it ended (or
-// within the server timeout when its end was not seen). Both sides allow
-// for Security times truncated to the second.
-func (c *Correlator) startedWhileRunning(t int64, srv *serverEntry) bool {
-	if t < srv.proc.Time-timeSlack {
+// within the hold when its end was not seen: the server timeout on a host
+// that sends exits, the shorter one otherwise). Both sides allow for
+// Security times truncated to the second.
+func (c *Correlator) startedWhileRunning(h *hostState, t int64, srv *serverEntry) bool {
+	// A child at or after the start of the process that reused the id is
+	// that process's (the server ended before it).
+	if t < srv.proc.Time-timeSlack || (srv.reused != 0 && t >= srv.reused) {
 		return false
 	}
 	if srv.end == 0 {
-		return t <= srv.proc.Time+int64(c.cfg.ServerTimeout)
+		return t <= srv.proc.Time+c.hold(h, t)
 	}
 	return t <= srv.end+timeSlack
 }
@@ -255,7 +311,7 @@ func (c *Correlator) connFor(h *hostState, p *Process) *Conn {
 	bestDelta := int64(-1)
 	for i := 0; i < h.conns.n; i++ {
 		sl := h.conns.at(i)
-		if sl.dead || !sameProcess(p.ParentGUID, p.ParentPID, sl.v.GUID, sl.v.PID) {
+		if sl.dead || !sameProcess(p.ParentGUID, p.ParentPID, sl.v.GUID, sl.v.PID) || !parentIs(p, sl.v.Image) {
 			continue
 		}
 		d := abs64(p.Time - sl.v.Time)
@@ -330,6 +386,7 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 		}
 		if sl.v.proc.PID == 0 {
 			sl.v.proc.PID = p.PID
+			s.serverPIDs.add(p.PID, 1)
 		}
 		if sl.v.proc.GUID == "" {
 			sl.v.proc.GUID = p.GUID
@@ -345,6 +402,15 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 		c.pushServer(s, h, serverEntry{proc: *p, end: end}, deadline, wall)
 		srv = &h.servers.at(h.servers.n - 1).v
 	}
+	return c.lateServerChildren(s, h, *srv, wall, late)
+}
+
+// lateServerChildren joins the pending 4688 children of a server that
+// started while it ran, as late server children: when the server arrives
+// after them, and when its exit arrives after them (a child past the hold
+// for a server whose exit was not seen yet). srv is a copy: joining adds
+// waits, which may evict entries.
+func (c *Correlator) lateServerChildren(s *shard, h *hostState, srv serverEntry, wall int64, late []Finding) []Finding {
 	judge := c.cfg.Judge
 	first := len(late)
 	for i := 0; i < h.children.n; i++ {
@@ -352,7 +418,7 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 		ch := &sl.v
 		if sl.dead || !ch.wants.Has(ServerChild) || ch.proc.Excluded ||
 			!sameProcess(ch.proc.ParentGUID, ch.proc.ParentPID, srv.proc.GUID, srv.proc.PID) ||
-			!c.startedWhileRunning(ch.proc.Time, srv) {
+			!parentIs(&ch.proc, srv.proc.Image) || !c.startedWhileRunning(h, ch.proc.Time, &srv) {
 			continue
 		}
 		ch.wants &^= ServerChild
@@ -486,7 +552,7 @@ func (c *Correlator) childrenOf(s *shard, h *hostState, conn Conn, wall int64, l
 		sl := h.children.at(i)
 		ch := &sl.v
 		if sl.dead || !ch.wants.Has(InboundChild) || ch.proc.Excluded ||
-			!sameProcess(ch.proc.ParentGUID, ch.proc.ParentPID, conn.GUID, conn.PID) ||
+			!sameProcess(ch.proc.ParentGUID, ch.proc.ParentPID, conn.GUID, conn.PID) || !parentIs(&ch.proc, conn.Image) ||
 			abs64(ch.proc.Time-conn.Time) > c.window {
 			continue
 		}
@@ -584,15 +650,15 @@ func (c *Correlator) exitOf(h *hostState, p *Process) int64 {
 // server that ends takes no more children (a process id may be reused after
 // it). The exit is also kept for max_delay, for a start that arrives after
 // it.
-func (c *Correlator) observeExit(in *Input) {
+func (c *Correlator) observeExit(in *Input, late []Finding) []Finding {
 	ev := in.Event
 	if !c.cfg.ServerChild || !c.isServerImage(exitImage(ev)) {
-		return
+		return late
 	}
 	pid := parsePID(ev.ProcessID)
 	guid := ev.ProcessGUID
 	if pid == 0 && guid == "" {
-		return
+		return late
 	}
 	sysmon := ev.EventID == winevent.SysmonProcessTerminate
 	t := in.Time
@@ -606,18 +672,29 @@ func (c *Correlator) observeExit(in *Input) {
 	defer s.mu.Unlock()
 	h.advance(sysmon, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
+	if !in.Untimed && (h.firstExit == 0 || t < h.firstExit) {
+		h.firstExit = t
+	}
 	if !hasExit(h, guid, pid, t) {
 		c.pushExit(s, h, exitEntry{guid: strings.Clone(guid), pid: pid, time: t}, max(t, in.Time)+c.delay, wall)
 	}
+	var ended []serverEntry // rare: the exit of a held server
 	for i := 0; i < h.servers.n; i++ {
 		sl := h.servers.at(i)
-		if sl.dead || sl.v.end != 0 || !sameProcess(guid, pid, sl.v.proc.GUID, sl.v.proc.PID) ||
+		if sl.dead || (sl.v.end != 0 && sl.v.end <= t) || !sameProcess(guid, pid, sl.v.proc.GUID, sl.v.proc.PID) ||
 			sl.v.proc.Time > t+timeSlack {
 			continue
 		}
 		sl.v.end = max(t, sl.v.proc.Time)
 		sl.deadline = min(sl.deadline, sl.v.end+c.delay)
+		ended = append(ended, sl.v)
 	}
+	// The children that arrived before the exit and started past the hold
+	// of a server whose exit was not seen yet: it ran until now.
+	for _, srv := range ended {
+		late = c.lateServerChildren(s, h, srv, wall, late)
+	}
+	return late
 }
 
 func hasExit(h *hostState, guid string, pid uint32, t int64) bool {

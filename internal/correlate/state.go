@@ -26,7 +26,8 @@ type shard struct {
 	// maxOriginalBytes (its share of Config.MaxOriginalBytes).
 	originalBytes    int
 	maxOriginalBytes int
-	_                [24]byte // keep neighbouring shards' locks off one cache line
+	serverPIDs       *pidCounts // the Correlator's
+	_                [16]byte   // keep neighbouring shards' locks off one cache line
 }
 
 // table names a host's tables, for eviction.
@@ -123,7 +124,10 @@ type childEntry struct {
 
 type serverEntry struct {
 	proc Process
-	end  int64 // exit time (Unix ns); 0 while it runs
+	end  int64 // exit time (Unix ns); 0 while no exit was seen
+	// reused is the start of another process with the server's id (0:
+	// none seen): the server ended before it, when, unknown.
+	reused int64
 }
 
 // exitEntry is the exit of a COM server's image, kept for max_delay: its
@@ -159,6 +163,10 @@ type hostState struct {
 	nlocal     int
 	parents    [4]parentID // process ids of watched parents, learned from Sysmon 1 children
 	nparents   int
+	// firstExit is the earliest event time of an exit of a COM server's
+	// image seen from this host (0: none): the host sends exits, so a
+	// server whose exit is not seen still runs, for the full server timeout.
+	firstExit int64
 	// originalBytes: the bytes of the record copies held in children and
 	// waits (a record in both counts twice), at most
 	// Config.MaxOriginalBytesPerHost.
@@ -372,6 +380,9 @@ func (c *Correlator) removeHost(s *shard, h *hostState, evicted bool) {
 	}
 	s.entries -= h.entries()
 	s.originalBytes -= h.originalBytes
+	for i := 0; i < h.servers.n; i++ {
+		s.serverPIDs.add(h.servers.at(i).v.proc.PID, -1)
+	}
 	s.unlink(h)
 	delete(s.hosts, h.key)
 }
@@ -428,6 +439,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 		h.children.pop()
 	case tServers:
 		dead = h.servers.at(0).dead
+		s.serverPIDs.add(h.servers.at(0).v.proc.PID, -1)
 		h.servers.pop()
 	case tExits:
 		dead = h.exits.at(0).dead
@@ -587,6 +599,7 @@ func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline,
 	c.makeRoom(s, h, tServers)
 	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
 	s.entries++
+	s.serverPIDs.add(v.proc.PID, 1)
 }
 
 func (c *Correlator) pushExit(s *shard, h *hostState, v exitEntry, deadline, wall int64) {

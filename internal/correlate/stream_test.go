@@ -29,7 +29,7 @@ func testConfig(engine *rules.Engine) Config {
 	return Config{
 		InboundChild: true, Window: 10 * time.Second, InboundParents: []string{"explorer.exe", "mmc.exe", "mshta.exe"},
 		PortMin: 49152, PortMax: 65535,
-		ServerChild: true, ServerTimeout: time.Hour,
+		ServerChild: true, ServerTimeout: time.Hour, ServerTimeoutWithoutExits: 5 * time.Minute,
 		Logon: true, LogonTimeout: 10 * time.Minute,
 		MaxDelay: time.Minute, LateFindings: true,
 		MaxHosts: 10000, MaxEntriesPerHost: 1000, MaxEntries: 250000,
