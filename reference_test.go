@@ -329,7 +329,7 @@ func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 				end = s.Time.Add(m.cfg.ServerChild.Timeout)
 			}
 		}
-		for _, x := range m.arrivedAfter(s) {
+		for _, x := range m.arrivedAfter(m.firstCopy(s)) {
 			if x.isProcess() && m.sameHost(x.Host, s.Host) && x.PID == s.PID && x.Time.After(s.Time) &&
 				anotherProcess(x, s) && !x.Time.After(end) {
 				end = x.Time.Add(-time.Nanosecond) // a child at the reuse is the other process's
@@ -348,6 +348,18 @@ func (m *refModel) sendsExits(host string, t time.Time) bool {
 	return slices.ContainsFunc(m.seen, func(x *genEvent) bool {
 		return x.isExit() && m.sameHost(x.Host, host) && m.engine.IsCOMServer(x.Image) && x.Time.Before(t.Add(-m.cfg.MaxDelay))
 	})
+}
+
+// firstCopy is the first arrived start of the server s is (its 4688 and
+// its Sysmon 1 are one server), or s when none arrived yet.
+func (m *refModel) firstCopy(s *genEvent) *genEvent {
+	for _, e := range m.seen {
+		if e.isProcess() && m.sameHost(e.Host, s.Host) && m.verdict(e).Pattern == rules.ServerActivation && sameIdentity(e, s) &&
+			absDuration(e.Time.Sub(s.Time)) <= m.cfg.InboundChild.Window+refTimeSlack {
+			return e
+		}
+	}
+	return s
 }
 
 // arrivedAfter lists the events that arrived after e first did.

@@ -7,7 +7,9 @@
 //     (Sysmon 3) and started a child (Sysmon 1 by ProcessGuid, Security 4688
 //     by process id and time) within a short window of it;
 //   - server child: a Security 4688 whose creator process id is a COM server
-//     that DcomLaunch started (DCOM_ServerActivation), while that server runs;
+//     that DcomLaunch started (DCOM_ServerActivation) and whose
+//     ParentProcessName is that server's image, while that server runs (until
+//     its exit, the start of another process with its id, or the hold);
 //   - logon: a detection on a process that runs in a network logon (4624
 //     type 3, joined strictly on the logon id) gets the logon's source
 //     address, port, account and authentication package; an inbound child
