@@ -476,9 +476,11 @@ type diffRun struct {
 	batch      int           // records per call: 0 random sizes
 	resources  int           // resources (one scope each) per call, records dealt round-robin
 	concurrent int           // goroutines calling ConsumeLogs at once (0: one, in order)
-	// noReuse leaves out the process ids reused after a server's exit:
-	// concurrent calls reorder batches without bound, and a reused id joins
-	// as documented only when the exit arrives within max_delay.
+	// noReuse leaves out the process ids reused after a server's exit, and
+	// holds servers whose exit is not seen for server_child.timeout on every
+	// host: concurrent calls reorder batches without bound, and a reused id
+	// joins as documented only when the exit arrives within max_delay, as
+	// the hold is learned only from exits that arrive max_delay before.
 	noReuse bool
 	// realTime replays the stream in simulated real time: the correlation's
 	// wall clock is each call's arrival, so state expires as in a collector.
@@ -505,6 +507,9 @@ func (r diffRun) config() *Config {
 	cc := &cfg.Correlation
 	if r.fullHostNames {
 		cc.HostNames = HostNamesFull
+	}
+	if r.noReuse {
+		cc.ServerChild.TimeoutWithoutExits = cc.ServerChild.Timeout
 	}
 	switch r.off {
 	case "inbound_child":
