@@ -536,7 +536,7 @@ func TestCorrelationConfigValidate(t *testing.T) {
 	cfg.Correlation.LateRecordsMaxBytes = cfg.Correlation.LateRecordsMaxBytesPerHost - 1
 	require.ErrorContains(t, cfg.Validate(), "correlation::late_records_max_bytes: must be at least late_records_max_bytes_per_host")
 	cfg.Correlation.LateRecords = false
-	assert.NoError(t, cfg.Validate(), "the copies' budgets are not read without late records")
+	require.NoError(t, cfg.Validate(), "the copies' budgets are not read without late records")
 	cfg.Correlation.ServerChild.TimeoutWithoutExits = 2 * time.Hour
 	require.ErrorContains(t, cfg.Validate(), "correlation::server_child::timeout_without_exits: must be positive and at most correlation::server_child::timeout")
 	cfg.Correlation.ServerChild.TimeoutWithoutExits = 0
