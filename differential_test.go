@@ -74,6 +74,7 @@ func (e *genEvent) key() string {
 	return strings.ToLower(e.Host) + "|" + strconv.FormatInt(e.ID, 10) + "|" + strconv.FormatInt(e.RecordID, 10)
 }
 
+func (e *genEvent) isSysmon() bool       { return (&winEvent{ID: e.ID}).sysmon() }
 func (e *genEvent) isProcess() bool      { return e.ID == 1 || e.ID == 4688 }
 func (e *genEvent) isExit() bool         { return e.ID == 5 || e.ID == 4689 }
 func (e *genEvent) isNetworkLogon() bool { return e.ID == 4624 && e.LogonType == 3 && e.LogonID != 0 }
@@ -212,7 +213,7 @@ type generator struct {
 func (g *generator) add(e *genEvent) {
 	g.rid++
 	e.Host, e.RecordID = g.host, g.rid
-	if g.securityHost != "" && e.ID != 1 && e.ID != 3 && e.ID != 5 {
+	if g.securityHost != "" && !e.isSysmon() {
 		e.Host = g.securityHost
 	}
 	e.Time = e.Time.Truncate(time.Millisecond)
@@ -447,7 +448,7 @@ func delivery(events []*genEvent, seed int64, jitter, sysmonLag time.Duration, d
 	var all []keyed
 	for _, e := range events {
 		k := keyed{e, e.Time}
-		if e.ID == 1 || e.ID == 3 || e.ID == 5 {
+		if e.isSysmon() {
 			k.key = k.key.Add(sysmonLag) // the Sysmon log's receiver behind the Security log's
 		}
 		if jitter > 0 {
@@ -763,7 +764,7 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 		// NXLog's EventTime has whole seconds: a Security event's only time
 		// (Sysmon's UtcTime keeps its milliseconds).
 		for _, e := range events {
-			if e.ID != 1 && e.ID != 3 && e.ID != 5 {
+			if !e.isSysmon() {
 				e.Time = e.Time.Truncate(time.Second)
 			}
 		}

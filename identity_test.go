@@ -3,7 +3,6 @@ package dcomdetectionprocessor
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
@@ -19,14 +18,16 @@ import (
 // Regression tests of issue #23: the correlation joins processes and hosts
 // by their identity, and moves a host's clock by event time only.
 
-// clockedRun feeds calls to the processor with the correlation's wall clock
-// set per call (a collector replaying a backlog, for example), and returns
-// every output batch.
+// clockedCall is one call to the processor, made when the correlation's
+// wall clock says wall.
 type clockedCall struct {
 	wall   time.Time
 	events []winEvent
 }
 
+// runClocked feeds calls to the processor with the correlation's wall clock
+// set per call (a collector replaying a backlog, for example), and returns
+// every output batch.
 func runClocked(t *testing.T, cfg *Config, shape string, calls []clockedCall) []plog.Logs {
 	t.Helper()
 	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
@@ -55,13 +56,9 @@ func sysmon3Outbound(host string, rid int64, written, utc time.Time) winEvent {
 	e := &genEvent{
 		ID: 3, Host: host, RecordID: rid, Time: written, ConnTime: utc, Initiated: true, Image: genExplorer, PID: 0x1100,
 		GUID: guidOf(host, 0x1100), LocalIP: "10.0.0.21", LocalPort: 50433, RemoteIP: "52.1.2.3", RemotePort: 443,
+		NoTime: written.IsZero(), NoUtcTime: utc.IsZero(),
 	}
-	w := e.render()
-	w.Time = written
-	if utc.IsZero() {
-		w.Data = slices.DeleteFunc(w.Data, func(kv [2]string) bool { return kv[0] == "UtcTime" })
-	}
-	return w
+	return e.render()
 }
 
 // TestCorrelationClockMovesByEventTime: a collector delivers a host's
