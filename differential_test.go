@@ -2,7 +2,6 @@ package dcomdetectionprocessor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"math/rand"
@@ -19,11 +18,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/processor/processorhelper"
-	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
-	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 )
 
@@ -783,23 +779,14 @@ func differential(t testing.TB, seed int64, run diffRun, concurrently func(consu
 	p := newTestProcessor(t, cfg, sink)
 	switch {
 	case run.realTime:
-		// The processor's core with a wall clock that follows the stream:
-		// each call is made when its last record arrives, and the state
-		// expires as it would in a collector running in real time.
-		proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
-		require.NoError(t, err)
-		var wall time.Time
-		proc.corr, err = newCorrelationWithClock(processortest.NewNopSettings(metadata.Type), cfg.Correlation, cfg.Profile, proc.engine,
-			func() time.Time { return wall })
-		require.NoError(t, err)
+		// A wall clock that follows the stream: each call is made when its
+		// last record arrives, and the state expires as it would in a
+		// collector running in real time.
+		process := clockedProcessor(t, cfg)
 		for i, ld := range batches {
-			wall = sent[i].Add(run.backlog)
-			out, err := proc.processLogs(context.Background(), ld)
-			if errors.Is(err, processorhelper.ErrSkipProcessingData) {
-				continue
+			if out, ok := process(sent[i].Add(run.backlog), ld); ok {
+				require.NoError(t, sink.ConsumeLogs(context.Background(), out))
 			}
-			require.NoError(t, err)
-			require.NoError(t, sink.ConsumeLogs(context.Background(), out))
 		}
 	case run.concurrent == 0:
 		for _, ld := range batches {

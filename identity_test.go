@@ -25,26 +25,39 @@ type clockedCall struct {
 	events []winEvent
 }
 
+// clockedProcessor is the processor's core with the correlation's wall
+// clock in the test's hands: each call says when it is made. It returns the
+// call's output, and false when the processor passed nothing on.
+func clockedProcessor(t testing.TB, cfg *Config) func(wall time.Time, ld plog.Logs) (plog.Logs, bool) {
+	t.Helper()
+	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	var now time.Time
+	proc.corr, err = newCorrelationWithClock(processortest.NewNopSettings(metadata.Type), cfg.Correlation, cfg.Profile, proc.engine,
+		func() time.Time { return now })
+	require.NoError(t, err)
+	return func(wall time.Time, ld plog.Logs) (plog.Logs, bool) {
+		now = wall
+		out, err := proc.processLogs(context.Background(), ld)
+		if errors.Is(err, processorhelper.ErrSkipProcessingData) {
+			return out, false
+		}
+		require.NoError(t, err)
+		return out, true
+	}
+}
+
 // runClocked feeds calls to the processor with the correlation's wall clock
 // set per call (a collector replaying a backlog, for example), and returns
 // every output batch.
 func runClocked(t *testing.T, cfg *Config, shape string, calls []clockedCall) []plog.Logs {
 	t.Helper()
-	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	var wall time.Time
-	proc.corr, err = newCorrelationWithClock(processortest.NewNopSettings(metadata.Type), cfg.Correlation, cfg.Profile, proc.engine,
-		func() time.Time { return wall })
-	require.NoError(t, err)
+	process := clockedProcessor(t, cfg)
 	var out []plog.Logs
 	for _, c := range calls {
-		wall = c.wall
-		ld, err := proc.processLogs(context.Background(), logsOf(shape, c.events...))
-		if errors.Is(err, processorhelper.ErrSkipProcessingData) {
-			continue
+		if ld, ok := process(c.wall, logsOf(shape, c.events...)); ok {
+			out = append(out, ld)
 		}
-		require.NoError(t, err)
-		out = append(out, ld)
 	}
 	return out
 }
