@@ -438,21 +438,18 @@ func fromExpectedSource(ev *winevent.ProcessEvent) bool {
 	}
 }
 
-// hasEmbeddingMarker reports whether a command line carries one of the
-// arguments COM passes to a server it launches, in one pass over the line.
+// hasEmbeddingMarker reports whether one of the arguments of a command line,
+// as Windows splits it, is one COM passes to a server it launches:
+// -Embedding or /automation, with '-' or '/', in any case. A word inside a
+// file or share name (Q3-Automation-Plan.xlsx, \\fs01\qa-automation\) is not.
 func hasEmbeddingMarker(commandLine string) bool {
-	for {
-		i := strings.IndexAny(commandLine, "-/")
-		if i < 0 {
-			return false
-		}
-		commandLine = commandLine[i+1:]
-		for _, word := range embeddingMarkers {
-			if hasPrefixFold(commandLine, word) {
-				return true
-			}
+	args := commandLineArgs{rest: skipProgramName(commandLine)}
+	for args.next() {
+		if args.isMarker() {
+			return true
 		}
 	}
+	return false
 }
 
 func allFold(s string, needles []string) bool {

@@ -86,6 +86,7 @@ func DefaultLists() map[string][]string {
 
 // embeddingMarkers are the arguments COM passes to an out-of-process server it
 // launches, after their '-' or '/': -Embedding (and /automation for Office).
+// Matched as whole arguments (commandLineArgs), never inside another word.
 var embeddingMarkers = []string{"embedding", "automation"}
 
 // impacketRedirect is impacket dcomexec's output capture: cmd.exe /Q /c ...

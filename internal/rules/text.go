@@ -187,3 +187,124 @@ func (g glob) match(s string) bool {
 	}
 	return true
 }
+
+// skipProgramName returns a command line after its program name, which
+// Windows reads apart from the arguments: up to the closing quote when it
+// starts with one, else up to the first space or tab; no escapes.
+func skipProgramName(commandLine string) string {
+	s := commandLine
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	if s != "" && s[0] == '"' {
+		if end := strings.IndexByte(s[1:], '"'); end >= 0 {
+			return s[end+2:]
+		}
+		return ""
+	}
+	if end := strings.IndexAny(s, " \t"); end >= 0 {
+		return s[end:]
+	}
+	return ""
+}
+
+// maxMarkerArg is the longest argument commandLineArgs keeps: one longer
+// than every marker is only measured.
+const maxMarkerArg = 16
+
+// commandLineArgs walks the arguments after the program name as Windows
+// splits them (CommandLineToArgvW and the C runtime): white space outside
+// quotes separates; a quote toggles quoting; 2n backslashes before a quote
+// are n backslashes and the quote toggles, 2n+1 are n and a literal quote;
+// "" inside quotes is a literal quote. Each argument's first characters are
+// kept in a fixed buffer: no allocation, one pass, linear in the line.
+type commandLineArgs struct {
+	rest string
+	arg  [maxMarkerArg]byte
+	n    int // the argument's length (may exceed what arg holds)
+}
+
+// next reads the next argument; false at the end of the line.
+func (a *commandLineArgs) next() bool {
+	s := a.rest
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	if s == "" {
+		a.rest = ""
+		return false
+	}
+	a.n = 0
+	quoted := false
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case (c == ' ' || c == '\t') && !quoted:
+			a.rest = s[i:]
+			return true
+		case c == '\\':
+			j := i
+			for j < len(s) && s[j] == '\\' {
+				j++
+			}
+			slashes := j - i
+			if j < len(s) && s[j] == '"' {
+				a.emitRun('\\', slashes/2)
+				if slashes%2 == 1 {
+					a.emit('"')
+				} else {
+					quoted = !quoted
+				}
+				i = j + 1
+				continue
+			}
+			a.emitRun('\\', slashes)
+			i = j
+			continue
+		case c == '"':
+			if quoted && i+1 < len(s) && s[i+1] == '"' {
+				a.emit('"')
+				i += 2
+				continue
+			}
+			quoted = !quoted
+		default:
+			a.emit(c)
+		}
+		i++
+	}
+	a.rest = ""
+	return true
+}
+
+func (a *commandLineArgs) emit(c byte) {
+	if a.n < len(a.arg) {
+		a.arg[a.n] = lower(c)
+	}
+	a.n++
+}
+
+func (a *commandLineArgs) emitRun(c byte, n int) {
+	for range min(n, len(a.arg)+1) {
+		a.emit(c)
+	}
+	if n > len(a.arg)+1 {
+		a.n += n - len(a.arg) - 1
+	}
+}
+
+// isMarker reports whether the argument is '-' or '/' and one of
+// embeddingMarkers, in any case.
+func (a *commandLineArgs) isMarker() bool {
+	if a.n < 2 || a.n > len(a.arg) || (a.arg[0] != '-' && a.arg[0] != '/') {
+		return false
+	}
+	word := a.arg[1:a.n]
+	for _, m := range embeddingMarkers {
+		if string(word) == m {
+			return true
+		}
+	}
+	return false
+}

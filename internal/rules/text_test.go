@@ -197,3 +197,77 @@ func TestNonASCIINamesFoldLikeEvents(t *testing.T) {
 	assert.Equal(t, COMSuspiciousChild, v.Pattern, "the list entry matches the name it was copied from")
 	assert.Equal(t, "munich", v.Excluded, "the exclusion matches the host it was copied from")
 }
+
+// TestEmbeddingMarkerIsAWholeArgument: -Embedding and /automation count only
+// as whole arguments, as Windows splits a command line. Before, any '-' or
+// '/' followed by the word matched, so a workbook or share named for
+// automation made a user-opened Excel a COM server.
+func TestEmbeddingMarkerIsAWholeArgument(t *testing.T) {
+	excel := `"C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE"`
+	for _, cl := range []string{
+		excel + ` /automation -Embedding`,
+		`C:\Windows\system32\mmc.exe -Embedding`,
+		`mmc.exe /embedding`,
+		`mmc.exe -EMBEDDING`,
+		`mmc.exe "-Embedding"`,
+		`mmc.exe -Emb"edd"ing`, // quotes inside an argument are dropped
+		"mmc.exe\t-Embedding\t",
+		excel + ` /Automation`,
+		`C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE /automation -Embedding`, // unquoted path with spaces
+		`"C:\x\a.exe" "a \"b\" c" -Embedding`,                                              // escaped quotes inside a quoted argument
+		`"C:\x\a.exe" "C:\dir\\" -Embedding`,                                               // 2n backslashes before a quote: the quote closes
+	} {
+		assert.True(t, hasEmbeddingMarker(cl), "%s", cl)
+	}
+	for _, cl := range []string{
+		excel + ` "\\fs01\finance\Q3-Automation-Plan.xlsx"`,
+		excel + ` \\fs01\qa-automation\budget.xlsx`,
+		excel + ` C:\Users\bob\Q3-Automation-Plan.xlsx`,
+		excel + ` /automationX`,
+		excel + ` -Embeddings`,
+		excel + ` -Embedding-Report.xlsx`,
+		excel + ` "/automation -Embedding"`,                  // one quoted argument
+		excel + ` "C:\dir\" -Embedding"`,                     // \" is a literal quote: the argument runs on
+		`"C:\Program Files\-Embedding\mmc.exe"`,              // the program name is not an argument
+		`C:\-Embedding\mmc.exe`,                              // nor unquoted
+		`mmc.exe ` + strings.Repeat(`\`, 100) + `-Embedding`, // part of a long argument
+		`mmc.exe -Embedding` + strings.Repeat(`\`, 3) + `"`,  // 2n+1 backslashes: a literal quote joins it
+		`mmc.exe -`,
+		`mmc.exe /`,
+		``,
+		`"unterminated -Embedding`,
+	} {
+		assert.False(t, hasEmbeddingMarker(cl), "%s", cl)
+	}
+	line := excel + ` "\\fs01\finance\Q3-Automation-Plan.xlsx" /x -y "quoted arg" /automation -Embedding`
+	assert.Zero(t, testing.AllocsPerRun(100, func() { hasEmbeddingMarker(line) }))
+}
+
+// TestAutomationInAFileNameIsNotAServer is the finance-macro false positive:
+// Excel opened by a user on a workbook whose name holds "-Automation", and
+// its macro's shell.
+func TestAutomationInAFileNameIsNotAServer(t *testing.T) {
+	e, err := New(Options{})
+	require.NoError(t, err)
+	sysmon := "Microsoft-Windows-Sysmon/Operational"
+	excel := `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`
+	for _, parentCmd := range []string{
+		`"` + excel + `" "\\fs01\finance\Q3-Automation-Plan.xlsx"`,
+		`"` + excel + `" "\\fs01\qa-automation\budget.xlsx"`,
+	} {
+		child := winevent.ProcessEvent{
+			EventID: 1, Channel: sysmon, Computer: "ws01",
+			Image: `C:\Windows\System32\cmd.exe`, CommandLine: `cmd.exe /c copy x y`,
+			ParentImage: excel, ParentCommandLine: parentCmd,
+		}
+		assert.Equal(t, None, e.Evaluate(&child).Pattern, "%s", parentCmd)
+		child.ParentCommandLine = `"` + excel + `" /automation -Embedding`
+		assert.Equal(t, COMSuspiciousChild, e.Evaluate(&child).Pattern, "the same child of a DCOM-started Excel")
+	}
+	activation := winevent.ProcessEvent{
+		EventID: 1, Channel: sysmon, Computer: "ws01",
+		Image: excel, CommandLine: `"` + excel + `" "C:\Users\bob\Q3-Automation-Plan.xlsx"`,
+		ParentImage: `C:\Windows\System32\svchost.exe`, ParentCommandLine: `C:\Windows\system32\svchost.exe -k DcomLaunch -p`,
+	}
+	assert.Equal(t, None, e.Evaluate(&activation).Pattern)
+}
