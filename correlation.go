@@ -467,7 +467,7 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessE
 	}
 	// Most process creations can take part in no join: decided from what
 	// the engine's reader already has, before the record is read again.
-	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.Pattern == rules.ServerActivation, v.Excluded != "", ev.ChildPID()) {
+	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.ServerLaunch, v.Excluded != "", ev.ChildPID()) {
 		return v, correlate.Finding{}
 	}
 	var ce winevent.ContextEvent
@@ -476,7 +476,7 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessE
 	}
 	in := correlate.Input{
 		Event:     &ce,
-		Detection: v.Detected(), Excluded: v.Excluded != "", ServerActivation: v.Pattern == rules.ServerActivation,
+		Detection: v.Detected(), Excluded: v.Excluded != "", ServerLaunch: v.ServerLaunch,
 	}
 	in.Time, in.Untimed = recordTime(lr, &ce)
 	var keep correlate.Keeper

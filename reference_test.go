@@ -114,7 +114,7 @@ func (m *refModel) observe(e *genEvent) {
 	}
 	m.out = append(m.out, line)
 	switch {
-	case e.isProcess() && m.verdict(e).Pattern == rules.ServerActivation:
+	case m.serverLaunch(e):
 		m.serverArrived(e)
 	case e.isInbound(m):
 		m.connArrived(e, m.before(e))
@@ -167,10 +167,31 @@ func (m *refModel) verdict(e *genEvent) rules.Verdict {
 	return e.verdict
 }
 
+// serverLaunch is the fact the correlation keeps whatever the pattern
+// switches and exclusions say: svchost.exe (-k DcomLaunch, or unknown on a
+// 4688) started a com_servers member with -Embedding or /automation as an
+// argument of its own.
+func (m *refModel) serverLaunch(e *genEvent) bool {
+	if !e.isProcess() || !strings.EqualFold(correlate.BaseName(e.Parent), "svchost.exe") || !m.engine.IsCOMServer(e.Image) ||
+		(e.ID == 1 && e.ParentCmd != "" && !strings.Contains(strings.ToLower(e.ParentCmd), "dcomlaunch")) {
+		return false
+	}
+	return slices.ContainsFunc(strings.Fields(e.Cmd), func(arg string) bool {
+		return slices.Contains([]string{"-embedding", "/embedding", "-automation", "/automation"}, strings.ToLower(arg))
+	})
+}
+
+// excluded: an exclusion suppressed the engine's verdict on the record, and
+// with it every correlation finding about the record.
+func (m *refModel) excluded(e *genEvent) bool { return m.verdict(e).Excluded != "" }
+
 // process makes the in-place line of a process creation.
 func (m *refModel) process(e *genEvent) refLine {
 	v := m.verdict(e)
 	line := refLine{key: e.key(), pattern: patternName(v)}
+	if m.excluded(e) {
+		return line
+	}
 	var kinds correlate.Kind
 	srv := m.serverOf(e, m.before(e))
 	if srv != nil {
@@ -212,7 +233,7 @@ func (m *refModel) process(e *genEvent) refLine {
 // server children.
 func (m *refModel) exitArrived(x *genEvent) {
 	for _, s := range m.before(x) {
-		if s.isProcess() && m.verdict(s).Pattern == rules.ServerActivation && sameIdentity(x, s) {
+		if m.serverLaunch(s) && sameIdentity(x, s) {
 			m.lateServerChildren(s, m.before(x))
 		}
 	}
@@ -229,7 +250,7 @@ func (m *refModel) serverArrived(srv *genEvent) {
 func (m *refModel) lateServerChildren(srv *genEvent, events []*genEvent) {
 	for _, c := range events {
 		f := m.factsOf(c)
-		if !c.isProcess() || f.serverChild || m.serverOf(c, []*genEvent{srv}) == nil {
+		if !c.isProcess() || m.excluded(c) || f.serverChild || m.serverOf(c, []*genEvent{srv}) == nil {
 			continue
 		}
 		f.serverChild = true
@@ -254,7 +275,7 @@ func (m *refModel) lateServerChildren(srv *genEvent, events []*genEvent) {
 func (m *refModel) connArrived(cn *genEvent, events []*genEvent) {
 	for _, c := range events {
 		f := m.factsOf(c)
-		if !c.isProcess() || f.kinds.Has(correlate.InboundChild) || m.connOf(c, []*genEvent{cn}, events) == nil {
+		if !c.isProcess() || m.excluded(c) || f.kinds.Has(correlate.InboundChild) || m.connOf(c, []*genEvent{cn}, events) == nil {
 			continue
 		}
 		line := refLine{key: c.key(), late: true, kind: "enrichment", conn: cn.RecordID}
@@ -311,7 +332,7 @@ func (m *refModel) serverOf(c *genEvent, events []*genEvent) *genEvent {
 	}
 	var best *genEvent
 	for _, s := range events {
-		if !s.isProcess() || m.verdict(s).Pattern != rules.ServerActivation || s.PID != c.PPID ||
+		if !m.serverLaunch(s) || s.PID != c.PPID ||
 			(c.Parent != "" && !strings.EqualFold(c.Parent, s.Image)) ||
 			c.Time.Before(s.Time.Add(-refTimeSlack)) || !m.serverChildVerdict(c, s).Detected() {
 			continue
@@ -354,7 +375,7 @@ func (m *refModel) sendsExits(host string, t time.Time) bool {
 // its Sysmon 1 are one server), or s when none arrived yet.
 func (m *refModel) firstCopy(s *genEvent) *genEvent {
 	for _, e := range m.seen {
-		if e.isProcess() && m.sameHost(e.Host, s.Host) && m.verdict(e).Pattern == rules.ServerActivation && sameIdentity(e, s) &&
+		if m.serverLaunch(e) && m.sameHost(e.Host, s.Host) && sameIdentity(e, s) &&
 			absDuration(e.Time.Sub(s.Time)) <= m.cfg.InboundChild.Window+refTimeSlack {
 			return e
 		}

@@ -7,7 +7,7 @@
 //     (Sysmon 3) and started a child (Sysmon 1 by ProcessGuid, Security 4688
 //     by process id and time) within a short window of it;
 //   - server child: a Security 4688 whose creator process id is a COM server
-//     that DcomLaunch started (DCOM_ServerActivation) and whose
+//     that DcomLaunch started (a fact, alerted or not as DCOM_ServerActivation) and whose
 //     ParentProcessName is that server's image, while that server runs (until
 //     its exit, the start of another process with its id, or the hold);
 //   - logon: a detection on a process that runs in a network logon (4624
@@ -461,9 +461,10 @@ type Input struct {
 	Detection bool
 	// Excluded: an exclusion suppressed the engine's verdict on this record.
 	Excluded bool
-	// ServerActivation: the engine's verdict is DCOM_ServerActivation; the
-	// process is remembered as a DCOM-launched server.
-	ServerActivation bool
+	// ServerLaunch: DcomLaunch started a listed COM server (the engine's
+	// fact, rules.Verdict.ServerLaunch, whatever the pattern switches and
+	// exclusions say): the process is remembered as a DCOM-launched server.
+	ServerLaunch bool
 }
 
 // clockTime is the time the record moves its host's clock to: 0 (none)

@@ -81,7 +81,7 @@ func (w *fakeWall) add(d time.Duration) { w.ns.Add(int64(d)) }
 func newWall() *fakeWall                { w := &fakeWall{}; w.ns.Store(time.Now().UnixNano()); return w }
 
 func (hn *harness) feed(ev *winevent.ContextEvent, detection, serverActivation bool) (Finding, []Finding) {
-	in := Input{Event: ev, Detection: detection, ServerActivation: serverActivation}
+	in := Input{Event: ev, Detection: detection, ServerLaunch: serverActivation}
 	in.Time, _ = winevent.ParseTime(ev.SystemTime)
 	return hn.c.Observe(&in, nil)
 }

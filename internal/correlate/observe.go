@@ -25,7 +25,7 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	// Which joins can this process take part in? Everything else returns
 	// before any lock is taken.
 	wants := c.processWants(sysmon, p.ParentImage, p.ParentPID != 0, in.Excluded)
-	remember := c.cfg.ServerChild && in.ServerActivation && (p.PID != 0 || p.GUID != "")
+	remember := c.cfg.ServerChild && in.ServerLaunch && (p.PID != 0 || p.GUID != "")
 	reuses := c.serverPIDs.mayHold(p.PID)
 	if wants == 0 && !remember && (!c.cfg.Logon || !in.Detection) && !reuses {
 		return Finding{}, late
@@ -139,10 +139,10 @@ func (c *Correlator) processWants(sysmon bool, parentImage string, hasCreator, e
 // parent's path, whether the creator's id is known, the engine's verdict,
 // and the process's own id (a start may end a server whose id it reuses).
 // The processor skips reading the rest of the record otherwise.
-func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator, detection, serverActivation, excluded bool, pid string) bool {
+func (c *Correlator) WantsProcess(eventID int64, parentImage string, hasCreator, detection, serverLaunch, excluded bool, pid string) bool {
 	sysmon := eventID == winevent.SysmonProcessCreate
 	return c.processWants(sysmon, parentImage, hasCreator, excluded) != 0 ||
-		(c.cfg.ServerChild && serverActivation) || (c.cfg.Logon && detection) ||
+		(c.cfg.ServerChild && serverLaunch) || (c.cfg.Logon && detection) ||
 		c.serverPIDs.mayHold(parsePID(pid))
 }
 
@@ -247,7 +247,7 @@ func exitImage(ev *winevent.ContextEvent) string {
 }
 
 // isServerImage reports whether a path names a COM server whose start can be
-// a DCOM_ServerActivation (every path without a judge).
+// a server launch (every path without a judge).
 func (c *Correlator) isServerImage(path string) bool {
 	return c.cfg.Judge == nil || c.cfg.Judge.IsServer(path)
 }

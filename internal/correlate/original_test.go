@@ -24,7 +24,7 @@ func (k *countingKeeper) Keep() Original {
 }
 
 func (hn *harness) feedKept(ev *winevent.ContextEvent, detection, serverActivation bool, k Keeper) (Finding, []Finding) {
-	in := Input{Event: ev, Detection: detection, ServerActivation: serverActivation}
+	in := Input{Event: ev, Detection: detection, ServerLaunch: serverActivation}
 	in.Time, _ = winevent.ParseTime(ev.SystemTime)
 	return hn.c.ObserveKeeping(&in, k, nil)
 }

@@ -87,7 +87,7 @@ func (hn *harness) observe(body pcommon.Value) {
 		v := hn.engine.Evaluate(&pe)
 		in.Detection = v.Detected()
 		in.Excluded = v.Excluded != ""
-		in.ServerActivation = v.Pattern == rules.ServerActivation
+		in.ServerLaunch = v.ServerLaunch
 	}
 	f, late := hn.c.Observe(&in, nil)
 	hn.mu.Lock()

@@ -56,6 +56,12 @@ type Verdict struct {
 	Evidence string
 	// Excluded names the exclusion that suppressed the detection, if any.
 	Excluded string
+	// ServerLaunch is a fact, not an alert: DcomLaunch started a com_servers
+	// member with -Embedding or /automation. It holds whatever the pattern
+	// switches and exclusions say (the correlation remembers such a
+	// process as a DCOM-launched server); DCOM_ServerActivation is the
+	// alert about it.
+	ServerLaunch bool
 }
 
 // Detected reports whether the verdict is a detection that was not excluded.
@@ -367,8 +373,8 @@ func (e *Engine) pick(p Pattern, evidence string) Verdict {
 	return Verdict{Pattern: p, Evidence: evidence}
 }
 
-// evaluateExtended applies the extended rules, most specific first; the first
-// enabled pattern that matches wins.
+// evaluateExtended reads the names once, establishes the server-launch fact
+// and applies the extended rules.
 func (e *Engine) evaluateExtended(ev *winevent.ProcessEvent) Verdict {
 	if !fromExpectedSource(ev) {
 		return Verdict{}
@@ -385,26 +391,37 @@ func (e *Engine) evaluateExtended(ev *winevent.ProcessEvent) Verdict {
 	parentKnown := !ev.IsSecurity() && parentCommandLine != ""
 	parentIsServer := e.comParents.has(&parent) || e.servers.has(&parent)
 	parentEmbedded := parentIsServer && parentKnown && hasEmbeddingMarker(parentCommandLine)
+	// The fact first, whatever the switches: only svchost.exe parents pay
+	// for the rest of it.
+	launch := string(parent.b[:parent.n]) == "svchost.exe" && e.servers.has(&child) &&
+		hasEmbeddingMarker(commandLine) && (!parentKnown || containsFold(parentCommandLine, "dcomlaunch"))
+	v := e.matchExtended(ev, &child, &parent, &original, parentKnown, parentEmbedded, launch)
+	v.ServerLaunch = launch
+	return v
+}
 
-	if e.enabled[COMSuspiciousChild] && e.comParents.has(&parent) && (parentEmbedded || !parentKnown) &&
-		(e.suspicious.has(&child) || (original.n > 0 && e.suspicious.has(&original))) {
+// matchExtended is the extended rules in order; the first enabled pattern
+// that matches wins.
+func (e *Engine) matchExtended(ev *winevent.ProcessEvent, child, parent, original *nameBuf, parentKnown, parentEmbedded, launch bool) Verdict {
+	commandLine := ev.CommandLine
+	if e.enabled[COMSuspiciousChild] && e.comParents.has(parent) && (parentEmbedded || !parentKnown) &&
+		(e.suspicious.has(child) || (original.n > 0 && e.suspicious.has(original))) {
 		return Verdict{Pattern: COMSuspiciousChild, Evidence: "COM server parent started a shell or LOLBin"}
 	}
 	if e.enabled[ServerChild] {
-		if e.servers.has(&parent) {
+		if e.servers.has(parent) {
 			switch {
-			case parentEmbedded && !e.allowlisted(&parent, &child):
+			case parentEmbedded && !e.allowlisted(parent, child):
 				return Verdict{Pattern: ServerChild, Evidence: "child of a COM server started with -Embedding or /automation"}
-			case !parentKnown && e.iexploreLike.has(&parent) && !e.allowlisted(&parent, &child):
+			case !parentKnown && e.iexploreLike.has(parent) && !e.allowlisted(parent, child):
 				return Verdict{Pattern: ServerChild, Evidence: "Internet Explorer started a process that is not one of its helpers"}
 			}
 		}
-		if e.impacketParents.has(&parent) && allFold(commandLine, impacketRedirect) {
+		if e.impacketParents.has(parent) && allFold(commandLine, impacketRedirect) {
 			return Verdict{Pattern: ServerChild, Evidence: "impacket dcomexec output redirection"}
 		}
 	}
-	if e.enabled[ServerActivation] && string(parent.b[:parent.n]) == "svchost.exe" && e.servers.has(&child) &&
-		hasEmbeddingMarker(commandLine) && (!parentKnown || containsFold(parentCommandLine, "dcomlaunch")) {
+	if e.enabled[ServerActivation] && launch {
 		return Verdict{Pattern: ServerActivation, Evidence: "DcomLaunch started an abusable COM server"}
 	}
 	if e.enabled[SourceInvocation] {
