@@ -17,6 +17,18 @@ const (
 	ProfileSeed     = "seed"
 )
 
+// What to do with a verdict of this processor that a record already carries
+// when it arrives (upstream_verdicts).
+const (
+	// UpstreamVerdictsStrip removes it before the record is evaluated: a
+	// sender cannot forge an alert, and a record processed again carries
+	// only the verdict made now.
+	UpstreamVerdictsStrip = "strip"
+	// UpstreamVerdictsKeep leaves it (a pipeline that processes twice on
+	// purpose, with a trusted first pass).
+	UpstreamVerdictsKeep = "keep"
+)
+
 // Config configures the dcomdetection processor.
 type Config struct {
 	// Profile is "extended" (default) or "seed" (the Sumo Logic seed query exactly).
@@ -39,6 +51,9 @@ type Config struct {
 	Exclusions []ExclusionConfig `mapstructure:"exclusions"`
 	// Correlation joins events of one host (correlation.go, docs/correlation.md).
 	Correlation CorrelationConfig `mapstructure:"correlation"`
+	// UpstreamVerdicts is "strip" (default) or "keep": what happens to this
+	// processor's verdict on a record that arrives with one (verdict.go).
+	UpstreamVerdicts string `mapstructure:"upstream_verdicts"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -77,6 +92,7 @@ func createDefaultConfig() component.Config {
 		RecordAttributes:  true,
 		ProcessAttributes: true,
 		Correlation:       defaultCorrelationConfig(),
+		UpstreamVerdicts:  UpstreamVerdictsStrip,
 	}
 }
 
@@ -85,6 +101,9 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.Profile != ProfileExtended && cfg.Profile != ProfileSeed {
 		errs = append(errs, fmt.Errorf("profile: unknown profile %q (use %q or %q)", cfg.Profile, ProfileExtended, ProfileSeed))
+	}
+	if cfg.UpstreamVerdicts != UpstreamVerdictsStrip && cfg.UpstreamVerdicts != UpstreamVerdictsKeep {
+		errs = append(errs, fmt.Errorf("upstream_verdicts: unknown value %q (use %q or %q)", cfg.UpstreamVerdicts, UpstreamVerdictsStrip, UpstreamVerdictsKeep))
 	}
 	if cfg.BodyKey != "" && strings.TrimSpace(cfg.BodyKey) != cfg.BodyKey {
 		errs = append(errs, fmt.Errorf("body_key: %q has leading or trailing spaces", cfg.BodyKey))

@@ -77,6 +77,7 @@ type detectionProcessor struct {
 	logger    *zap.Logger
 	telemetry *telemetry
 	corr      *correlation // nil when correlation is off (correlation.go)
+	strip     bool         // upstream_verdicts: strip (verdict.go)
 }
 
 func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProcessor, error) {
@@ -99,6 +100,7 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 		logger:    set.Logger,
 		telemetry: tel,
 		corr:      corr,
+		strip:     cfg.UpstreamVerdicts != UpstreamVerdictsKeep,
 	}, nil
 }
 
@@ -161,6 +163,7 @@ func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Pr
 				p.inspect(lrs.At(k+x), ev, stats)
 			} else {
 				stats.inspected++
+				p.stripUpstream(lrs.At(k+x), stats)
 			}
 		}
 	}
@@ -170,6 +173,7 @@ func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Pr
 // reports whether the record is a detection.
 func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEvent, stats *batchStats) bool {
 	stats.inspected++
+	p.stripUpstream(lr, stats)
 	switch winevent.Read(lr.Body(), lr.Attributes(), ev) {
 	case winevent.ProcessCreation:
 	case winevent.Unreadable:

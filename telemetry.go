@@ -18,6 +18,7 @@ const (
 	metricDetections = "otelcol_processor_dcomdetection_detections"
 	metricExcluded   = "otelcol_processor_dcomdetection_records_excluded"
 	metricUnreadable = "otelcol_processor_dcomdetection_records_unreadable"
+	metricStripped   = "otelcol_processor_dcomdetection_upstream_verdicts_stripped"
 )
 
 // batchStats counts one ConsumeLogs call; the counters are updated once per
@@ -25,6 +26,7 @@ const (
 type batchStats struct {
 	inspected  int64
 	unreadable int64
+	stripped   int64
 	detections [rules.ShellWindows + 1]int64
 	excluded   [rules.ShellWindows + 1]int64
 	corr       correlationBatch // late correlation findings (correlation.go)
@@ -35,6 +37,7 @@ type telemetry struct {
 	detections metric.Int64Counter
 	excluded   metric.Int64Counter
 	unreadable metric.Int64Counter
+	stripped   metric.Int64Counter
 	// per-pattern attribute sets, built once
 	patternAttrs [rules.ShellWindows + 1]metric.MeasurementOption
 }
@@ -55,6 +58,9 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.unreadable, err = meter.Int64Counter(metricUnreadable,
 		metric.WithDescription("Records that looked like Windows events (XML or JSON text) but could not be parsed; they pass through"), metric.WithUnit("{records}"))
 	errs = errors.Join(errs, err)
+	t.stripped, err = meter.Int64Counter(metricStripped,
+		metric.WithDescription("Records that arrived carrying this processor's verdict, which was removed before they were evaluated (upstream_verdicts: strip)"), metric.WithUnit("{records}"))
+	errs = errors.Join(errs, err)
 	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
 		t.patternAttrs[p] = metric.WithAttributeSet(attribute.NewSet(attribute.String("pattern", p.String())))
 	}
@@ -72,6 +78,7 @@ func (t *telemetry) publishZeros() {
 	ctx := context.Background()
 	t.inspected.Add(ctx, 0)
 	t.unreadable.Add(ctx, 0)
+	t.stripped.Add(ctx, 0)
 	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
 		t.detections.Add(ctx, 0, t.patternAttrs[p])
 		t.excluded.Add(ctx, 0, t.patternAttrs[p])
@@ -82,6 +89,9 @@ func (t *telemetry) record(ctx context.Context, s *batchStats) {
 	t.inspected.Add(ctx, s.inspected)
 	if s.unreadable > 0 {
 		t.unreadable.Add(ctx, s.unreadable)
+	}
+	if s.stripped > 0 {
+		t.stripped.Add(ctx, s.stripped)
 	}
 	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
 		if n := s.detections[p]; n > 0 {
