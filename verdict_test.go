@@ -157,3 +157,26 @@ func TestOtherVerdictsAreNotStripped(t *testing.T) {
 	assert.Zero(t, stripped())
 	assert.Equal(t, want, sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw())
 }
+
+// BenchmarkStripUpstream is what upstream_verdicts: strip costs a record
+// that carries no verdict, in a map body with body_key set (the edge
+// configuration) and without.
+func BenchmarkStripUpstream(b *testing.B) {
+	ev := sysmon1(1, 0x904, `C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer)
+	for _, bodyKey := range []string{"", "dcom_detection"} {
+		b.Run("body_key="+bodyKey, func(b *testing.B) {
+			cfg := defaultConfig()
+			cfg.BodyKey = bodyKey
+			p := &detectionProcessor{cfg: cfg, strip: true}
+			lr := logsOf("map", ev).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			var stats batchStats
+			b.ReportAllocs()
+			for b.Loop() {
+				p.stripUpstream(lr, &stats)
+			}
+			if stats.stripped != 0 {
+				b.Fatal("nothing to strip")
+			}
+		})
+	}
+}
