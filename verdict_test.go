@@ -17,10 +17,11 @@ import (
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 )
 
-// sysmon1 renders a Sysmon 1 of image (process id pid) started by parent.
-func sysmon1(rid int64, pid uint64, image, cmd, parent, parentCmd string) winEvent {
+// sysmon1 renders a Sysmon 1 (record 1) of image started by parent.
+func sysmon1(image, cmd, parent, parentCmd string) winEvent {
+	const pid = 0x904
 	e := &genEvent{
-		ID: 1, Host: "WS01", RecordID: rid, Time: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
+		ID: 1, Host: "WS01", RecordID: 1, Time: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC),
 		Image: image, Cmd: cmd, Parent: parent, ParentCmd: parentCmd, PID: pid, PPID: 0x52c,
 		GUID: guidOf("WS01", pid), PGUID: guidOf("WS01", 0x52c),
 	}
@@ -73,7 +74,7 @@ func stripTelemetry(t *testing.T, cfg *Config, sink *consumertest.LogsSink) (fun
 // could forge alerts. In every shape, on a process creation, on another
 // event and on a record that is not a Windows event at all.
 func TestForgedVerdictIsStripped(t *testing.T) {
-	notepad := sysmon1(1, 0x904, `C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer)
+	notepad := sysmon1(`C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer)
 	logon := winEvent{ID: 4634, Host: "WS01", RecordID: 2, Time: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	for _, shape := range []string{"map", "xml", "nxlog"} {
 		for _, drop := range []bool{false, true} {
@@ -110,7 +111,7 @@ func TestForgedVerdictIsStripped(t *testing.T) {
 // time, by a processor whose settings differ (its patterns switched off),
 // carries no stale verdict; with upstream_verdicts: keep the first stays.
 func TestReprocessedRecordGetsTodaysVerdict(t *testing.T) {
-	child := sysmon1(1, 0x904, `C:\Windows\System32\cmd.exe`, "cmd.exe /c whoami", genMMC, genMMC+" -Embedding")
+	child := sysmon1(`C:\Windows\System32\cmd.exe`, "cmd.exe /c whoami", genMMC, genMMC+" -Embedding")
 	first := new(consumertest.LogsSink)
 	consume, _ := stripTelemetry(t, defaultConfig(), first)
 	consume(logsOf("map", child))
@@ -146,7 +147,7 @@ func TestReprocessedRecordGetsTodaysVerdict(t *testing.T) {
 func TestOtherVerdictsAreNotStripped(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	consume, stripped := stripTelemetry(t, defaultConfig(), sink)
-	ld := logsOf("map", sysmon1(1, 0x904, `C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer))
+	ld := logsOf("map", sysmon1(`C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer))
 	attrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
 	attrs.PutStr("event.kind", "alert")
 	attrs.PutStr("security_rule.name", "Suspicious Notepad")
@@ -162,7 +163,7 @@ func TestOtherVerdictsAreNotStripped(t *testing.T) {
 // that carries no verdict, in a map body with body_key set (the edge
 // configuration) and without.
 func BenchmarkStripUpstream(b *testing.B) {
-	ev := sysmon1(1, 0x904, `C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer)
+	ev := sysmon1(`C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer)
 	for _, bodyKey := range []string{"", "dcom_detection"} {
 		b.Run("body_key="+bodyKey, func(b *testing.B) {
 			cfg := defaultConfig()
