@@ -128,3 +128,87 @@ func checkVerdict(t *testing.T, v Verdict, allowed map[Pattern]bool) {
 		t.Fatalf("severity %v, default %v", v.Severity, v.Pattern.Info().Severity)
 	}
 }
+
+// splitCommandLine is the reference for commandLineArgs: the arguments
+// after the program name as Windows splits them, built as whole strings.
+func splitCommandLine(commandLine string) []string {
+	rest := skipProgramName(commandLine)
+	var args []string
+	var arg strings.Builder
+	inArg, quoted := false, false
+	for i := 0; i < len(rest); {
+		c := rest[i]
+		switch {
+		case !quoted && (c == ' ' || c == '\t'):
+			if inArg {
+				args = append(args, arg.String())
+				arg.Reset()
+				inArg = false
+			}
+			i++
+			continue
+		case c == '\\':
+			n := len(rest[i:]) - len(strings.TrimLeft(rest[i:], `\`))
+			if i+n < len(rest) && rest[i+n] == '"' {
+				arg.WriteString(strings.Repeat(`\`, n/2))
+				if n%2 == 1 {
+					arg.WriteByte('"')
+				} else {
+					quoted = !quoted
+				}
+				i += n + 1
+			} else {
+				arg.WriteString(strings.Repeat(`\`, n))
+				i += n
+			}
+		case c == '"' && quoted && i+1 < len(rest) && rest[i+1] == '"':
+			arg.WriteByte('"')
+			i += 2
+		case c == '"':
+			quoted = !quoted
+			i++
+		default:
+			arg.WriteByte(c)
+			i++
+		}
+		inArg = true
+	}
+	if inArg {
+		args = append(args, arg.String())
+	}
+	return args
+}
+
+// FuzzEmbeddingMarker compares hasEmbeddingMarker, which keeps only a
+// 16-byte window of each argument, with the whole arguments of the
+// reference splitter: a marker is found exactly when one argument is
+// -Embedding, /Embedding, -automation or /automation in any ASCII case.
+func FuzzEmbeddingMarker(f *testing.F) {
+	for _, s := range []string{
+		`"C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE" /automation -Embedding`,
+		`"C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE" "\\fs01\finance\Q3-Automation-Plan.xlsx"`,
+		`mmc.exe "-Embedding"`, `mmc.exe -Emb"edd"ing`, `"C:\x\a.exe" "C:\dir\\" -Embedding`,
+		`"C:\x\a.exe" "C:\dir\" -Embedding"`, `mmc.exe -Embedding\\\"`, `mmc.exe ""-Embedding""`,
+		`mmc.exe "a""b" -embedding`, "\t mmc.exe\t/AUTOMATION", `"unterminated -Embedding`,
+		`mmc.exe ` + strings.Repeat(`\`, 40) + `"-Embedding`,
+	} {
+		f.Add(s)
+	}
+	markers := map[string]bool{"-embedding": true, "/embedding": true, "-automation": true, "/automation": true}
+	lowerASCIIOnly := func(s string) string {
+		b := []byte(s)
+		for i := range b {
+			b[i] = lower(b[i])
+		}
+		return string(b)
+	}
+	f.Fuzz(func(t *testing.T, commandLine string) {
+		want := false
+		for _, arg := range splitCommandLine(commandLine) {
+			want = want || markers[lowerASCIIOnly(arg)]
+		}
+		if got := hasEmbeddingMarker(commandLine); got != want {
+			t.Fatalf("hasEmbeddingMarker(%q) = %v, arguments %q", commandLine, got, splitCommandLine(commandLine))
+		}
+	})
+}
