@@ -29,9 +29,10 @@ func (p *detectionProcessor) stripUpstream(lr plog.LogRecord, stats *batchStats)
 // whether there was one. A record attribute set is ours when it holds
 // DetectionPattern, a dcom.* key, or a security_rule.ruleset.name of this
 // processor; then DetectionPattern, dcom.*, security_rule.*, threat.* and
-// an event.kind of alert or enrichment go. The ECS fields the logon join
-// writes (source.*, user.*) and the process fields stay: other components
-// write them too. With body_key, that key of a map body goes.
+// an event.kind of alert or enrichment (or not a string) go. The ECS
+// fields the logon join writes (source.*, user.*) and the process fields
+// stay: other components write them too. With body_key, that key of a map
+// body goes.
 func (p *detectionProcessor) stripVerdict(lr plog.LogRecord) bool {
 	stripped := false
 	if attrs := lr.Attributes(); attrs.Len() > 0 && carriesVerdict(attrs) {
@@ -63,8 +64,8 @@ func isVerdictAttribute(k string, v pcommon.Value) bool {
 	case k == attrDetectionPattern, strings.HasPrefix(k, "dcom."), strings.HasPrefix(k, "security_rule."), strings.HasPrefix(k, "threat."):
 		return true
 	case k == attrEventKind:
-		s := v.AsString()
-		return s == "alert" || s == eventKindEnrichment
+		// ours is a string; a value of another type is no other tool's either
+		return v.Type() != pcommon.ValueTypeStr || v.Str() == "alert" || v.Str() == eventKindEnrichment
 	}
 	return false
 }

@@ -181,3 +181,28 @@ func BenchmarkStripUpstream(b *testing.B) {
 		})
 	}
 }
+
+// TestForgedVerdictOfAnyTypeIsStripped: the verdict's keys with values of
+// other types (a sender is not bound to ours) go too, without a panic.
+func TestForgedVerdictOfAnyTypeIsStripped(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.BodyKey = "dcom_detection"
+	sink := new(consumertest.LogsSink)
+	consume, stripped := stripTelemetry(t, cfg, sink)
+	ld := logsOf("map", sysmon1(`C:\Windows\System32\notepad.exe`, "notepad.exe", genExplorer, genExplorer))
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	attrs := lr.Attributes()
+	attrs.PutInt("DetectionPattern", 7)
+	attrs.PutEmptyMap("dcom.detection").PutStr("severity", "high")
+	attrs.PutEmptySlice("event.kind").AppendEmpty().SetStr("alert")
+	attrs.PutEmptyBytes("security_rule.ruleset.name").FromRaw([]byte(rulesetPrefix + "extended"))
+	attrs.PutBool("threat.framework", true)
+	attrs.PutStr("team", "blue")
+	lr.Body().Map().PutStr("dcom_detection", "DCOM_ServerChild")
+	consume(ld)
+	assert.Equal(t, int64(1), stripped())
+	out := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	assert.Equal(t, map[string]any{"team": "blue"}, out.Attributes().AsRaw())
+	_, ok := out.Body().Map().Get("dcom_detection")
+	assert.False(t, ok)
+}
