@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
@@ -64,23 +65,23 @@ func TestLifecycleAndContextPropagation(t *testing.T) {
 	require.NoError(t, p.Shutdown(context.Background()))
 }
 
-func TestTelemetry(t *testing.T) {
+// telemetryProcessor starts a processor whose own metrics the test reads:
+// sum(name) adds up a counter's data points by their pattern attribute (""
+// for a counter without one).
+func telemetryProcessor(t *testing.T, cfg *Config, next consumer.Logs) (processor.Logs, func(name string) map[string]int64) {
+	t.Helper()
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
-	cfg := defaultConfig()
-	cfg.Exclusions = []ExclusionConfig{{Name: "helpdesk", Patterns: []string{"COM_SuspiciousChild"}, User: `CORP\svc-helpdesk`}}
-	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, cfg.Validate())
+	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
 	require.NoError(t, err)
-	ld := catalogueLogs(t, shapes[0])
-	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-	lrs.AppendEmpty().Body().SetStr("<Event><System><EventID>1") // truncated XML
-	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
-
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
 	sum := func(name string) map[string]int64 {
 		m, err := tel.GetMetric(name)
-		require.NoError(t, err)
+		require.NoError(t, err, name)
 		out := map[string]int64{}
 		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 			key := ""
@@ -91,6 +92,18 @@ func TestTelemetry(t *testing.T) {
 		}
 		return out
 	}
+	return p, sum
+}
+
+func TestTelemetry(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Exclusions = []ExclusionConfig{{Name: "helpdesk", Patterns: []string{"COM_SuspiciousChild"}, User: `CORP\svc-helpdesk`}}
+	p, sum := telemetryProcessor(t, cfg, consumertest.NewNop())
+	ld := catalogueLogs(t, shapes[0])
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	lrs.AppendEmpty().Body().SetStr("<Event><System><EventID>1") // truncated XML
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+
 	assert.Equal(t, map[string]int64{"": 79}, sum(metricInspected))
 	assert.Equal(t, map[string]int64{"": 1}, sum(metricUnreadable))
 	excluded := sum(metricExcluded)
@@ -112,25 +125,10 @@ func TestTelemetry(t *testing.T) {
 // TestTelemetrySeriesExistAtZero: before any record, every counter has its
 // series (each pattern's too) at 0, so that an alert on them sees a value.
 func TestTelemetrySeriesExistAtZero(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	_, err := NewFactory().CreateLogs(context.Background(), set, defaultConfig(), consumertest.NewNop())
-	require.NoError(t, err)
-
-	series := func(name string) map[string]int64 {
-		m, err := tel.GetMetric(name)
-		require.NoError(t, err, name)
-		out := map[string]int64{}
-		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-			v, _ := dp.Attributes.Value("pattern")
-			out[v.AsString()] = dp.Value
-		}
-		return out
-	}
+	_, series := telemetryProcessor(t, defaultConfig(), consumertest.NewNop())
 	assert.Equal(t, map[string]int64{"": 0}, series(metricInspected))
 	assert.Equal(t, map[string]int64{"": 0}, series(metricUnreadable))
+	assert.Equal(t, map[string]int64{"": 0}, series(metricStripped))
 	want := map[string]int64{}
 	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
 		want[p.String()] = 0

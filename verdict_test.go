@@ -7,14 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/processor/processortest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
-	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 )
 
 // sysmon1 renders a Sysmon 1 (record 1) of image started by parent.
@@ -46,27 +41,12 @@ func forge(lr plog.LogRecord, bodyKey string) {
 	}
 }
 
+// stripTelemetry is a started processor, a call that feeds it a batch, and
+// what its upstream_verdicts_stripped counter says.
 func stripTelemetry(t *testing.T, cfg *Config, sink *consumertest.LogsSink) (func(plog.Logs), func() int64) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	require.NoError(t, cfg.Validate())
-	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
-	require.NoError(t, err)
-	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+	p, sum := telemetryProcessor(t, cfg, sink)
 	consume := func(ld plog.Logs) { require.NoError(t, p.ConsumeLogs(context.Background(), ld)) }
-	stripped := func() int64 {
-		m, err := tel.GetMetric(metricStripped)
-		require.NoError(t, err)
-		var n int64
-		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-			n += dp.Value
-		}
-		return n
-	}
-	return consume, stripped
+	return consume, func() int64 { return sum(metricStripped)[""] }
 }
 
 // TestForgedVerdictIsStripped is the regression for records arriving with

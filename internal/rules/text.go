@@ -250,7 +250,7 @@ func (a *commandLineArgs) next() bool {
 			}
 			slashes := j - i
 			if j < len(s) && s[j] == '"' {
-				a.emitRun('\\', slashes/2)
+				a.emitBackslashes(slashes / 2)
 				if slashes%2 == 1 {
 					a.emit('"')
 				} else {
@@ -259,7 +259,7 @@ func (a *commandLineArgs) next() bool {
 				i = j + 1
 				continue
 			}
-			a.emitRun('\\', slashes)
+			a.emitBackslashes(slashes)
 			i = j
 			continue
 		case c == '"':
@@ -285,13 +285,13 @@ func (a *commandLineArgs) emit(c byte) {
 	a.n++
 }
 
-func (a *commandLineArgs) emitRun(c byte, n int) {
-	for range min(n, len(a.arg)+1) {
-		a.emit(c)
+// emitBackslashes adds a run of n backslashes: only those inside the window
+// are written, the rest are counted.
+func (a *commandLineArgs) emitBackslashes(n int) {
+	for i := a.n; i < len(a.arg) && i < a.n+n; i++ {
+		a.arg[i] = '\\'
 	}
-	if n > len(a.arg)+1 {
-		a.n += n - len(a.arg) - 1
-	}
+	a.n += n
 }
 
 // isMarker reports whether the argument is '-' or '/' and one of
