@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,17 +62,13 @@ func (s *otlpSink) handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 		return
 	}
-	var body io.Reader = r.Body
 	gzipped := r.Header.Get("Content-Encoding") == "gzip"
-	if gzipped {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			s.fail(w, fmt.Errorf("gzip: %w", err))
-			return
-		}
-		defer zr.Close()
-		body = zr
+	body, err := collectortest.RequestBody(r)
+	if err != nil {
+		s.fail(w, err)
+		return
 	}
+	defer body.Close()
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		s.fail(w, fmt.Errorf("read: %w", err))

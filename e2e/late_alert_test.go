@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,15 +42,12 @@ func newHTTPSource(t *testing.T) *httpSource {
 }
 
 func (s *httpSource) handle(w http.ResponseWriter, r *http.Request) {
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			s.fail(w, err.Error())
-			return
-		}
-		body = zr
+	body, err := collectortest.RequestBody(r)
+	if err != nil {
+		s.fail(w, err.Error())
+		return
 	}
+	defer body.Close()
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	var lines []sourceLine

@@ -2,13 +2,9 @@ package reliability
 
 import (
 	"bufio"
-	"compress/gzip"
-	"compress/zlib"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -18,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
 // idPattern finds the catalogue id in a text line: every fixture's computer
@@ -278,26 +276,11 @@ func addAll(m map[string]int, ids []string) {
 // readTextBody decompresses a text request and returns the catalogue id of
 // every line that has one, and the number of lines.
 func readTextBody(r *http.Request) ([]string, int, error) {
-	var body io.Reader = r.Body
-	switch enc := r.Header.Get("Content-Encoding"); enc {
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, 0, fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		body = zr
-	case "deflate":
-		zr, err := zlib.NewReader(r.Body)
-		if err != nil {
-			return nil, 0, fmt.Errorf("deflate: %w", err)
-		}
-		defer zr.Close()
-		body = zr
-	case "":
-	default:
-		return nil, 0, errors.New("unexpected Content-Encoding " + enc)
+	body, err := collectortest.RequestBody(r)
+	if err != nil {
+		return nil, 0, err
 	}
+	defer body.Close()
 	var ids []string
 	lines := 0
 	sc := bufio.NewScanner(body)
