@@ -274,9 +274,8 @@ type Config struct {
 	// finding about it carries only what the correlation read.
 	MaxOriginalBytesPerHost int
 	MaxOriginalBytes        int
-	// Shards is the number of lock shards (0: 64, fewer when MaxHosts is
-	// smaller). Caps are divided evenly between shards, so a total is never
-	// exceeded.
+	// Shards is the number of lock shards (0: 64). The caps bound totals
+	// over all shards: they mean the same whatever the number of hosts.
 	Shards int
 
 	// Judge decides what counts; nil accepts every join (tests).
@@ -367,6 +366,7 @@ type Correlator struct {
 	// a process creation whose id no server holds cannot end one, and is
 	// not read further.
 	serverPIDs pidCounts
+	tot        totals
 }
 
 // pidCounts counts process ids in buckets, lock-free for readers: a zero
@@ -394,7 +394,6 @@ func New(cfg Config) (*Correlator, error) {
 	if n <= 0 {
 		n = 64
 	}
-	n = min(n, cfg.MaxHosts, cfg.MaxEntries)
 	if cfg.MaxOriginalBytesPerHost <= 0 {
 		cfg.MaxOriginalBytesPerHost = DefaultMaxOriginalBytesPerHost
 	}
@@ -418,9 +417,7 @@ func New(cfg Config) (*Correlator, error) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.hosts = make(map[string]*hostState)
-		s.maxHosts = max(1, cfg.MaxHosts/n)
-		s.maxEntries = max(1, cfg.MaxEntries/n)
-		s.maxOriginalBytes = cfg.MaxOriginalBytes / n
+		s.tot = &c.tot
 		s.serverPIDs = &c.serverPIDs
 	}
 	return c, nil
@@ -433,16 +430,16 @@ func (c *Correlator) Stats() Stats {
 		s := &c.shards[i]
 		s.mu.Lock()
 		st.Hosts += len(s.hosts)
-		st.Entries += s.entries
 		st.HostsEvicted += s.stats.HostsEvicted
 		st.HostsIdle += s.stats.HostsIdle
 		st.EntriesEvicted += s.stats.EntriesEvicted
 		st.EntriesExpired += s.stats.EntriesExpired
 		st.Findings += s.stats.Findings
 		st.LateFindings += s.stats.LateFindings
-		st.OriginalBytes += s.originalBytes
 		s.mu.Unlock()
 	}
+	st.Entries = int(c.tot.entries.Load())
+	st.OriginalBytes = int(c.tot.originalBytes.Load())
 	return st
 }
 

@@ -71,11 +71,11 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 		late = c.rememberServer(s, h, k.get(&p), wall, late)
 	}
 	if open := wants &^ f.Kinds; open != 0 && c.cfg.LateFindings && !hasChild(h, &p) {
-		c.pushChild(s, h, childEntry{proc: k.subject(c.roomForOriginal(s, h), &p, keep), wants: open, logon: f.LogonJoin != NoLogon}, max(p.Time, in.Time)+c.window+c.delay, wall)
+		c.pushChild(s, h, childEntry{proc: k.subject(c.roomForOriginal(h), &p, keep), wants: open, logon: f.LogonJoin != NoLogon}, max(p.Time, in.Time)+c.window+c.delay, wall)
 	}
 	if c.cfg.Logon && c.cfg.LateFindings && detected && f.LogonJoin == NoLogon {
 		if w, ok := planWait(h, &p, &f); ok {
-			w.proc = k.subject(c.roomForOriginal(s, h), &p, keep)
+			w.proc = k.subject(c.roomForOriginal(h), &p, keep)
 			c.pushWait(s, h, w, max(in.Time, p.Time)+c.delay, wall)
 		}
 	}

@@ -4,7 +4,34 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
+
+// totals are what the caps bound, counted over all shards: a cap means the
+// same with one host as with ten thousand, however the hosts hash. Each
+// slot is reserved (compare-and-swap) before it is taken, so a total is
+// never exceeded, also by concurrent calls.
+type totals struct {
+	hosts         atomic.Int64
+	entries       atomic.Int64
+	originalBytes atomic.Int64
+	// seen stamps every access to a host; the least recently seen host of
+	// all is the tail of its shard with the lowest stamp.
+	seen atomic.Uint64
+}
+
+// reserve takes n of a total capped at limit, if it fits.
+func reserve(total *atomic.Int64, n, limit int64) bool {
+	for {
+		cur := total.Load()
+		if cur+n > limit {
+			return false
+		}
+		if total.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
 
 // shard holds the hosts whose name hashes to it.
 type shard struct {
@@ -16,18 +43,12 @@ type shard struct {
 	mu         sync.Mutex
 	hosts      map[string]*hostState
 	lruHead    *hostState // most recently seen
-	lruTail    *hostState // least recently seen: evicted first
-	entries    int        // slots held by every host of the shard (dead ones too)
-	maxHosts   int
-	maxEntries int
-	lastSweep  int64 // wall clock of the last silent-host sweep
+	lruTail    *hostState // least recently seen in the shard
+	lastSweep  int64      // wall clock of the last silent-host sweep
 	stats      Stats
-	// originalBytes: the bytes of the record copies its hosts hold, at most
-	// maxOriginalBytes (its share of Config.MaxOriginalBytes).
-	originalBytes    int
-	maxOriginalBytes int
-	serverPIDs       *pidCounts // the Correlator's
-	_                [16]byte   // keep neighbouring shards' locks off one cache line
+	tot        *totals    // the Correlator's
+	serverPIDs *pidCounts // the Correlator's
+	_          [40]byte   // keep neighbouring shards' locks off one cache line
 }
 
 // table names a host's tables, for eviction.
@@ -159,6 +180,7 @@ type hostState struct {
 	prev, next *hostState // shard LRU
 	wm         [2]int64   // event-time watermarks: Sysmon, Security
 	lastWall   int64
+	seen       uint64        // totals.seen at the last access
 	local      [4]netip.Addr // the host's own addresses, learned from outbound connections
 	nlocal     int
 	parents    [4]parentID // process ids of watched parents, learned from Sysmon 1 children
@@ -323,28 +345,90 @@ func (c *Correlator) lock(host string, create bool, wall int64) (*shard, *hostSt
 	var buf [maxHostKey]byte
 	key := hostKey(&buf, host, c.cfg.FullHostNames)
 	s := &c.shards[uint64(fnv1a(key))%uint64(len(c.shards))]
-	s.mu.Lock()
-	if wall-s.lastSweep > sweepEvery {
-		s.lastSweep = wall
-		c.sweepIdle(s, wall)
-	}
-	h := s.hosts[string(key)] // no allocation for the lookup
-	if h == nil {
-		if !create {
-			return s, nil
+	for {
+		s.mu.Lock()
+		if wall-s.lastSweep > sweepEvery {
+			s.lastSweep = wall
+			c.sweepIdle(s, wall)
 		}
-		h = &hostState{key: string(key)}
-		for len(s.hosts) >= s.maxHosts && s.lruTail != nil {
-			s.stats.HostsEvicted++
-			c.removeHost(s, s.lruTail, true)
+		h := s.hosts[string(key)] // no allocation for the lookup
+		if h == nil {
+			if !create {
+				return s, nil
+			}
+			if !c.reserveHost(s) {
+				// The hosts to evict are in shards other calls hold: wait for
+				// them without holding this one, then look again (nothing
+				// of this record has been done yet).
+				s.mu.Unlock()
+				c.evictOldest(nil, nil)
+				continue
+			}
+			h = &hostState{key: string(key)}
+			s.hosts[h.key] = h
+		} else {
+			s.unlink(h)
 		}
-		s.hosts[h.key] = h
-	} else {
-		s.unlink(h)
+		s.pushFront(h)
+		h.lastWall = wall
+		h.seen = c.tot.seen.Add(1)
+		return s, h
 	}
-	s.pushFront(h)
-	h.lastWall = wall
-	return s, h
+}
+
+// reserveHost takes a host slot, evicting the least recently seen hosts at
+// max_hosts; false when every host it could evict is in a shard another
+// call holds. The caller holds s.
+func (c *Correlator) reserveHost(s *shard) bool {
+	for !reserve(&c.tot.hosts, 1, int64(c.cfg.MaxHosts)) {
+		if !c.evictOldest(s, nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// evictOldest drops the least recently seen host of all (but keep), whole.
+// With held (the shard the caller holds), the other shards are only tried,
+// never waited for, and a busy shard's hosts are passed over; without it,
+// it waits for each shard in turn (in index order, holding at most the
+// best candidate's shard besides, so two callers cannot wait for each
+// other). It reports whether a host was dropped.
+func (c *Correlator) evictOldest(held *shard, keep *hostState) bool {
+	var best *shard
+	for i := range c.shards {
+		o := &c.shards[i]
+		if o != held {
+			if held == nil {
+				o.mu.Lock()
+			} else if !o.mu.TryLock() {
+				continue
+			}
+		}
+		v := o.lruTail
+		if v == keep {
+			v = nil // keep is the shard's most recent host: alone in it
+		}
+		if v != nil && (best == nil || v.seen < best.lruTail.seen) {
+			if best != nil && best != held {
+				best.mu.Unlock()
+			}
+			best = o
+			continue
+		}
+		if o != held {
+			o.mu.Unlock()
+		}
+	}
+	if best == nil {
+		return false
+	}
+	best.stats.HostsEvicted++
+	c.removeHost(best, best.lruTail, true)
+	if best != held {
+		best.mu.Unlock()
+	}
+	return true
 }
 
 func (s *shard) unlink(h *hostState) {
@@ -378,8 +462,9 @@ func (c *Correlator) removeHost(s *shard, h *hostState, evicted bool) {
 	if evicted {
 		s.stats.EntriesEvicted += int64(h.live())
 	}
-	s.entries -= h.entries()
-	s.originalBytes -= h.originalBytes
+	s.tot.entries.Add(-int64(h.entries()))
+	s.tot.originalBytes.Add(-int64(h.originalBytes))
+	s.tot.hosts.Add(-1)
 	for i := 0; i < h.servers.n; i++ {
 		s.serverPIDs.add(h.servers.at(i).v.proc.PID, -1)
 	}
@@ -460,7 +545,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 		h.dropOriginal(s, h.waits.at(0).v.proc.Original)
 		h.waits.pop()
 	}
-	s.entries--
+	s.tot.entries.Add(-1)
 	if dead {
 		return
 	}
@@ -475,7 +560,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 func (h *hostState) dropOriginal(s *shard, o Original) {
 	n := o.Size()
 	h.originalBytes -= n
-	s.originalBytes -= n
+	s.tot.originalBytes.Add(-int64(n))
 }
 
 func (h *hostState) tableLen(t table) int {
@@ -527,19 +612,18 @@ func (h *hostState) expire(s *shard, clock, wall int64) {
 	}
 }
 
-// makeRoom is called before adding an entry to table t of h: it drops the
-// table's oldest entry at the per-host cap, and whole least-recently-seen
-// hosts (or, when h is alone, h's oldest entries) at the shard's share of
-// the total cap.
-func (c *Correlator) makeRoom(s *shard, h *hostState, t table) {
+// makeRoom is called before adding an entry to table t of h, and reserves
+// its slot: it drops the table's oldest entry at max_entries_per_host, and at
+// max_entries the least recently seen hosts of all, whole, then h's own
+// oldest entries when no other host can go. It reports false (the entry is
+// not kept, and counts as evicted) only when every other host is in a shard
+// another call holds at that instant and h holds nothing.
+func (c *Correlator) makeRoom(s *shard, h *hostState, t table) bool {
 	for h.tableLen(t) >= c.cfg.MaxEntriesPerHost {
 		h.popFront(s, t, false)
 	}
-	for s.entries+1 > s.maxEntries {
-		victim := s.lruTail
-		if victim != nil && victim != h {
-			s.stats.HostsEvicted++
-			c.removeHost(s, victim, true)
+	for !reserve(&c.tot.entries, 1, int64(c.cfg.MaxEntries)) {
+		if c.evictOldest(s, h) {
 			continue
 		}
 		if h.tableLen(t) > 0 {
@@ -554,29 +638,33 @@ func (c *Correlator) makeRoom(s *shard, h *hostState, t table) {
 			}
 		}
 		if h.tableLen(largest) == 0 {
-			return
+			s.stats.EntriesEvicted++
+			return false
 		}
 		h.popFront(s, largest, false)
 	}
+	return true
 }
 
 func (c *Correlator) pushConn(s *shard, h *hostState, v Conn, deadline, wall int64) {
-	c.makeRoom(s, h, tConns)
+	if !c.makeRoom(s, h, tConns) {
+		return
+	}
 	h.conns.push(slot[Conn]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	s.entries++
 }
 
 func (c *Correlator) pushChild(s *shard, h *hostState, v childEntry, deadline, wall int64) {
-	c.makeRoom(s, h, tChildren)
+	if !c.makeRoom(s, h, tChildren) {
+		return
+	}
 	h.children.push(slot[childEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	s.entries++
 	c.countOriginal(s, h, &h.children.at(h.children.n-1).v.proc)
 }
 
-// roomForOriginal reports whether the host and its shard hold fewer copies
+// roomForOriginal reports whether the host and all hosts hold fewer copies
 // than their budgets allow.
-func (c *Correlator) roomForOriginal(s *shard, h *hostState) bool {
-	return h.originalBytes < c.cfg.MaxOriginalBytesPerHost && s.originalBytes < s.maxOriginalBytes
+func (c *Correlator) roomForOriginal(h *hostState) bool {
+	return h.originalBytes < c.cfg.MaxOriginalBytesPerHost && c.tot.originalBytes.Load() < int64(c.cfg.MaxOriginalBytes)
 }
 
 // countOriginal counts the record copy an entry just added holds, or drops
@@ -587,31 +675,33 @@ func (c *Correlator) countOriginal(s *shard, h *hostState, p *Process) {
 	if n == 0 {
 		return
 	}
-	if h.originalBytes+n > c.cfg.MaxOriginalBytesPerHost || s.originalBytes+n > s.maxOriginalBytes {
+	if h.originalBytes+n > c.cfg.MaxOriginalBytesPerHost || !reserve(&s.tot.originalBytes, int64(n), int64(c.cfg.MaxOriginalBytes)) {
 		p.Original = Original{}
 		return
 	}
 	h.originalBytes += n
-	s.originalBytes += n
 }
 
 func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline, wall int64) {
-	c.makeRoom(s, h, tServers)
+	if !c.makeRoom(s, h, tServers) {
+		return
+	}
 	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	s.entries++
 	s.serverPIDs.add(v.proc.PID, 1)
 }
 
 func (c *Correlator) pushExit(s *shard, h *hostState, v exitEntry, deadline, wall int64) {
-	c.makeRoom(s, h, tExits)
+	if !c.makeRoom(s, h, tExits) {
+		return
+	}
 	h.exits.push(slot[exitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	s.entries++
 }
 
 func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, wall int64) {
-	c.makeRoom(s, h, tLogons)
+	if !c.makeRoom(s, h, tLogons) {
+		return
+	}
 	seq := h.logons.push(slot[logonEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	s.entries++
 	if h.byID == nil {
 		h.byID = make(map[uint64]uint64)
 		h.byAddr = make(map[netip.AddrPort]uint64)
@@ -623,8 +713,9 @@ func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, w
 }
 
 func (c *Correlator) pushWait(s *shard, h *hostState, v waitEntry, deadline, wall int64) {
-	c.makeRoom(s, h, tWaits)
+	if !c.makeRoom(s, h, tWaits) {
+		return
+	}
 	h.waits.push(slot[waitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	s.entries++
 	c.countOriginal(s, h, &h.waits.at(h.waits.n-1).v.proc)
 }
