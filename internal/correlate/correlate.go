@@ -341,8 +341,6 @@ const (
 	futureSlack = int64(5 * time.Minute)
 	// timeSlack absorbs Security times that are truncated to the second.
 	timeSlack = int64(2 * time.Second)
-	// maxStoredCommandLine bounds the command lines kept in state.
-	maxStoredCommandLine = 2048
 	// DefaultMaxOriginalBytesPerHost and DefaultMaxOriginalBytes are the
 	// budgets of record copies when Config leaves them 0.
 	DefaultMaxOriginalBytesPerHost = 1 << 20

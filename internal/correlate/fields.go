@@ -8,8 +8,37 @@ import (
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
+// Bounds of the strings the correlation reads and keeps, in bytes. Every
+// value is cut where it is read, so that a kept value and the value it is
+// compared with are cut alike, and the state's size has a worst case
+// (WorstCase). No real Windows value reaches them: a computer name has at
+// most 255 bytes, a MAX_PATH path at most 780 (260 characters of three
+// bytes), a GUID 38, a logon id 18, an address 45 with its zone.
+const (
+	maxStoredName        = 256  // computer, channel, user, domain, workstation, package, logon process
+	maxStoredID          = 64   // GUIDs, logon ids, addresses
+	maxStoredPath        = 1024 // image paths: the end is kept, the file name decides
+	maxStoredCommandLine = 2048 // the start is kept (the record itself keeps all of it)
+)
+
+func boundName(s string) string { return truncate(s, maxStoredName) }
+
+func boundID(s string) string { return truncate(s, maxStoredID) }
+
+// boundPath keeps a path's last maxStoredPath bytes, from a rune start.
+func boundPath(s string) string {
+	if len(s) <= maxStoredPath {
+		return s
+	}
+	i := len(s) - maxStoredPath
+	for i < len(s) && !utf8.RuneStart(s[i]) {
+		i++
+	}
+	return s[i:]
+}
+
 func recordOf(ev *winevent.ContextEvent, t int64) RecordRef {
-	return RecordRef{Host: ev.Computer, RecordID: ev.RecordID, EventID: ev.EventID, Channel: ev.Channel, Time: t}
+	return RecordRef{Host: boundName(ev.Computer), RecordID: ev.RecordID, EventID: ev.EventID, Channel: boundName(ev.Channel), Time: t}
 }
 
 // processOf reads the schema-independent view of a Sysmon 1 or 4688 event.
@@ -20,21 +49,22 @@ func processOf(ev *winevent.ContextEvent, t int64) Process {
 		if u, ok := winevent.ParseTime(ev.UtcTime); ok {
 			p.Time = u
 		}
-		p.Image, p.ParentImage = ev.Image, ev.ParentImage
+		p.Image, p.ParentImage = boundPath(ev.Image), boundPath(ev.ParentImage)
 		p.PID, p.ParentPID = parsePID(ev.ProcessID), parsePID(ev.ParentProcessID)
-		p.GUID, p.ParentGUID = ev.ProcessGUID, ev.ParentProcessGUID
-		p.UserDomain, p.UserName = splitUser(ev.User)
-		p.LogonID = ev.LogonID
+		p.GUID, p.ParentGUID = boundID(ev.ProcessGUID), boundID(ev.ParentProcessGUID)
+		domain, name := splitUser(ev.User)
+		p.UserDomain, p.UserName = boundName(domain), boundName(name)
+		p.LogonID = boundID(ev.LogonID)
 		return p
 	}
-	p.Image, p.ParentImage = ev.NewProcessName, ev.ParentProcessName
+	p.Image, p.ParentImage = boundPath(ev.NewProcessName), boundPath(ev.ParentProcessName)
 	p.PID, p.ParentPID = parsePID(ev.NewProcessID), parsePID(ev.ProcessID)
 	if usable(ev.TargetUserName) {
-		p.UserDomain, p.UserName = ev.TargetDomainName, ev.TargetUserName
+		p.UserDomain, p.UserName = boundName(ev.TargetDomainName), boundName(ev.TargetUserName)
 	} else {
-		p.UserDomain, p.UserName = ev.SubjectDomainName, ev.SubjectUserName
+		p.UserDomain, p.UserName = boundName(ev.SubjectDomainName), boundName(ev.SubjectUserName)
 	}
-	p.LogonID, p.SubjectLogonID = ev.TargetLogonID, ev.SubjectLogonID
+	p.LogonID, p.SubjectLogonID = boundID(ev.TargetLogonID), boundID(ev.SubjectLogonID)
 	return p
 }
 
@@ -82,7 +112,7 @@ func truncate(s string, n int) string {
 }
 
 // clone returns a copy that owns its strings, with the command line cut to
-// maxStoredCommandLine bytes (the original record keeps all of it).
+// maxStoredCommandLine bytes (its other strings were bounded when read).
 func (p Process) clone() Process {
 	p.CommandLine = truncate(p.CommandLine, maxStoredCommandLine)
 	pack(&p.Record.Host, &p.Record.Channel, &p.Image, &p.CommandLine, &p.ParentImage, &p.UserDomain,

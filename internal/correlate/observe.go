@@ -32,7 +32,7 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	}
 
 	wall := c.now().UnixNano()
-	s, h := c.lock(p.Record.Host, true, wall)
+	s, h := c.lock(ev.Computer, true, wall) // the name as written: hostKey bounds it
 	defer s.mu.Unlock()
 	h.advance(sysmon, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
@@ -507,7 +507,7 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 	h.advance(true, in.clockTime(), wall)
 	h.expire(s, h.clock(), wall)
 
-	conn := Conn{Record: recordOf(ev, in.Time), Time: in.Time, Image: ev.Image, GUID: ev.ProcessGUID, PID: parsePID(ev.ProcessID)}
+	conn := Conn{Record: recordOf(ev, in.Time), Time: in.Time, Image: boundPath(ev.Image), GUID: boundID(ev.ProcessGUID), PID: parsePID(ev.ProcessID)}
 	if u, ok := winevent.ParseTime(ev.UtcTime); ok {
 		conn.Time = u
 	}
@@ -515,11 +515,11 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 	var remotePort, localPort string
 	if localIsSource(h, ev, src, dst) {
 		local, remote = src, dst
-		conn.LocalAddr, conn.RemoteAddr = strings.TrimSpace(ev.SourceIP), strings.TrimSpace(ev.DestinationIP)
+		conn.LocalAddr, conn.RemoteAddr = boundID(strings.TrimSpace(ev.SourceIP)), boundID(strings.TrimSpace(ev.DestinationIP))
 		localPort, remotePort = ev.SourcePort, ev.DestinationPort
 	} else {
 		local, remote = dst, src
-		conn.LocalAddr, conn.RemoteAddr = strings.TrimSpace(ev.DestinationIP), strings.TrimSpace(ev.SourceIP)
+		conn.LocalAddr, conn.RemoteAddr = boundID(strings.TrimSpace(ev.DestinationIP)), boundID(strings.TrimSpace(ev.SourceIP))
 		localPort, remotePort = ev.DestinationPort, ev.SourcePort
 	}
 	conn.LocalPort, conn.RemotePort = parsePort(localPort), parsePort(remotePort)
@@ -656,7 +656,7 @@ func (c *Correlator) observeExit(in *Input, late []Finding) []Finding {
 		return late
 	}
 	pid := parsePID(ev.ProcessID)
-	guid := ev.ProcessGUID
+	guid := boundID(ev.ProcessGUID)
 	if pid == 0 && guid == "" {
 		return late
 	}
@@ -740,13 +740,13 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 	}
 	info := LogonInfo{
 		Record:       recordOf(ev, in.Time),
-		ID:           strings.TrimSpace(ev.TargetLogonID),
-		UserName:     strings.TrimSpace(ev.TargetUserName),
-		UserDomain:   strings.TrimSpace(ev.TargetDomainName),
-		AuthPackage:  strings.TrimSpace(ev.AuthenticationPackageName),
-		LogonProcess: strings.TrimSpace(ev.LogonProcessName),
-		Workstation:  strings.TrimSpace(ev.WorkstationName),
-		Address:      strings.TrimSpace(ev.IPAddress),
+		ID:           boundID(strings.TrimSpace(ev.TargetLogonID)),
+		UserName:     boundName(strings.TrimSpace(ev.TargetUserName)),
+		UserDomain:   boundName(strings.TrimSpace(ev.TargetDomainName)),
+		AuthPackage:  boundName(strings.TrimSpace(ev.AuthenticationPackageName)),
+		LogonProcess: boundName(strings.TrimSpace(ev.LogonProcessName)),
+		Workstation:  boundName(strings.TrimSpace(ev.WorkstationName)),
+		Address:      boundID(strings.TrimSpace(ev.IPAddress)),
 		Port:         port,
 	}.clone()
 	c.pushLogon(s, h, logonEntry{info: info, id: id, addr: ap}, in.Time+int64(c.cfg.LogonTimeout), wall)

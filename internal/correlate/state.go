@@ -112,13 +112,20 @@ func (r *ring[T]) push(s slot[T], limit int) uint64 {
 	return r.seq + uint64(r.n-1) //nolint:gosec // G115: r.n counts the entries held and is at least 1 after the push
 }
 
-// pop removes the front entry.
+// pop removes the front entry. The buffer shrinks with the entries (half
+// when they fill less than a quarter, none when the ring is empty), so that
+// a ring holds at most 4n+3 slots for n entries, whatever it held before:
+// the state's worst case in bytes follows from the entries it holds.
 func (r *ring[T]) pop() {
 	*r.at(0) = slot[T]{} // release the strings
 	r.head = (r.head + 1) % len(r.buf)
 	r.n--
 	r.seq++
-	if len(r.buf) > 64 && r.n < len(r.buf)/4 {
+	if r.n == 0 {
+		r.buf, r.head = nil, 0
+		return
+	}
+	if len(r.buf) > 4 && r.n < len(r.buf)/4 {
 		buf := make([]slot[T], len(r.buf)/2)
 		for i := 0; i < r.n; i++ {
 			buf[i] = *r.at(i)
@@ -202,6 +209,10 @@ type hostState struct {
 	waits    ring[waitEntry]
 	byID     map[uint64]uint64         // logon id -> seq in logons
 	byAddr   map[netip.AddrPort]uint64 // source address and port -> seq in logons
+	// indexed is the most logons the indexes were built for: a Go map
+	// never shrinks, so they are rebuilt when the logons fall below a
+	// quarter of it.
+	indexed int
 }
 
 func (h *hostState) entries() int {
@@ -540,6 +551,9 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 			delete(h.byAddr, f.v.addr)
 		}
 		h.logons.pop()
+		if h.indexed > 8 && h.logons.n < h.indexed/4 {
+			h.reindexLogons()
+		}
 	case tWaits:
 		dead = h.waits.at(0).dead
 		h.dropOriginal(s, h.waits.at(0).v.proc.Original)
@@ -709,6 +723,27 @@ func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, w
 	h.byID[v.id] = seq
 	if v.addr.IsValid() {
 		h.byAddr[v.addr] = seq
+	}
+	h.indexed = max(h.indexed, h.logons.n)
+}
+
+// reindexLogons rebuilds the logon indexes for the logons held (in order:
+// a later logon with the same id or address wins, as when they were added).
+func (h *hostState) reindexLogons() {
+	h.indexed = h.logons.n
+	if h.logons.n == 0 {
+		h.byID, h.byAddr = nil, nil
+		return
+	}
+	h.byID = make(map[uint64]uint64, h.logons.n)
+	h.byAddr = make(map[netip.AddrPort]uint64, h.logons.n)
+	for i := 0; i < h.logons.n; i++ {
+		v := &h.logons.at(i).v
+		seq := h.logons.seq + uint64(i)
+		h.byID[v.id] = seq
+		if v.addr.IsValid() {
+			h.byAddr[v.addr] = seq
+		}
 	}
 }
 
