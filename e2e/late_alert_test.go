@@ -77,6 +77,32 @@ func (s *httpSource) snapshot() ([]sourceLine, []string) {
 	return append([]sourceLine(nil), s.lines...), append([]string(nil), s.errs...)
 }
 
+// shellWindowsStream is the recorded Empire ShellWindows attack: Sysmon and
+// Security events of one host, whose joins cross the two logs.
+const shellWindowsStream = "OTRF__Security-Datasets__datasets__atomic__windows__lateral_movement__host__empire_dcom_shellwindows_stager.stream.json"
+
+// splitByChannel writes a recorded stream's Sysmon lines and its other
+// (Security) lines to two files in dir, as two receivers read them; it
+// returns their paths and the number of records.
+func splitByChannel(t *testing.T, stream, dir string) (sysmonPath, securityPath string, records int) {
+	t.Helper()
+	data, err := os.ReadFile(collectortest.RepoPath(t, "testdata", "streams", stream))
+	require.NoError(t, err)
+	var sysmon, security strings.Builder
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for _, line := range lines {
+		if strings.Contains(line, `"channel":"Microsoft-Windows-Sysmon/Operational"`) {
+			sysmon.WriteString(line + "\n")
+		} else {
+			security.WriteString(line + "\n")
+		}
+	}
+	sysmonPath, securityPath = filepath.Join(dir, "sysmon.jsonl"), filepath.Join(dir, "security.jsonl")
+	require.NoError(t, os.WriteFile(sysmonPath, []byte(sysmon.String()), 0o600))
+	require.NoError(t, os.WriteFile(securityPath, []byte(security.String()), 0o600))
+	return sysmonPath, securityPath, len(lines)
+}
+
 // TestLateAlertsReachSumoAsTheWindowsEvent runs the recorded Empire
 // ShellWindows stream through the built distribution with
 // config/windows-edge.yaml as shipped (memory_limiter, dcomdetection with
@@ -91,22 +117,8 @@ func (s *httpSource) snapshot() ([]sourceLine, []string) {
 // under dcom_detection, in a request with its own channel's category.
 func TestLateAlertsReachSumoAsTheWindowsEvent(t *testing.T) {
 	t.Parallel()
-	src := collectortest.RepoPath(t, "testdata", "streams",
-		"OTRF__Security-Datasets__datasets__atomic__windows__lateral_movement__host__empire_dcom_shellwindows_stager.stream.json")
-	data, err := os.ReadFile(src)
-	require.NoError(t, err)
 	dir := t.TempDir()
-	var sysmon, security strings.Builder
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if strings.Contains(line, `"channel":"Microsoft-Windows-Sysmon/Operational"`) {
-			sysmon.WriteString(line + "\n")
-		} else {
-			security.WriteString(line + "\n")
-		}
-	}
-	sysmonPath, securityPath := filepath.Join(dir, "sysmon.jsonl"), filepath.Join(dir, "security.jsonl")
-	require.NoError(t, os.WriteFile(sysmonPath, []byte(sysmon.String()), 0o600))
-	require.NoError(t, os.WriteFile(securityPath, []byte(security.String()), 0o600))
+	sysmonPath, securityPath, _ := splitByChannel(t, shellWindowsStream, dir)
 
 	receiver := func(name, path, category string) string {
 		return `  file_log/` + name + `:

@@ -2,14 +2,10 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
@@ -23,23 +19,7 @@ import (
 // parent), and the Sysmon 1 cmd.exe's network logon from the Security 4624.
 func TestOnePipelinePerChannelSharesOneState(t *testing.T) {
 	t.Parallel()
-	src := collectortest.RepoPath(t, "testdata", "streams",
-		"OTRF__Security-Datasets__datasets__atomic__windows__lateral_movement__host__empire_dcom_shellwindows_stager.stream.json")
-	data, err := os.ReadFile(src)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	var sysmon, security strings.Builder
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	for _, line := range lines {
-		if strings.Contains(line, `"channel":"Microsoft-Windows-Sysmon/Operational"`) {
-			sysmon.WriteString(line + "\n")
-		} else {
-			security.WriteString(line + "\n")
-		}
-	}
-	sysmonPath, securityPath := filepath.Join(dir, "sysmon.jsonl"), filepath.Join(dir, "security.jsonl")
-	require.NoError(t, os.WriteFile(sysmonPath, []byte(sysmon.String()), 0o600))
-	require.NoError(t, os.WriteFile(securityPath, []byte(security.String()), 0o600))
+	sysmonPath, securityPath, records := splitByChannel(t, shellWindowsStream, t.TempDir())
 
 	sink := newOTLPSink(t)
 	cfg := collectortest.WriteFile(t, "config.yaml", fmt.Sprintf(`receivers:
@@ -77,7 +57,7 @@ service:
 `, collectortest.YAMLPath(sysmonPath), collectortest.YAMLPath(securityPath), sink.server.URL))
 	col := startCollector(t, cfg)
 	// Every record, then a little longer for the late records.
-	sink.waitRecords(t, col, len(lines), 2*time.Second)
+	sink.waitRecords(t, col, records, 2*time.Second)
 
 	alerts := map[int64]string{}     // record id -> DetectionPattern of its correlation alert
 	logonUsers := map[int64]string{} // record id -> user.name of its joined logon
