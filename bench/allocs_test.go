@@ -31,7 +31,8 @@ func firstRecords(ld plog.Logs, n int) plog.Logs {
 }
 
 // TestNonMatchingRecordsDoNotAllocate checks, in every shape and for both
-// profiles, that a batch of ~990 realistic records that are not detections
+// profiles, that a batch of the realistic or the process mix without its
+// detections (980-990 records)
 // allocates exactly what a batch of one record allocates: the per-batch
 // constant of the processor helper and telemetry, nothing per record.
 // It also reports what a detection allocates.
@@ -39,6 +40,9 @@ func TestNonMatchingRecordsDoNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	for _, shape := range Shapes {
 		for _, profile := range []string{"seed", "extended"} {
+			for _, mix := range []Mix{Realistic, Process} {
+				nonMatching(t, shape, profile, mix)
+			}
 			p := newProcessor(t, func() (processor.Logs, error) { return NewDCOM(profile) })
 			consume := func(ld plog.Logs) {
 				if err := p.ConsumeLogs(ctx, ld); err != nil {
@@ -46,15 +50,8 @@ func TestNonMatchingRecordsDoNotAllocate(t *testing.T) {
 				}
 			}
 			src := source(t, shape, Realistic)
-			full := withoutDetections(src.Batch(0), shape)
 			one := firstRecords(withoutDetections(src.Batch(0), shape), 1)
-			perFull := testing.AllocsPerRun(20, func() { consume(full) })
 			perOne := testing.AllocsPerRun(20, func() { consume(one) })
-			if perFull != perOne {
-				t.Errorf("%s/%s: %d non-matching records allocate %.1f per batch, one record %.1f: %.3f allocations per record",
-					shape, profile, full.LogRecordCount(), perFull, perOne, (perFull-perOne)/float64(full.LogRecordCount()-1))
-			}
-
 			// detections: a fresh batch each run, since annotating twice reuses the keys
 			all := source(t, shape, AllMatch)
 			const runs = 5
@@ -72,5 +69,35 @@ func TestNonMatchingRecordsDoNotAllocate(t *testing.T) {
 			t.Logf("%s/%s: per batch %.0f allocations without detections; per detection %.1f allocations for %.1f attributes written",
 				shape, profile, perOne, (perAll-perOne)/BatchSize, float64(attrs)/BatchSize)
 		}
+	}
+}
+
+// nonMatching checks that a batch of a mix without its detections allocates
+// what a batch of one of its records allocates.
+func nonMatching(t *testing.T, shape Shape, profile string, mix Mix) {
+	t.Helper()
+	ctx := context.Background()
+	p := newProcessor(t, func() (processor.Logs, error) { return NewDCOM(profile) })
+	consume := func(ld plog.Logs) {
+		if err := p.ConsumeLogs(ctx, ld); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := source(t, shape, mix)
+	full := withoutDetections(src.Batch(0), shape)
+	one := firstRecords(withoutDetections(src.Batch(0), shape), 1)
+	perFull := testing.AllocsPerRun(20, func() { consume(full) })
+	perOne := testing.AllocsPerRun(20, func() { consume(one) })
+	if mix == Process && profile == "extended" {
+		// Process creations that enter the correlation's state (children of
+		// explorer.exe waiting for a connection, COM servers) are copied
+		// into it: issue #27 pools those entries. Reported, not asserted.
+		t.Logf("%s/%s/%s: %d non-matching records allocate %.1f per batch, one record %.1f: %.3f allocations per record (entries entering correlation state)",
+			shape, profile, mix, full.LogRecordCount(), perFull, perOne, (perFull-perOne)/float64(full.LogRecordCount()-1))
+		return
+	}
+	if perFull != perOne {
+		t.Errorf("%s/%s/%s: %d non-matching records allocate %.1f per batch, one record %.1f: %.3f allocations per record",
+			shape, profile, mix, full.LogRecordCount(), perFull, perOne, (perFull-perOne)/float64(full.LogRecordCount()-1))
 	}
 }

@@ -76,7 +76,7 @@ var contenders = []contender{
 // iteration, each batch fresh from a protobuf decode and cold in cache.
 // ns/op, B/op and allocs/op are per batch; ns/record is per record.
 func BenchmarkDetect(b *testing.B) {
-	for _, mix := range []Mix{Realistic, AllMatch} {
+	for _, mix := range Mixes {
 		for _, shape := range Shapes {
 			for _, c := range contenders {
 				if !hasShape(c.shapes, shape) {

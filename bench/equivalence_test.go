@@ -81,13 +81,10 @@ func TestOTTLSeedFlagsWhatProfileSeedFlags(t *testing.T) {
 // pattern expected.json gives, and the OTTL seed flags the same on map bodies.
 func TestGeneratedBatchesDetections(t *testing.T) {
 	tmpl := loadTemplates(t)
-	for _, mix := range []Mix{Realistic, AllMatch} {
+	for _, mix := range Mixes {
 		for _, shape := range Shapes {
 			s := source(t, shape, mix)
-			wantMatches := BatchSize * MatchPerMille / 1000
-			if mix == AllMatch {
-				wantMatches = BatchSize
-			}
+			wantMatches := mix.Matches(BatchSize)
 			if s.Matches != wantMatches {
 				t.Fatalf("%s/%s: %d detections per batch, want %d", shape, mix, s.Matches, wantMatches)
 			}

@@ -267,15 +267,24 @@ const (
 	Realistic Mix = "realistic"
 	// AllMatch: every record is a detection for both profiles.
 	AllMatch Mix = "allmatch"
+	// Process: what build servers, VDI hosts and an attack burst send:
+	// 85% process creations (Sysmon 1 and Security 4688), 2% detections.
+	Process Mix = "process"
 )
+
+// Mixes are the mixes the benchmark runs.
+var Mixes = []Mix{Realistic, Process, AllMatch}
+
+// eventWeight is a per-mille share of an event id in a mix's background.
+type eventWeight struct {
+	id     int64
+	weight int
+}
 
 // realisticWeights are per-mille shares of each event id in the background
 // of the realistic mix: Sysmon image loads, network connections, registry
 // and file events dominate; process creations (1, 4688) are 8%.
-var realisticWeights = []struct {
-	id     int64
-	weight int
-}{
+var realisticWeights = []eventWeight{
 	{1, 40},
 	{3, 140},
 	{5, 40},
@@ -292,8 +301,42 @@ var realisticWeights = []struct {
 	{4689, 30},
 }
 
+// processWeights are the background of the process mix: process
+// creations are 85%, the rest the events that come with them.
+var processWeights = []eventWeight{
+	{1, 425},
+	{3, 30},
+	{5, 30},
+	{7, 30},
+	{4624, 20},
+	{4688, 425},
+	{4689, 40},
+}
+
 // MatchPerMille is the share of detections in the realistic mix.
 const MatchPerMille = 10
+
+// ProcessMatchPerMille is the share of detections in the process mix.
+const ProcessMatchPerMille = 20
+
+// Matches returns how many of n records of a mix are detections.
+func (m Mix) Matches(n int) int {
+	switch m {
+	case AllMatch:
+		return n
+	case Process:
+		return n * ProcessMatchPerMille / 1000
+	default:
+		return n * MatchPerMille / 1000
+	}
+}
+
+func (m Mix) weights() []eventWeight {
+	if m == Process {
+		return processWeights
+	}
+	return realisticWeights
+}
 
 // Generator produces events. It is deterministic for a seed.
 type Generator struct {
@@ -311,8 +354,8 @@ func NewGenerator(t *Templates, seed uint64) *Generator {
 	}
 }
 
-// Events returns n events of a mix. In the realistic mix exactly
-// n*MatchPerMille/1000 of them (at random positions) are detections.
+// Events returns n events of a mix: exactly mix.Matches(n) of them (at
+// random positions) are detections.
 func (g *Generator) Events(mix Mix, n int) []Event {
 	out := make([]Event, n)
 	isMatch := make([]bool, n)
@@ -321,12 +364,13 @@ func (g *Generator) Events(mix Mix, n int) []Event {
 			isMatch[i] = true
 		}
 	} else {
-		for _, i := range g.rng.Perm(n)[:n*MatchPerMille/1000] {
+		for _, i := range g.rng.Perm(n)[:mix.Matches(n)] {
 			isMatch[i] = true
 		}
 	}
+	weights := mix.weights()
 	total := 0
-	for _, w := range realisticWeights {
+	for _, w := range weights {
 		total += w.weight
 	}
 	for i := range out {
@@ -336,7 +380,7 @@ func (g *Generator) Events(mix Mix, n int) []Event {
 		} else {
 			r := g.rng.IntN(total)
 			var id int64
-			for _, w := range realisticWeights {
+			for _, w := range weights {
 				if r < w.weight {
 					id = w.id
 					break

@@ -90,7 +90,7 @@ func spread(v []float64) float64 {
 
 var (
 	shapes     = []string{"map", "array", "xml"}
-	mixes      = []string{"realistic", "allmatch"}
+	mixes      = []string{"realistic", "process", "allmatch"}
 	contenders = []string{"floor", "floor_corr", "extended", "extended_nocorr", "seed", "ottl", "encodingxml"}
 	names      = map[string]string{
 		"floor": "floor", "floor_corr": "correlation floor", "extended": "dcomdetection `extended`",
