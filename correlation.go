@@ -407,7 +407,7 @@ func (corr *correlation) shutdown(context.Context) error {
 // that it does not move its host's clock (an ingest time would expire every
 // entry of a host whose events are replayed or delayed). A timestamp beyond
 // int64 nanoseconds (after 2262) is passed over like an unset one.
-func recordTime(lr plog.LogRecord, ce *winevent.ContextEvent) (t int64, untimed bool) {
+func recordTime(lr plog.LogRecord, ce *winevent.Event) (t int64, untimed bool) {
 	if t, ok := winevent.ParseTime(ce.SystemTime); ok {
 		return t, false
 	}
@@ -437,7 +437,7 @@ func (corr *correlation) wants(eventID int64) bool {
 // observeContext feeds a record that is not a process creation. ev holds
 // what winevent.Read found: a record whose event id the correlation does not
 // use returns here, before anything else is read.
-func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.ProcessEvent, batch *correlationBatch) {
+func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.Event, batch *correlationBatch) {
 	if corr == nil {
 		return
 	}
@@ -445,7 +445,7 @@ func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.ProcessE
 	if want == 0 {
 		return
 	}
-	var ce winevent.ContextEvent
+	var ce winevent.Event
 	if !winevent.ReadContextFields(lr.Body(), lr.Attributes(), &ce, want) {
 		return
 	}
@@ -461,7 +461,7 @@ func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.ProcessE
 // observeProcess feeds a process creation with the engine's verdict and
 // returns the verdict to write (the engine's, or the correlation's when the
 // engine found nothing) and the finding about this record.
-func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessEvent, v rules.Verdict, batch *correlationBatch) (rules.Verdict, correlate.Finding) {
+func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.Event, v rules.Verdict, batch *correlationBatch) (rules.Verdict, correlate.Finding) {
 	if corr == nil {
 		return v, correlate.Finding{}
 	}
@@ -470,7 +470,7 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.ProcessE
 	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.ServerLaunch, v.Excluded != "", ev.ChildPID()) {
 		return v, correlate.Finding{}
 	}
-	var ce winevent.ContextEvent
+	var ce winevent.Event
 	if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
 		return v, correlate.Finding{}
 	}
@@ -683,7 +683,7 @@ func (p *detectionProcessor) writeLate(lr plog.LogRecord, f *correlate.Finding, 
 // record_attributes is false for such a body. cut is the bytes the copy
 // left out of its longest strings.
 func (p *detectionProcessor) annotateLate(lr plog.LogRecord, f *correlate.Finding, v rules.Verdict, cut int) {
-	var ev winevent.ProcessEvent
+	var ev winevent.Event
 	winevent.Read(lr.Body(), lr.Attributes(), &ev)
 	if v.Detected() {
 		p.annotate(lr, &ev, v)

@@ -81,7 +81,7 @@ func observedFromOutput(t testing.TB, lds []plog.Logs) (obs []streamtest.Observe
 						base.EventID = integer(attrs, attrCorrRecord+"event_id")
 						base.RecordID = integer(attrs, attrCorrRecord+"record_id")
 					} else {
-						var ce winevent.ContextEvent
+						var ce winevent.Event
 						if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
 							continue
 						}
@@ -350,7 +350,7 @@ func TestCorrelationInPlace(t *testing.T) {
 		for _, rl := range ld.ResourceLogs().All() {
 			for _, sl := range rl.ScopeLogs().All() {
 				for _, lr := range sl.LogRecords().All() {
-					var ce winevent.ContextEvent
+					var ce winevent.Event
 					if winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) && ce.EventID == 4688 {
 						found[ce.RecordID] = lr.Attributes().AsRaw()
 					}
@@ -465,7 +465,7 @@ func TestCorrelationUnusedEventsTouchNoState(t *testing.T) {
 			for i := range s.JSON {
 				body, err := s.Body(shape, i)
 				require.NoError(t, err)
-				var ce winevent.ContextEvent
+				var ce winevent.Event
 				if winevent.ReadContext(body, pcommon.NewMap(), &ce) {
 					continue
 				}
@@ -474,7 +474,7 @@ func TestCorrelationUnusedEventsTouchNoState(t *testing.T) {
 		}
 		require.Greater(t, lrs.Len(), 400, shape)
 		var stats batchStats
-		var ev winevent.ProcessEvent
+		var ev winevent.Event
 		allocs := testing.AllocsPerRun(10, func() {
 			for i := 0; i < lrs.Len(); i++ {
 				proc.inspect(lrs.At(i), &ev, &stats)
@@ -561,7 +561,7 @@ func BenchmarkCorrelation(b *testing.B) {
 				for i := range s.JSON {
 					body, err := s.Body(shape, i)
 					require.NoError(b, err)
-					var ce winevent.ContextEvent
+					var ce winevent.Event
 					if set == "all-records" || !winevent.ReadContext(body, pcommon.NewMap(), &ce) {
 						body.CopyTo(lrs.AppendEmpty().Body())
 					}

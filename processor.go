@@ -111,7 +111,7 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 // locks per host shard.
 func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var stats batchStats
-	var ev winevent.ProcessEvent
+	var ev winevent.Event
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -149,7 +149,7 @@ const lookahead = 64
 // only the event ids, so the CPU overlaps the cache misses of many records
 // fresh from a receiver; the second reads the process creations, the events
 // the correlation reads now, and whatever the peek could not place.
-func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.ProcessEvent, stats *batchStats) {
+func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Event, stats *batchStats) {
 	n := lrs.Len()
 	for k := 0; k < n; k += lookahead {
 		var need [lookahead]bool
@@ -171,7 +171,7 @@ func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Pr
 
 // inspect reads one record, evaluates it and annotates a detection. It
 // reports whether the record is a detection.
-func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEvent, stats *batchStats) bool {
+func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.Event, stats *batchStats) bool {
 	stats.inspected++
 	p.stripUpstream(lr, stats)
 	switch winevent.Read(lr.Body(), lr.Attributes(), ev) {
@@ -210,7 +210,7 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.ProcessEven
 // map body. Sumo Cloud SIEM's OpenTelemetry parser reads only the body, so a
 // team may switch attributes off; a record whose body is not a map keeps the
 // attributes either way, so no detection leaves unmarked.
-func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.ProcessEvent, v rules.Verdict) {
+func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.Event, v rules.Verdict) {
 	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
 	if inBody {
 		verdict := lr.Body().Map().PutEmptyMap(p.cfg.BodyKey)
@@ -262,7 +262,7 @@ func (p *detectionProcessor) putVerdict(m pcommon.Map, v rules.Verdict) {
 }
 
 // putProcess writes the normalized process fields, whatever schema they came from.
-func putProcess(m pcommon.Map, ev *winevent.ProcessEvent) {
+func putProcess(m pcommon.Map, ev *winevent.Event) {
 	putNonEmpty(m, attrHostName, ev.Computer)
 	if path := ev.ChildImage(); path != "" {
 		m.PutStr(attrProcessPath, path)

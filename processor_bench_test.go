@@ -83,7 +83,7 @@ func TestUnmatchedRecordsAllocateNothing(t *testing.T) {
 			require.NoError(t, err)
 			records := other.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 			var stats batchStats
-			var ev winevent.ProcessEvent
+			var ev winevent.Event
 			allocs := testing.AllocsPerRun(20, func() {
 				for i := 0; i < records.Len(); i++ {
 					proc.inspect(records.At(i), &ev, &stats)

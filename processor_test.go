@@ -76,7 +76,7 @@ func expectedOutcomes(t testing.TB) map[string]map[string]string {
 // catalogueID finds the id of a catalogue record: its computer name is "<id>.catalogue.test".
 func catalogueID(t testing.TB, lr plog.LogRecord) string {
 	t.Helper()
-	var ev winevent.ProcessEvent
+	var ev winevent.Event
 	winevent.Read(lr.Body(), lr.Attributes(), &ev)
 	if ev.Computer == "" {
 		// C22 is not a process event; find the id in the raw text
@@ -312,8 +312,8 @@ func TestConcurrentConsume(t *testing.T) {
 	assert.Equal(t, 16*47, detections)
 }
 
-func readEvent(lr plog.LogRecord) *winevent.ProcessEvent {
-	var ev winevent.ProcessEvent
+func readEvent(lr plog.LogRecord) *winevent.Event {
+	var ev winevent.Event
 	winevent.Read(lr.Body(), lr.Attributes(), &ev)
 	return &ev
 }

@@ -158,7 +158,7 @@ func (m *refModel) verdict(e *genEvent) rules.Verdict {
 		lr := plog.NewLogRecord()
 		w := e.render()
 		w.put(lr, "map")
-		var ev winevent.ProcessEvent
+		var ev winevent.Event
 		if winevent.Read(lr.Body(), lr.Attributes(), &ev) == winevent.ProcessCreation {
 			e.verdict = m.engine.Evaluate(&ev)
 		}

@@ -22,7 +22,7 @@ func DetectionFilter() func(Event) bool {
 	return func(e Event) bool {
 		body := pcommon.NewValueMap()
 		g.renderMap(&e, false, body.Map())
-		var ev winevent.ProcessEvent
+		var ev winevent.Event
 		if winevent.Read(body, pcommon.NewMap(), &ev) != winevent.ProcessCreation {
 			return false
 		}

@@ -23,7 +23,7 @@ func benchRecords(b *testing.B, shape string) (unused, stateless []pcommon.Value
 	require.NoError(b, err)
 	for _, s := range loadStreams(b) {
 		for _, body := range bodies(b, s, shape, inOrder(len(s.JSON))) {
-			var ce winevent.ContextEvent
+			var ce winevent.Event
 			if !winevent.ReadContext(body, pcommon.NewMap(), &ce) {
 				unused = append(unused, body)
 				continue
@@ -35,7 +35,7 @@ func benchRecords(b *testing.B, shape string) (unused, stateless []pcommon.Value
 			in.Time, _ = winevent.ParseTime(ce.SystemTime)
 			if ce.EventID == winevent.SysmonProcessTerminate || ce.EventID == winevent.SecurityProcessExit {
 				// exits only look: give the host state first
-				c.Observe(&Input{Event: &winevent.ContextEvent{
+				c.Observe(&Input{Event: &winevent.Event{
 					EventID: 4624, Channel: "Security", Computer: ce.Computer,
 					LogonType: "3", TargetLogonID: "0x1", IPAddress: "10.9.9.9", IPPort: "1",
 				}, Time: in.Time}, nil)
@@ -64,7 +64,7 @@ func BenchmarkObserve(b *testing.B) {
 		run := func(name string, records []pcommon.Value) {
 			b.Run(shape+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()
-				var ce winevent.ContextEvent
+				var ce winevent.Event
 				var late []Finding
 				for b.Loop() {
 					for _, body := range records {
@@ -114,7 +114,7 @@ func TestObserveAllocatesNothingWithoutState(t *testing.T) {
 		require.NoError(t, err)
 		attrs := pcommon.NewMap()
 		for name, records := range map[string][]pcommon.Value{"unused": unused, "stateless": stateless} {
-			var ce winevent.ContextEvent
+			var ce winevent.Event
 			late := make([]Finding, 0, 4)
 			allocs := testing.AllocsPerRun(3, func() {
 				for _, body := range records {

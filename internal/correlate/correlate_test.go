@@ -28,8 +28,8 @@ const (
 	w6            = "WORKSTATION6.theshire.local"
 )
 
-func logon(host string, rid int64, at time.Duration, id, addr, port, user string) *winevent.ContextEvent {
-	return &winevent.ContextEvent{
+func logon(host string, rid int64, at time.Duration, id, addr, port, user string) *winevent.Event {
+	return &winevent.Event{
 		EventID: 4624, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
 		TargetUserName: user, TargetDomainName: "THESHIRE", TargetLogonID: id, LogonType: "3",
 		LogonProcessName: "NtLmSsp ", AuthenticationPackageName: "NTLM", WorkstationName: "WORKSTATION5",
@@ -37,8 +37,8 @@ func logon(host string, rid int64, at time.Duration, id, addr, port, user string
 	}
 }
 
-func create4688(host string, rid int64, at time.Duration, image, parent string, pid, creator uint32, cmd, targetLogon string) *winevent.ContextEvent {
-	return &winevent.ContextEvent{
+func create4688(host string, rid int64, at time.Duration, image, parent string, pid, creator uint32, cmd, targetLogon string) *winevent.Event {
+	return &winevent.Event{
 		EventID: 4688, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
 		NewProcessName: image, ParentProcessName: parent, CommandLine: cmd,
 		NewProcessID: "0x" + strconv.FormatUint(uint64(pid), 16), ProcessID: "0x" + strconv.FormatUint(uint64(creator), 16),
@@ -47,8 +47,8 @@ func create4688(host string, rid int64, at time.Duration, image, parent string, 
 	}
 }
 
-func create1(rid int64, at time.Duration, image, parent, guid, parentGUID string) *winevent.ContextEvent {
-	return &winevent.ContextEvent{
+func create1(rid int64, at time.Duration, image, parent, guid, parentGUID string) *winevent.Event {
+	return &winevent.Event{
 		EventID: 1, Channel: sysmonChannel, Computer: w6, RecordID: rid, SystemTime: ts(at), UtcTime: utc(at),
 		Image: image, ParentImage: parent, ProcessGUID: guid, ParentProcessGUID: parentGUID,
 		ParentProcessID: "8200", User: `THESHIRE\sbeavers`, LogonID: "0x26ab88",
@@ -56,8 +56,8 @@ func create1(rid int64, at time.Duration, image, parent, guid, parentGUID string
 	}
 }
 
-func conn3(rid int64, written time.Duration, image, guid, src, sport, dst, dport string) *winevent.ContextEvent {
-	return &winevent.ContextEvent{
+func conn3(rid int64, written time.Duration, image, guid, src, sport, dst, dport string) *winevent.Event {
+	return &winevent.Event{
 		EventID: 3, Channel: sysmonChannel, Computer: w6, RecordID: rid, SystemTime: ts(written), UtcTime: utc(0),
 		Image: image, ProcessGUID: guid, Protocol: "tcp", Initiated: "false",
 		SourceIP: src, SourceHostname: "-", SourcePort: sport, DestinationIP: dst, DestinationHostname: "-", DestinationPort: dport,
@@ -66,8 +66,8 @@ func conn3(rid int64, written time.Duration, image, guid, src, sport, dst, dport
 
 // exit4689 is the exit of an mmc.exe (a COM server's image: exits of other
 // images are not read).
-func exit4689(host string, rid int64, at time.Duration, pid uint32) *winevent.ContextEvent {
-	return &winevent.ContextEvent{
+func exit4689(host string, rid int64, at time.Duration, pid uint32) *winevent.Event {
+	return &winevent.Event{
 		EventID: 4689, Channel: "Security", Computer: host, RecordID: rid, SystemTime: ts(at),
 		ProcessID: "0x" + strconv.FormatUint(uint64(pid), 16), ProcessName: `C:\Windows\System32\mmc.exe`,
 	}
@@ -80,7 +80,7 @@ func (w *fakeWall) now() time.Time      { return time.Unix(0, w.ns.Load()) }
 func (w *fakeWall) add(d time.Duration) { w.ns.Add(int64(d)) }
 func newWall() *fakeWall                { w := &fakeWall{}; w.ns.Store(time.Now().UnixNano()); return w }
 
-func (hn *harness) feed(ev *winevent.ContextEvent, detection, serverActivation bool) (Finding, []Finding) {
+func (hn *harness) feed(ev *winevent.Event, detection, serverActivation bool) (Finding, []Finding) {
 	in := Input{Event: ev, Detection: detection, ServerLaunch: serverActivation}
 	in.Time, _ = winevent.ParseTime(ev.SystemTime)
 	return hn.c.Observe(&in, nil)
@@ -313,19 +313,19 @@ func TestInboundConnectionFilters(t *testing.T) {
 	explorer := `C:\Windows\explorer.exe`
 	cases := []struct {
 		name string
-		ev   *winevent.ContextEvent
+		ev   *winevent.Event
 		want bool
 	}{
 		{"dynamic port from another host", conn3(1, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913"), true},
 		{"endpoint mapper", conn3(1, 0, explorer, "{g}", "172.18.39.5", "58405", "172.18.39.6", "135"), false},
 		{"loopback", conn3(1, 0, explorer, "{g}", "127.0.0.1", "58406", "127.0.0.1", "49913"), false},
 		{"not a watched process", conn3(1, 0, `C:\Windows\System32\lsass.exe`, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49674"), false},
-		{"outbound", func() *winevent.ContextEvent {
+		{"outbound", func() *winevent.Event {
 			e := conn3(1, 0, explorer, "{g}", "172.18.39.6", "58406", "172.18.39.5", "49913")
 			e.Initiated = "true"
 			return e
 		}(), false},
-		{"udp", func() *winevent.ContextEvent {
+		{"udp", func() *winevent.Event {
 			e := conn3(1, 0, explorer, "{g}", "172.18.39.5", "58406", "172.18.39.6", "49913")
 			e.Protocol = "udp"
 			return e
@@ -467,11 +467,11 @@ func TestExitsOfServerImagesOnly(t *testing.T) {
 	for _, id := range []int64{winevent.SecurityProcessExit, winevent.SysmonProcessTerminate} {
 		assert.Equal(t, winevent.FieldImage|winevent.FieldProcessName, c.FirstFields(id), "no server held")
 	}
-	mmc := &winevent.ContextEvent{EventID: 4689, ProcessName: `C:\Windows\System32\mmc.exe`}
+	mmc := &winevent.Event{EventID: 4689, ProcessName: `C:\Windows\System32\mmc.exe`}
 	assert.Equal(t, exitFields, c.RestFields(mmc))
-	notepad := &winevent.ContextEvent{EventID: 4689, ProcessName: `C:\Windows\System32\notepad.exe`}
+	notepad := &winevent.Event{EventID: 4689, ProcessName: `C:\Windows\System32\notepad.exe`}
 	assert.Zero(t, c.RestFields(notepad))
-	sysmon := &winevent.ContextEvent{EventID: 5, Image: `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`}
+	sysmon := &winevent.Event{EventID: 5, Image: `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`}
 	assert.Equal(t, exitFields, c.RestFields(sysmon))
 
 	off := newHarness(t, func(c *Config) { c.ServerChild = false })
@@ -610,15 +610,15 @@ func TestConnectionAfterItsServersExitArrived(t *testing.T) {
 func TestConnectionWithoutProcessID(t *testing.T) {
 	explorer := `C:\Windows\explorer.exe`
 	guid := "{d273d0f0-e905-5f64-1701-000000000800}"
-	sysmonChild := func(rid int64, at time.Duration) *winevent.ContextEvent {
+	sysmonChild := func(rid int64, at time.Duration) *winevent.Event {
 		ev := create1(rid, at, `C:\Windows\System32\notepad.exe`, explorer, fmt.Sprintf("{d273d0f0-0000-0000-0000-%012d}", rid), guid)
 		ev.ParentProcessID = "8200"
 		return ev
 	}
-	child4688 := func(rid int64, at time.Duration) *winevent.ContextEvent {
+	child4688 := func(rid int64, at time.Duration) *winevent.Event {
 		return create4688(w6, rid, at, `C:\Windows\System32\cmd.exe`, explorer, 0x901, 8200, "cmd.exe", "0x0")
 	}
-	conn := func(rid int64, at time.Duration, port string) *winevent.ContextEvent {
+	conn := func(rid int64, at time.Duration, port string) *winevent.Event {
 		cn := conn3(rid, at+time.Second, explorer, guid, "172.18.39.5", port, "172.18.39.6", "49702")
 		cn.UtcTime = utc(at)
 		return cn

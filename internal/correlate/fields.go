@@ -37,13 +37,13 @@ func boundPath(s string) string {
 	return s[i:]
 }
 
-func recordOf(ev *winevent.ContextEvent, t int64) RecordRef {
+func recordOf(ev *winevent.Event, t int64) RecordRef {
 	return RecordRef{Host: boundName(ev.Computer), RecordID: ev.RecordID, EventID: ev.EventID, Channel: boundName(ev.Channel), Time: t}
 }
 
 // processOf reads the schema-independent view of a Sysmon 1 or 4688 event.
 // Its strings point into the event.
-func processOf(ev *winevent.ContextEvent, t int64) Process {
+func processOf(ev *winevent.Event, t int64) Process {
 	p := Process{Record: recordOf(ev, t), Time: t, CommandLine: ev.CommandLine}
 	if ev.EventID == winevent.SysmonProcessCreate {
 		if u, ok := winevent.ParseTime(ev.UtcTime); ok {

@@ -38,7 +38,7 @@ func (e *hugeEvents) host(h int) string { return "h" + strconv.Itoa(h) + e.name 
 
 func (e *hugeEvents) image(name string) string { return e.path + `\` + name }
 
-func (e *hugeEvents) event(t table, h, i int) (*winevent.ContextEvent, bool) {
+func (e *hugeEvents) event(t table, h, i int) (*winevent.Event, bool) {
 	at := time.Duration(i) * time.Millisecond
 	pid := "0x" + strconv.FormatInt(int64(0x1000+4*i), 16)
 	switch t {
@@ -67,7 +67,7 @@ func (e *hugeEvents) event(t table, h, i int) (*winevent.ContextEvent, bool) {
 	}
 }
 
-func (e *hugeEvents) process(h, i int, at time.Duration, image, parent, pid string) *winevent.ContextEvent {
+func (e *hugeEvents) process(h, i int, at time.Duration, image, parent, pid string) *winevent.Event {
 	ev := create4688(e.host(h), int64(i), at, e.image(image), e.image(parent), 0, 0x1100, e.cmd, e.guid)
 	ev.NewProcessID, ev.Channel = pid, e.channel
 	ev.TargetUserName, ev.TargetDomainName = e.user, e.user
@@ -226,7 +226,7 @@ func TestJoinsOfOverlongValues(t *testing.T) {
 	e := newHugeEvents()
 	c, err := New(footprintConfig(10, 100, 1000))
 	require.NoError(t, err)
-	observe := func(ev *winevent.ContextEvent, server bool) (Finding, []Finding) {
+	observe := func(ev *winevent.Event, server bool) (Finding, []Finding) {
 		in := Input{Event: ev, ServerLaunch: server}
 		in.Time, _ = winevent.ParseTime(ev.SystemTime)
 		return c.Observe(&in, nil)

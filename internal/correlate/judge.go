@@ -79,12 +79,12 @@ func (j EngineJudge) InboundChildVerdict(child *Process, conn *Conn) rules.Verdi
 }
 
 // processEvent rebuilds the fields exclusions match on.
-func processEvent(p *Process, parentImage, parentCommandLine string) winevent.ProcessEvent {
+func processEvent(p *Process, parentImage, parentCommandLine string) winevent.Event {
 	user := p.UserName
 	if p.UserDomain != "" && p.UserDomain != "-" {
 		user = p.UserDomain + `\` + p.UserName
 	}
-	return winevent.ProcessEvent{
+	return winevent.Event{
 		EventID:           winevent.SysmonProcessCreate, // accessors read the Sysmon names
 		Computer:          p.Record.Host,
 		Image:             p.Image,

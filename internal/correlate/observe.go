@@ -216,7 +216,7 @@ func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
 // server; the logon's account and address for a network logon; the ids and
 // times of a COM server's exit; every field for an inbound connection to a
 // watched process.
-func (c *Correlator) RestFields(ev *winevent.ContextEvent) winevent.Fields {
+func (c *Correlator) RestFields(ev *winevent.Event) winevent.Fields {
 	switch ev.EventID {
 	case winevent.SysmonNetworkConnect:
 		if initiated, ok := parseBool(ev.Initiated); ok && !initiated && c.isParent(ev.Image) {
@@ -239,7 +239,7 @@ const exitFields = winevent.FieldProcessID | winevent.FieldProcessGUID | wineven
 
 // exitImage is the path of the process that ended: Sysmon 5 Image, 4689
 // ProcessName.
-func exitImage(ev *winevent.ContextEvent) string {
+func exitImage(ev *winevent.Event) string {
 	if ev.EventID == winevent.SysmonProcessTerminate {
 		return ev.Image
 	}
@@ -599,7 +599,7 @@ func endedServer(h *hostState, cn *Conn) bool {
 // from the host names when Sysmon resolved them, then from the addresses
 // the host was seen using, and otherwise as current Sysmon writes inbound
 // TCP (the local end in Destination*). Older versions put it in Source*.
-func localIsSource(h *hostState, ev *winevent.ContextEvent, src, dst netip.Addr) bool {
+func localIsSource(h *hostState, ev *winevent.Event, src, dst netip.Addr) bool {
 	srcName := sameHost(ev.SourceHostname, ev.Computer)
 	dstName := sameHost(ev.DestinationHostname, ev.Computer)
 	switch {

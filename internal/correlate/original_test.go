@@ -23,7 +23,7 @@ func (k *countingKeeper) Keep() Original {
 	return Original{Record: make([]byte, k.size), Origin: []byte(k.name)}
 }
 
-func (hn *harness) feedKept(ev *winevent.ContextEvent, detection, serverActivation bool, k Keeper) (Finding, []Finding) {
+func (hn *harness) feedKept(ev *winevent.Event, detection, serverActivation bool, k Keeper) (Finding, []Finding) {
 	in := Input{Event: ev, Detection: detection, ServerLaunch: serverActivation}
 	in.Time, _ = winevent.ParseTime(ev.SystemTime)
 	return hn.c.ObserveKeeping(&in, k, nil)

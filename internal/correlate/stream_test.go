@@ -60,14 +60,14 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 
 func (hn *harness) observe(body pcommon.Value) {
 	attrs := pcommon.NewMap()
-	var pe winevent.ProcessEvent
+	var pe winevent.Event
 	res := winevent.Read(body, attrs, &pe)
 	if !winevent.IsContextEventID(pe.EventID) {
 		return
 	}
 	// As the processor reads: process creations in full, other events with
 	// the fields FirstFields and RestFields ask for.
-	var ce winevent.ContextEvent
+	var ce winevent.Event
 	if res == winevent.ProcessCreation {
 		if !winevent.ReadContext(body, attrs, &ce) {
 			return
@@ -258,8 +258,8 @@ func TestStreamsConcurrent(t *testing.T) {
 					all := bodies(t, s, shape, inOrder(len(s.JSON)))
 					var sysmon, other []pcommon.Value
 					for i, b := range all {
-						var ce winevent.ContextEvent
-						if winevent.ReadContext(b, pcommon.NewMap(), &ce) && winevent.IsSysmonEventID(ce.EventID) {
+						var ce winevent.Event
+						if winevent.ReadContext(b, pcommon.NewMap(), &ce) && ce.IsSysmon() {
 							sysmon = append(sysmon, all[i])
 						} else {
 							other = append(other, all[i])
@@ -294,8 +294,8 @@ func TestStreamsReverseLogs(t *testing.T) {
 				all := bodies(t, s, "json", inOrder(len(s.JSON)))
 				var a, b []pcommon.Value
 				for _, v := range all {
-					var ce winevent.ContextEvent
-					isSysmon := winevent.ReadContext(v, pcommon.NewMap(), &ce) && winevent.IsSysmonEventID(ce.EventID)
+					var ce winevent.Event
+					isSysmon := winevent.ReadContext(v, pcommon.NewMap(), &ce) && ce.IsSysmon()
 					if isSysmon == first {
 						a = append(a, v)
 					} else {

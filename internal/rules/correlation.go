@@ -34,7 +34,7 @@ func (e *Engine) Enabled(p Pattern) bool {
 // Excluded set when an exclusion for that pattern matches ev (whose fields
 // the caller fills from the joined events, such as the server's command line
 // as the parent command line of a 4688 child).
-func (e *Engine) Correlated(p Pattern, evidence string, ev *winevent.ProcessEvent) Verdict {
+func (e *Engine) Correlated(p Pattern, evidence string, ev *winevent.Event) Verdict {
 	if !e.Enabled(p) || p == None {
 		return Verdict{}
 	}

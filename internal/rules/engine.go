@@ -323,7 +323,7 @@ func compileExclusion(x Exclusion) (compiledExclusion, error) {
 }
 
 // Evaluate returns the verdict for one process-creation event.
-func (e *Engine) Evaluate(ev *winevent.ProcessEvent) Verdict {
+func (e *Engine) Evaluate(ev *winevent.Event) Verdict {
 	var v Verdict
 	if e.profile == Seed {
 		v = e.evaluateSeed(ev)
@@ -343,7 +343,7 @@ func (e *Engine) Evaluate(ev *winevent.ProcessEvent) Verdict {
 // evaluateSeed is the Sumo query as written: Sysmon field names only, the
 // basename after the last backslash, lower-cased before the in-lists, a
 // case-sensitive "*DCOM*" and "*-Exec*", event 1 or 4688 from any provider.
-func (e *Engine) evaluateSeed(ev *winevent.ProcessEvent) Verdict {
+func (e *Engine) evaluateSeed(ev *winevent.Event) Verdict {
 	if ev.EventID != winevent.SysmonProcessCreate && ev.EventID != winevent.SecurityProcessCreate {
 		return Verdict{}
 	}
@@ -375,7 +375,7 @@ func (e *Engine) pick(p Pattern, evidence string) Verdict {
 
 // evaluateExtended reads the names once, establishes the server-launch fact
 // and applies the extended rules.
-func (e *Engine) evaluateExtended(ev *winevent.ProcessEvent) Verdict {
+func (e *Engine) evaluateExtended(ev *winevent.Event) Verdict {
 	if !fromExpectedSource(ev) {
 		return Verdict{}
 	}
@@ -402,7 +402,7 @@ func (e *Engine) evaluateExtended(ev *winevent.ProcessEvent) Verdict {
 
 // matchExtended is the extended rules in order; the first enabled pattern
 // that matches wins.
-func (e *Engine) matchExtended(ev *winevent.ProcessEvent, child, parent, original *nameBuf, parentKnown, parentEmbedded, launch bool) Verdict {
+func (e *Engine) matchExtended(ev *winevent.Event, child, parent, original *nameBuf, parentKnown, parentEmbedded, launch bool) Verdict {
 	commandLine := ev.CommandLine
 	if e.enabled[COMSuspiciousChild] && e.comParents.has(parent) && (parentEmbedded || !parentKnown) &&
 		(e.suspicious.has(child) || (original.n > 0 && e.suspicious.has(original))) {
@@ -436,23 +436,10 @@ func (e *Engine) matchExtended(ev *winevent.ProcessEvent, child, parent, origina
 }
 
 // fromExpectedSource gates Sysmon 1 on the Sysmon channel or provider and
-// 4688 on Security (bug B11: other logs reuse event id 1). Forwarders that
-// drop both channel and provider are let through on the event id alone.
-func fromExpectedSource(ev *winevent.ProcessEvent) bool {
-	switch ev.EventID {
-	case winevent.SysmonProcessCreate:
-		if ev.Channel != "" {
-			return containsFold(ev.Channel, "sysmon")
-		}
-		return ev.Provider == "" || containsFold(ev.Provider, "sysmon")
-	case winevent.SecurityProcessCreate:
-		if ev.Channel != "" {
-			return strings.EqualFold(ev.Channel, "Security")
-		}
-		return ev.Provider == "" || strings.EqualFold(ev.Provider, "Microsoft-Windows-Security-Auditing")
-	default:
-		return false
-	}
+// 4688 on Security (bug B11: other logs reuse event id 1).
+func fromExpectedSource(ev *winevent.Event) bool {
+	return (ev.EventID == winevent.SysmonProcessCreate || ev.EventID == winevent.SecurityProcessCreate) &&
+		ev.FromExpectedLog()
 }
 
 // hasEmbeddingMarker reports whether one of the arguments of a command line,
@@ -490,7 +477,7 @@ func (e *Engine) allowlisted(parent, child *nameBuf) bool {
 
 // excludedBy returns the name of the first exclusion that matches, or "".
 // It runs only for detections, so it may allocate.
-func (e *Engine) excludedBy(p Pattern, ev *winevent.ProcessEvent) string {
+func (e *Engine) excludedBy(p Pattern, ev *winevent.Event) string {
 	domain, name := ev.Account()
 	user := name
 	if domain != "" {

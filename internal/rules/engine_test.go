@@ -42,7 +42,7 @@ func loadCatalogue(t testing.TB) ([]catalogueEvent, map[string]map[string]string
 	return events, expected
 }
 
-func processEvent(t testing.TB, fields map[string]any, channel bool) *winevent.ProcessEvent {
+func processEvent(t testing.TB, fields map[string]any, channel bool) *winevent.Event {
 	t.Helper()
 	m := map[string]any{}
 	for k, v := range fields {

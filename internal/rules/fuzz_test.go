@@ -64,17 +64,17 @@ func FuzzEvaluate(f *testing.F) {
 			}
 			excluding = nil
 		}
-		sysmon := winevent.ProcessEvent{
+		sysmon := winevent.Event{
 			EventID: winevent.SysmonProcessCreate, Channel: "Microsoft-Windows-Sysmon/Operational",
 			Image: image, ParentImage: parentImage, CommandLine: commandLine,
 			ParentCommandLine: parentCommandLine, OriginalFileName: originalFileName, User: parentCommandLine,
 		}
-		security := winevent.ProcessEvent{
+		security := winevent.Event{
 			EventID: winevent.SecurityProcessCreate, Channel: "Security",
 			NewProcessName: image, ParentProcessName: parentImage, CommandLine: commandLine,
 			Image: originalFileName, ParentCommandLine: parentCommandLine, TargetUserName: parentCommandLine,
 		}
-		for _, ev := range []*winevent.ProcessEvent{&sysmon, &security} {
+		for _, ev := range []*winevent.Event{&sysmon, &security} {
 			checkVerdict(t, seed.Evaluate(ev), seedPatterns)
 			base := extended.Evaluate(ev)
 			checkVerdict(t, base, extendedPatterns)

@@ -183,9 +183,9 @@ func pathologicalEngines(t testing.TB) []*Engine {
 // Office/MMC parent (COM child, server child, impacket), svchost starting a
 // COM server (activation), Internet Explorer on 4688, and the same text as
 // image paths.
-func eventsAround(cl string) []winevent.ProcessEvent {
+func eventsAround(cl string) []winevent.Event {
 	sysmon := "Microsoft-Windows-Sysmon/Operational"
-	return []winevent.ProcessEvent{
+	return []winevent.Event{
 		{EventID: 1, Channel: sysmon, Image: `C:\Windows\System32\cmd.exe`, ParentImage: `C:\Windows\System32\mmc.exe`, CommandLine: cl, ParentCommandLine: cl, User: `CORP\x`},
 		{EventID: 1, Channel: sysmon, Image: `C:\Windows\System32\mmc.exe`, ParentImage: `C:\Windows\System32\svchost.exe`, CommandLine: cl, ParentCommandLine: cl},
 		{EventID: 1, Channel: sysmon, Image: `C:\Windows\explorer.exe`, ParentImage: `C:\Windows\explorer.exe`, CommandLine: cl, ParentCommandLine: cl, OriginalFileName: cl},
@@ -195,7 +195,7 @@ func eventsAround(cl string) []winevent.ProcessEvent {
 	}
 }
 
-func evaluateAll(engines []*Engine, events []winevent.ProcessEvent) {
+func evaluateAll(engines []*Engine, events []winevent.Event) {
 	for _, e := range engines {
 		for i := range events {
 			e.Evaluate(&events[i])
@@ -307,7 +307,7 @@ func TestPathologicalXML(t *testing.T) {
 	attrs := pcommon.NewMap()
 	readAndEvaluate := func(body pcommon.Value) func() {
 		return func() {
-			var ev winevent.ProcessEvent
+			var ev winevent.Event
 			if winevent.Read(body, attrs, &ev) == winevent.ProcessCreation {
 				for _, e := range engines {
 					e.Evaluate(&ev)
@@ -359,7 +359,7 @@ func TestUnescapeRunOfAmpersandsIsLinear(t *testing.T) {
 	small, large := doc(128<<10), doc(1<<20)
 	read := func(v pcommon.Value) func() {
 		return func() {
-			var ev winevent.ProcessEvent
+			var ev winevent.Event
 			winevent.Read(v, pcommon.NewMap(), &ev)
 		}
 	}
@@ -433,7 +433,7 @@ func TestReadEvaluateAllocations(t *testing.T) {
 				if shape.asString && strings.Contains(body.Str(), "&") {
 					continue // unescaping builds new strings
 				}
-				var ev winevent.ProcessEvent
+				var ev winevent.Event
 				require.Equal(t, winevent.ProcessCreation, winevent.Read(body, attrs, &ev))
 				verdict := engine.Evaluate(&ev)
 				want := expected[ids[i]][tc.key]
@@ -442,7 +442,7 @@ func TestReadEvaluateAllocations(t *testing.T) {
 					continue
 				}
 				allocs := testing.AllocsPerRun(50, func() {
-					var ev winevent.ProcessEvent
+					var ev winevent.Event
 					winevent.Read(body, attrs, &ev)
 					engine.Evaluate(&ev)
 				})
@@ -462,7 +462,7 @@ func TestEvaluateAllocationsLongNames(t *testing.T) {
 	engine, err := New(Options{})
 	require.NoError(t, err)
 	long := `C:\Program Files\Microsoft Office\root\Office16\AppVDllSurrogate64-with-a-very-long-suffix.exe`
-	for name, ev := range map[string]winevent.ProcessEvent{
+	for name, ev := range map[string]winevent.Event{
 		"allowlisted child of an embedded server": {
 			EventID: 1, Channel: "Microsoft-Windows-Sysmon/Operational", Image: long,
 			ParentImage: `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`, ParentCommandLine: `EXCEL.EXE /automation -Embedding`,
@@ -504,10 +504,10 @@ func TestReadAllocationsOtherEvents(t *testing.T) {
 			xmlDocument(`<Data Name="Image">C:\x.exe</Data>`), "<EventID>1<", fmt.Sprintf("<EventID>%d<", e.id), 1))
 	}
 	for name, body := range bodies {
-		var ev winevent.ProcessEvent
+		var ev winevent.Event
 		require.Equal(t, winevent.OtherEvent, winevent.Read(body, attrs, &ev), name)
 		allocs := testing.AllocsPerRun(50, func() {
-			var ev winevent.ProcessEvent
+			var ev winevent.Event
 			winevent.Read(body, attrs, &ev)
 		})
 		assert.Zero(t, allocs, name)

@@ -1,6 +1,6 @@
 // Package rules decides whether a process-creation event is DCOM lateral
 // movement (MITRE ATT&CK T1021.003). Rules are tables of names and tokens;
-// evaluation reads a winevent.ProcessEvent and allocates nothing.
+// evaluation reads a winevent.Event and allocates nothing.
 package rules // import "github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 
 // Pattern is a detection's name, as the DetectionPattern field carries it.

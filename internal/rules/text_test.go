@@ -183,7 +183,7 @@ func TestNonASCIINamesFoldLikeEvents(t *testing.T) {
 	assert.True(t, compileGlob("WS-MÜNCHEN-*").match("WS-MÜNCHEN-01"))
 
 	sysmon := "Microsoft-Windows-Sysmon/Operational"
-	ev := winevent.ProcessEvent{
+	ev := winevent.Event{
 		EventID: 1, Channel: sysmon, Computer: "WS-MÜNCHEN-01",
 		Image: `C:\Tools\SCHÄDLICH.EXE`, ParentImage: `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`,
 		ParentCommandLine: `EXCEL.EXE /automation -Embedding`,
@@ -255,7 +255,7 @@ func TestAutomationInAFileNameIsNotAServer(t *testing.T) {
 		`"` + excel + `" "\\fs01\finance\Q3-Automation-Plan.xlsx"`,
 		`"` + excel + `" "\\fs01\qa-automation\budget.xlsx"`,
 	} {
-		child := winevent.ProcessEvent{
+		child := winevent.Event{
 			EventID: 1, Channel: sysmon, Computer: "ws01",
 			Image: `C:\Windows\System32\cmd.exe`, CommandLine: `cmd.exe /c copy x y`,
 			ParentImage: excel, ParentCommandLine: parentCmd,
@@ -264,7 +264,7 @@ func TestAutomationInAFileNameIsNotAServer(t *testing.T) {
 		child.ParentCommandLine = `"` + excel + `" /automation -Embedding`
 		assert.Equal(t, COMSuspiciousChild, e.Evaluate(&child).Pattern, "the same child of a DCOM-started Excel")
 	}
-	activation := winevent.ProcessEvent{
+	activation := winevent.Event{
 		EventID: 1, Channel: sysmon, Computer: "ws01",
 		Image: excel, CommandLine: `"` + excel + `" "C:\Users\bob\Q3-Automation-Plan.xlsx"`,
 		ParentImage: `C:\Windows\System32\svchost.exe`, ParentCommandLine: `C:\Windows\system32\svchost.exe -k DcomLaunch -p`,

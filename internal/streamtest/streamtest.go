@@ -123,7 +123,7 @@ func Load(dir string) ([]*Stream, error) {
 			s.Expect = append(s.Expect, e)
 		}
 		for i, l := range s.XML {
-			var ev winevent.ContextEvent
+			var ev winevent.Event
 			if winevent.ReadContext(pcommon.NewValueStr(l), pcommon.NewMap(), &ev) {
 				s.Index[Key(ev.Computer, ev.EventID, ev.RecordID)] = i + 1
 			}

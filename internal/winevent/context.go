@@ -7,89 +7,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// Event IDs of the events the correlation reads besides process creation.
-const (
-	SysmonNetworkConnect   = 3
-	SysmonProcessTerminate = 5
-	SecurityLogon          = 4624
-	SecurityProcessExit    = 4689
-)
-
 // IsContextEventID reports whether the correlation reads events with this
 // id: Sysmon 1, 3 and 5, Security 4624, 4688 and 4689. Every other id is
 // rejected before anything else of the record is read.
 func IsContextEventID(id int64) bool {
-	switch id {
-	case SysmonProcessCreate, SysmonNetworkConnect, SysmonProcessTerminate,
-		SecurityLogon, SecurityProcessCreate, SecurityProcessExit:
-		return true
-	}
-	return false
-}
-
-// IsSysmonEventID reports whether a correlation event id belongs to Sysmon
-// (the others belong to the Security log).
-func IsSysmonEventID(id int64) bool {
-	return id == SysmonProcessCreate || id == SysmonNetworkConnect || id == SysmonProcessTerminate
-}
-
-// ContextEvent holds the fields of the events the correlation joins, under
-// their Windows names. Values are substrings of the record (or its pdata
-// strings) unless they had to be unescaped: copy them before keeping them.
-type ContextEvent struct {
-	EventID    int64
-	Channel    string
-	Provider   string
-	Computer   string
-	RecordID   int64  // EventRecordID; 0 when the shape does not carry it
-	SystemTime string // TimeCreated/@SystemTime as written; see ParseTime
-	// EventTime is NXLog's EventTime (or TimeGenerated) in a flat map, as
-	// written: the event's time when the map has no TimeCreated. NXLog
-	// writes it without a zone; it is read as UTC (GenerateDateInUTC).
-	EventTime string
-	Shape     Shape
-
-	// Sysmon 1, 3, 5 (ProcessId also on 4624, 4688 as the creator, 4689).
-	UtcTime           string
-	ProcessGUID       string
-	ProcessID         string
-	Image             string
-	ParentProcessGUID string
-	ParentProcessID   string
-	ParentImage       string
-	CommandLine       string // Sysmon 1 and 4688
-	User              string
-	LogonID           string
-
-	// Sysmon 3.
-	Protocol            string
-	Initiated           string
-	SourceIP            string
-	SourceHostname      string
-	SourcePort          string
-	DestinationIP       string
-	DestinationHostname string
-	DestinationPort     string
-
-	// Security 4688 and 4689.
-	NewProcessID      string
-	NewProcessName    string
-	ParentProcessName string
-	ProcessName       string // 4689 (and 4624's logon process path)
-	SubjectUserName   string
-	SubjectDomainName string
-	SubjectLogonID    string
-
-	// Security 4624 (TargetLogonId also on 4688).
-	TargetUserName            string
-	TargetDomainName          string
-	TargetLogonID             string
-	LogonType                 string
-	LogonProcessName          string
-	AuthenticationPackageName string
-	WorkstationName           string
-	IPAddress                 string
-	IPPort                    string
+	_, ok := kindOf(id)
+	return ok
 }
 
 // ReadContext fills ev from a log record holding one of the events the
@@ -100,7 +23,7 @@ type ContextEvent struct {
 // channel and the provider as Read. Any other record is rejected right
 // after its event id is read, without allocating; a used event allocates
 // only to unescape XML entities, or when it comes as JSON text.
-func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent) bool {
+func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *Event) bool {
 	return ReadContextFields(body, attrs, ev, AllFields)
 }
 
@@ -108,8 +31,8 @@ func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent) bool {
 // event id, channel, provider, computer and shape, always). The walk over
 // the event data stops once every wanted field is found, and only the
 // wanted values are loaded.
-func ReadContextFields(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent, want Fields) bool {
-	*ev = ContextEvent{}
+func ReadContextFields(body pcommon.Value, attrs pcommon.Map, ev *Event, want Fields) bool {
+	*ev = Event{}
 	result := NotWindows
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
@@ -119,29 +42,14 @@ func ReadContextFields(body pcommon.Value, attrs pcommon.Map, ev *ContextEvent, 
 	default:
 	}
 	if result == NotWindows || result == Unreadable {
-		*ev = ContextEvent{}
+		*ev = Event{}
 		result = readContextFlat(attrs, ev, ShapeFlatAttributes, want)
 	}
-	if result != ProcessCreation || !fromContextSource(ev) {
-		*ev = ContextEvent{}
+	if result != ProcessCreation || !ev.FromExpectedLog() {
+		*ev = Event{}
 		return false
 	}
 	return true
-}
-
-// fromContextSource gates Sysmon ids on the Sysmon log and Security ids on
-// the Security log, as the rule engine does for process creation.
-func fromContextSource(ev *ContextEvent) bool {
-	if IsSysmonEventID(ev.EventID) {
-		if ev.Channel != "" {
-			return containsFoldASCII(ev.Channel, "sysmon")
-		}
-		return ev.Provider == "" || containsFoldASCII(ev.Provider, "sysmon")
-	}
-	if ev.Channel != "" {
-		return strings.EqualFold(ev.Channel, "Security")
-	}
-	return ev.Provider == "" || strings.EqualFold(ev.Provider, "Microsoft-Windows-Security-Auditing")
 }
 
 func containsFoldASCII(s, lowerNeedle string) bool {
@@ -165,7 +73,7 @@ func containsFoldASCII(s, lowerNeedle string) bool {
 	return false
 }
 
-func readContextString(s string, ev *ContextEvent, want Fields) Result {
+func readContextString(s string, ev *Event, want Fields) Result {
 	s = trimBodyStart(s)
 	switch {
 	case strings.HasPrefix(s, "<"):
@@ -180,7 +88,7 @@ func readContextString(s string, ev *ContextEvent, want Fields) Result {
 // readContextJSON reads a JSON object in any of the map shapes. The event id
 // is looked up in the text first, so an event the correlation does not use
 // is rejected without decoding (and without allocating).
-func readContextJSON(s string, ev *ContextEvent, want Fields) Result {
+func readContextJSON(s string, ev *Event, want Fields) Result {
 	if id, ok := jsonEventID(s); ok && !IsContextEventID(id) {
 		ev.EventID = id
 		return OtherEvent
@@ -263,7 +171,7 @@ func jsonNumber(s string) (int64, bool) {
 	return parseEventID(s[:n])
 }
 
-func readContextMap(m pcommon.Map, ev *ContextEvent, want Fields) Result {
+func readContextMap(m pcommon.Map, ev *Event, want Fields) Result {
 	if v, ok := m.Get("event_id"); ok {
 		return readContextReceiverMap(m, v, ev, want)
 	}
@@ -279,7 +187,7 @@ func readContextMap(m pcommon.Map, ev *ContextEvent, want Fields) Result {
 
 // readContextReceiverMap reads the windowseventlog receiver's body, with
 // event_data as a map or as an array of {Name: value} maps.
-func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEvent, want Fields) Result {
+func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event, want Fields) Result {
 	id, ok := receiverEventID(idValue)
 	if r := admit(&ev.EventID, id, ok, IsContextEventID); r != ProcessCreation {
 		return r
@@ -333,7 +241,7 @@ func readContextReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ContextEve
 
 // readContextFlat reads Windows names at the top level of a map (NXLog, the
 // Sumo Logic installed collector, or record attributes).
-func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) Result {
+func readContextFlat(m pcommon.Map, ev *Event, shape Shape, want Fields) Result {
 	id, ok := flatEventID(m)
 	if r := admit(&ev.EventID, id, ok, IsContextEventID); r != ProcessCreation {
 		return r
@@ -374,7 +282,7 @@ func readContextFlat(m pcommon.Map, ev *ContextEvent, shape Shape, want Fields) 
 }
 
 // readContextWinlogbeat reads Winlogbeat's winlog.* layout.
-func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent, want Fields) Result {
+func readContextWinlogbeat(w pcommon.Map, ev *Event, want Fields) Result {
 	id, ok := winlogEventID(w)
 	if r := admit(&ev.EventID, id, ok, IsContextEventID); r != ProcessCreation {
 		return r
@@ -399,7 +307,7 @@ func readContextWinlogbeat(w pcommon.Map, ev *ContextEvent, want Fields) Result 
 
 // readContextXML reads a rendered Windows event (the receiver's raw body)
 // with the same scanner as readXML.
-func readContextXML(s string, ev *ContextEvent, want Fields) Result {
+func readContextXML(s string, ev *Event, want Fields) Result {
 	id, sys, r := readXMLSystem(s, IsContextEventID)
 	ev.EventID = id
 	if r != ProcessCreation {
@@ -423,7 +331,7 @@ func readContextXML(s string, ev *ContextEvent, want Fields) Result {
 	return readContextEventData(sys.eventData, ev, want&EventDataFields)
 }
 
-func readContextEventData(s string, ev *ContextEvent, want Fields) Result {
+func readContextEventData(s string, ev *Event, want Fields) Result {
 	var got Fields
 	d := dataScanner{rest: s}
 	for got != want {

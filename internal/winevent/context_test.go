@@ -176,7 +176,7 @@ func renderContextLine(line, xml string) (contextLine, error) {
 func TestReadContextEveryShape(t *testing.T) {
 	lines := contextLines(t)
 	// The XML read is the reference; each shape is a parallel subtest.
-	want := make([]ContextEvent, len(lines))
+	want := make([]Event, len(lines))
 	ok := make([]bool, len(lines))
 	used, unused := 0, 0
 	for i, l := range lines {
@@ -200,7 +200,7 @@ func TestReadContextEveryShape(t *testing.T) {
 			t.Parallel()
 			for i, l := range lines {
 				shape := l.shapes[name]
-				var got ContextEvent
+				var got Event
 				require.Equal(t, ok[i], ReadContext(shape.body, shape.attrs, &got), "%s line %d", name, i)
 				if !ok[i] {
 					continue
@@ -226,7 +226,7 @@ func TestReadContextAllocations(t *testing.T) {
 				continue
 			}
 			shape := l.shapes[name]
-			var ev ContextEvent
+			var ev Event
 			allocs := testing.AllocsPerRun(5, func() { ReadContext(shape.body, shape.attrs, &ev) })
 			assert.Zero(t, allocs, "%s line %d (event %d)", name, i, l.receiver.EventID.ID)
 			checked[name]++
@@ -251,10 +251,10 @@ func TestReadContextSourceGate(t *testing.T) {
 		{`<Event><System><EventID>3</EventID><Channel>System</Channel></System></Event>`, false},
 	}
 	for _, c := range cases {
-		var ev ContextEvent
+		var ev Event
 		assert.Equal(t, c.want, ReadContext(pcommon.NewValueStr(c.body), pcommon.NewMap(), &ev), c.body)
 		if !c.want {
-			assert.Equal(t, ContextEvent{}, ev, "a rejected event leaves nothing behind")
+			assert.Equal(t, Event{}, ev, "a rejected event leaves nothing behind")
 		}
 	}
 }
@@ -265,7 +265,7 @@ func TestReadContextEntitiesAndSystemFields(t *testing.T) {
 		`<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>W6</Computer></System><EventData>` +
 		`<Data Name='CommandLine'>cmd.exe /c echo &quot;a&amp;b&quot;&#13;&#10;</Data><Data Name='Hashes'>&amp;ignored</Data>` +
 		`<Data Name='ParentProcessId'>8200</Data><Data Name='RuleName'/></EventData></Event>`
-	var ev ContextEvent
+	var ev Event
 	require.True(t, ReadContext(pcommon.NewValueStr(xml), pcommon.NewMap(), &ev))
 	assert.Equal(t, "cmd.exe /c echo \"a&b\"\r\n", ev.CommandLine)
 	assert.Equal(t, "8200", ev.ParentProcessID)
@@ -293,7 +293,7 @@ func TestJSONEventID(t *testing.T) {
 		assert.False(t, ok, s)
 	}
 	// an event the correlation uses is still decoded in full
-	var ev ContextEvent
+	var ev Event
 	require.True(t, ReadContext(pcommon.NewValueStr(`{"EventID": 4689, "Channel": "Security", "ProcessId": "0x52c"}`), pcommon.NewMap(), &ev))
 	assert.Equal(t, "0x52c", ev.ProcessID)
 	assert.Equal(t, ShapeJSONString, ev.Shape)
@@ -346,7 +346,7 @@ func BenchmarkReadContext(b *testing.B) {
 			label := map[bool]string{false: "unused-id", true: "used-id"}[used]
 			b.Run(label+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()
-				var ev ContextEvent
+				var ev Event
 				for b.Loop() {
 					for i := range bodies {
 						ReadContext(bodies[i], attrs[i], &ev)
@@ -360,7 +360,7 @@ func BenchmarkReadContext(b *testing.B) {
 
 // project keeps of a fully read event only the fields in want, and the
 // fields every read fills.
-func project(ev ContextEvent, want Fields) ContextEvent {
+func project(ev Event, want Fields) Event {
 	for f := EventDataFields; f != 0; f &= f - 1 {
 		if b := f & -f; want&b == 0 {
 			*ev.slot(b) = ""
@@ -401,10 +401,10 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 				t.Parallel()
 				for i, l := range lines {
 					shape := l.shapes[name]
-					var full ContextEvent
+					var full Event
 					ok := ReadContext(shape.body, shape.attrs, &full)
 					for _, want := range masks {
-						var got ContextEvent
+						var got Event
 						require.Equal(t, ok, ReadContextFields(shape.body, shape.attrs, &got, want), "%s line %d fields %x", name, i, want)
 						if ok {
 							assert.Equal(t, project(full, want), got, "%s line %d fields %x", name, i, want)
@@ -430,7 +430,7 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 func TestFieldNamesRoundTrip(t *testing.T) {
 	names := []string{
 		"UtcTime", "ProcessGuid", "ProcessId", "Image", "ParentProcessGuid", "ParentProcessId",
-		"ParentImage", "CommandLine", "User", "LogonId", "Protocol", "Initiated", "SourceIp",
+		"ParentImage", "CommandLine", "ParentCommandLine", "OriginalFileName", "User", "LogonId", "Protocol", "Initiated", "SourceIp",
 		"SourceHostname", "SourcePort", "DestinationIp", "DestinationHostname", "DestinationPort",
 		"NewProcessId", "NewProcessName", "ParentProcessName", "ProcessName", "SubjectUserName",
 		"SubjectDomainName", "SubjectLogonId", "TargetUserName", "TargetDomainName", "TargetLogonId",
@@ -439,17 +439,17 @@ func TestFieldNamesRoundTrip(t *testing.T) {
 	}
 	var all Fields
 	for _, name := range names {
-		f := contextField(name)
+		f := fieldOf(name)
 		require.NotZero(t, f, name)
 		require.Zero(t, all&f, "%s fills a field another name fills", name)
 		require.Equal(t, 1, bits.OnesCount64(uint64(f)), name)
-		var ev ContextEvent
+		var ev Event
 		require.NotNil(t, ev.slot(f), name)
 		require.Equal(t, f, ev.setField(name, "x", AllFields), name)
 		all |= f
 	}
 	require.Equal(t, EventDataFields, all, "every event data field has a name")
-	require.Equal(t, Fields(0), contextField("Hashes"))
+	require.Equal(t, Fields(0), fieldOf("Hashes"))
 }
 
 // NXLog's flat map carries the event's time as EventTime (im_msvistalog)
@@ -465,7 +465,7 @@ func TestReadContextNXLogEventTime(t *testing.T) {
 		m.PutStr("Hostname", "WS01.corp.example")
 		m.PutStr(key, "2026-11-02 09:00:01")
 		m.PutStr("Initiated", "true")
-		var ev ContextEvent
+		var ev Event
 		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldSystemTime|FieldInitiated), key)
 		assert.Equal(t, "2026-11-02 09:00:01", ev.EventTime, key)
 		assert.Empty(t, ev.SystemTime, key)

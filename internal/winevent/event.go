@@ -1,16 +1,57 @@
 // Package winevent turns a log record holding a Windows event, in any of the
-// body shapes the collectors and forwarders produce, into one ProcessEvent.
+// body shapes the collectors and forwarders produce, into one Event.
 // It depends on nothing but pdata, and reads without allocating unless a value
 // has to be unescaped (XML entities, JSON strings).
 package winevent // import "github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 
 import "strings"
 
-// Event IDs of the process-creation events the detection reads.
+// Event IDs of the events the product reads.
 const (
-	SysmonProcessCreate   = 1
-	SecurityProcessCreate = 4688
+	SysmonProcessCreate    = 1
+	SysmonNetworkConnect   = 3
+	SysmonProcessTerminate = 5
+	SecurityLogon          = 4624
+	SecurityProcessCreate  = 4688
+	SecurityProcessExit    = 4689
 )
+
+// Log is the Windows log an event kind is written to.
+type Log uint8
+
+const (
+	LogSysmon   Log = iota + 1 // Microsoft-Windows-Sysmon/Operational
+	LogSecurity                // Security (Microsoft-Windows-Security-Auditing)
+)
+
+// Kind is one Windows event the reader knows: its id and the log it counts
+// from (other logs reuse the same ids: bug B11 of the seed).
+type Kind struct {
+	ID   int64
+	Log  Log
+	Name string
+}
+
+// kinds are the events the product reads. A new kind is a row here, its
+// field names in fieldOf, and tests.
+var kinds = [...]Kind{
+	{SysmonProcessCreate, LogSysmon, "Sysmon process creation"},
+	{SysmonNetworkConnect, LogSysmon, "Sysmon network connection"},
+	{SysmonProcessTerminate, LogSysmon, "Sysmon process termination"},
+	{SecurityLogon, LogSecurity, "Security logon"},
+	{SecurityProcessCreate, LogSecurity, "Security process creation"},
+	{SecurityProcessExit, LogSecurity, "Security process exit"},
+}
+
+// kindOf returns the kind of an event id.
+func kindOf(id int64) (Kind, bool) {
+	for _, k := range kinds {
+		if k.ID == id {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
 
 // Result says what a record turned out to be.
 type Result uint8
@@ -41,46 +82,109 @@ const (
 	ShapeWinlogbeat
 )
 
-// ProcessEvent holds the fields of a process-creation event under their
-// Windows names. Sysmon and Security name the same things differently; the
-// accessors below give the schema-independent view, while the raw fields stay
-// available for the seed profile, which reads Sysmon names only.
-type ProcessEvent struct {
-	EventID  int64
-	Channel  string
-	Provider string
-	Computer string
-	Shape    Shape
+// Event holds what the reader filled of one Windows event, under the
+// Windows names of its fields: the System fields and, of the event data,
+// the fields the Plan asked for. Sysmon and Security name the same things
+// differently; the accessors below give the schema-independent view of a
+// process creation, while the raw fields stay available for the seed
+// profile, which reads Sysmon names only. Values are substrings of the
+// record (or its pdata strings) unless they had to be unescaped: copy them
+// before keeping them.
+type Event struct {
+	EventID    int64
+	Channel    string
+	Provider   string
+	Computer   string
+	RecordID   int64  // EventRecordID; 0 when the shape does not carry it
+	SystemTime string // TimeCreated/@SystemTime as written; see ParseTime
+	// EventTime is NXLog's EventTime (or TimeGenerated) in a flat map, as
+	// written: the event's time when the map has no TimeCreated. NXLog
+	// writes it without a zone; it is read as UTC (GenerateDateInUTC).
+	EventTime string
+	Shape     Shape
 
-	// Sysmon 1 names.
-	Image             string
-	ParentImage       string
-	CommandLine       string // also Security 4688
-	ParentCommandLine string
-	User              string
-	OriginalFileName  string
-	ProcessID         string // also Security 4688 (creator process id)
+	// Sysmon 1, 3, 5 (ProcessId also on 4624, 4688 as the creator, 4689).
+	UtcTime           string
 	ProcessGUID       string
-	ParentProcessID   string
+	ProcessID         string
+	Image             string
 	ParentProcessGUID string
+	ParentProcessID   string
+	ParentImage       string
+	CommandLine       string // Sysmon 1 and 4688
+	ParentCommandLine string
+	OriginalFileName  string
+	User              string
 	LogonID           string
 
-	// Security 4688 names.
+	// Sysmon 3.
+	Protocol            string
+	Initiated           string
+	SourceIP            string
+	SourceHostname      string
+	SourcePort          string
+	DestinationIP       string
+	DestinationHostname string
+	DestinationPort     string
+
+	// Security 4688 and 4689.
+	NewProcessID      string
 	NewProcessName    string
 	ParentProcessName string
-	NewProcessID      string
+	ProcessName       string // 4689 (and 4624's logon process path)
 	SubjectUserName   string
 	SubjectDomainName string
-	TargetUserName    string
-	TargetDomainName  string
-	TargetLogonID     string
+	SubjectLogonID    string
+
+	// Security 4624 (TargetLogonId and the target account also on 4688).
+	TargetUserName            string
+	TargetDomainName          string
+	TargetLogonID             string
+	LogonType                 string
+	LogonProcessName          string
+	AuthenticationPackageName string
+	WorkstationName           string
+	IPAddress                 string
+	IPPort                    string
+}
+
+// FromExpectedLog reports whether the event comes from the log its kind is
+// written to: Sysmon ids from a channel or provider naming Sysmon, Security
+// ids from the Security channel or the Security-Auditing provider. Forwarders
+// that drop both channel and provider are let through on the event id alone.
+// An id of no known kind is from no expected log.
+func (e *Event) FromExpectedLog() bool {
+	k, ok := kindOf(e.EventID)
+	if !ok {
+		return false
+	}
+	switch k.Log {
+	case LogSysmon:
+		if e.Channel != "" {
+			return containsFoldASCII(e.Channel, "sysmon")
+		}
+		return e.Provider == "" || containsFoldASCII(e.Provider, "sysmon")
+	case LogSecurity:
+		if e.Channel != "" {
+			return strings.EqualFold(e.Channel, "Security")
+		}
+		return e.Provider == "" || strings.EqualFold(e.Provider, "Microsoft-Windows-Security-Auditing")
+	default:
+		return false
+	}
+}
+
+// IsSysmon reports whether the event's kind is written to the Sysmon log.
+func (e *Event) IsSysmon() bool {
+	k, ok := kindOf(e.EventID)
+	return ok && k.Log == LogSysmon
 }
 
 // IsSecurity reports whether the event is a Security 4688 event.
-func (e *ProcessEvent) IsSecurity() bool { return e.EventID == SecurityProcessCreate }
+func (e *Event) IsSecurity() bool { return e.EventID == SecurityProcessCreate }
 
 // ChildImage is the path of the new process, whatever the schema.
-func (e *ProcessEvent) ChildImage() string {
+func (e *Event) ChildImage() string {
 	if e.IsSecurity() && e.NewProcessName != "" {
 		return e.NewProcessName
 	}
@@ -88,7 +192,7 @@ func (e *ProcessEvent) ChildImage() string {
 }
 
 // ParentPath is the path of the creating process, whatever the schema.
-func (e *ProcessEvent) ParentPath() string {
+func (e *Event) ParentPath() string {
 	if e.IsSecurity() && e.ParentProcessName != "" {
 		return e.ParentProcessName
 	}
@@ -96,7 +200,7 @@ func (e *ProcessEvent) ParentPath() string {
 }
 
 // ChildPID is the new process's id (decimal on Sysmon, hex on Security).
-func (e *ProcessEvent) ChildPID() string {
+func (e *Event) ChildPID() string {
 	if e.IsSecurity() {
 		return e.NewProcessID
 	}
@@ -104,7 +208,7 @@ func (e *ProcessEvent) ChildPID() string {
 }
 
 // ParentPID is the creating process's id (decimal on Sysmon, hex on Security).
-func (e *ProcessEvent) ParentPID() string {
+func (e *Event) ParentPID() string {
 	if e.IsSecurity() {
 		return e.ProcessID
 	}
@@ -114,7 +218,7 @@ func (e *ProcessEvent) ParentPID() string {
 // Account returns the account the new process runs as. On 4688 the target
 // account is the real one: for a DCOM-launched server the subject is the
 // machine account. It returns domain and name separately.
-func (e *ProcessEvent) Account() (domain, name string) {
+func (e *Event) Account() (domain, name string) {
 	if !e.IsSecurity() {
 		if i := strings.IndexByte(e.User, '\\'); i >= 0 {
 			return e.User[:i], e.User[i+1:]
@@ -128,7 +232,7 @@ func (e *ProcessEvent) Account() (domain, name string) {
 }
 
 // SessionLogonID is the logon session of the new process, for joins to 4624.
-func (e *ProcessEvent) SessionLogonID() string {
+func (e *Event) SessionLogonID() string {
 	if e.IsSecurity() {
 		return e.TargetLogonID
 	}
@@ -138,59 +242,23 @@ func (e *ProcessEvent) SessionLogonID() string {
 // usable reports whether a Windows field holds a value ("-" means none).
 func usable(s string) bool { return s != "" && s != "-" }
 
-// setField stores a named Windows field. Names are matched exactly, as Windows
-// writes them; unknown names are ignored.
-func (e *ProcessEvent) setField(name, value string) {
+// field returns where a named Windows field of a process creation is
+// stored, nil for names the process reader does not keep. Readers look the
+// name up first, so that the values of the other fields (hashes, GUIDs,
+// versions...) are never touched.
+func (e *Event) field(name string) *string {
+	f := fieldOf(name) & processFields
+	if f == 0 {
+		return nil
+	}
+	return e.slot(f)
+}
+
+// setField stores a named Windows field of a process creation.
+func (e *Event) setProcessField(name, value string) {
 	if f := e.field(name); f != nil {
 		*f = value
 	}
-}
-
-// field returns where a named Windows field is stored, nil for names the
-// detection does not keep. Readers look the name up first, so that the
-// values of the other fields (hashes, GUIDs, versions...) are never touched.
-func (e *ProcessEvent) field(name string) *string {
-	switch name {
-	case "Image":
-		return &e.Image
-	case "ParentImage":
-		return &e.ParentImage
-	case "CommandLine":
-		return &e.CommandLine
-	case "ParentCommandLine":
-		return &e.ParentCommandLine
-	case "User":
-		return &e.User
-	case "OriginalFileName":
-		return &e.OriginalFileName
-	case "ProcessId":
-		return &e.ProcessID
-	case "ProcessGuid":
-		return &e.ProcessGUID
-	case "ParentProcessId":
-		return &e.ParentProcessID
-	case "ParentProcessGuid":
-		return &e.ParentProcessGUID
-	case "LogonId":
-		return &e.LogonID
-	case "NewProcessName":
-		return &e.NewProcessName
-	case "ParentProcessName":
-		return &e.ParentProcessName
-	case "NewProcessId":
-		return &e.NewProcessID
-	case "SubjectUserName":
-		return &e.SubjectUserName
-	case "SubjectDomainName":
-		return &e.SubjectDomainName
-	case "TargetUserName":
-		return &e.TargetUserName
-	case "TargetDomainName":
-		return &e.TargetDomainName
-	case "TargetLogonId":
-		return &e.TargetLogonID
-	}
-	return nil
 }
 
 // isProcessCreation reports whether an event id is one the detection reads.

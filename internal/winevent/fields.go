@@ -1,6 +1,6 @@
 package winevent
 
-// Fields is a set of the ContextEvent fields a reader fills. The
+// Fields is a set of the Event fields a reader fills. The
 // correlation asks first for the few fields that decide whether an event can
 // take part in a join (an outbound connection, a logon of another type), so
 // that only a few fields of the common events are read.
@@ -16,6 +16,8 @@ const (
 	FieldParentProcessID
 	FieldParentImage
 	FieldCommandLine
+	FieldParentCommandLine
+	FieldOriginalFileName
 	FieldUser
 	FieldLogonID
 	FieldProtocol
@@ -54,9 +56,14 @@ const (
 	AllFields = FieldRecordID<<1 - 1
 )
 
-// contextField is the field a Windows name fills, 0 for a name the
-// correlation does not read.
-func contextField(name string) Fields {
+// processFields are the fields Read fills for a process creation.
+const processFields = FieldImage | FieldParentImage | FieldCommandLine | FieldParentCommandLine | FieldUser |
+	FieldOriginalFileName | FieldProcessID | FieldProcessGUID | FieldParentProcessID | FieldParentProcessGUID |
+	FieldLogonID | FieldNewProcessName | FieldParentProcessName | FieldNewProcessID | FieldSubjectUserName |
+	FieldSubjectDomainName | FieldTargetUserName | FieldTargetDomainName | FieldTargetLogonID
+
+// fieldOf is the field a Windows name fills, 0 for a name no reader keeps.
+func fieldOf(name string) Fields {
 	switch name {
 	case "UtcTime":
 		return FieldUtcTime
@@ -74,6 +81,10 @@ func contextField(name string) Fields {
 		return FieldParentImage
 	case "CommandLine":
 		return FieldCommandLine
+	case "ParentCommandLine":
+		return FieldParentCommandLine
+	case "OriginalFileName":
+		return FieldOriginalFileName
 	case "User":
 		return FieldUser
 	case "LogonId":
@@ -131,7 +142,7 @@ func contextField(name string) Fields {
 }
 
 // slot is where an event data field is stored.
-func (e *ContextEvent) slot(f Fields) *string {
+func (e *Event) slot(f Fields) *string {
 	switch f {
 	case FieldUtcTime:
 		return &e.UtcTime
@@ -149,6 +160,10 @@ func (e *ContextEvent) slot(f Fields) *string {
 		return &e.ParentImage
 	case FieldCommandLine:
 		return &e.CommandLine
+	case FieldParentCommandLine:
+		return &e.ParentCommandLine
+	case FieldOriginalFileName:
+		return &e.OriginalFileName
 	case FieldUser:
 		return &e.User
 	case FieldLogonID:
@@ -209,8 +224,8 @@ func (e *ContextEvent) slot(f Fields) *string {
 // field it filled (0 when it filled none). Readers pass only the fields not
 // yet filled: the first of repeated names counts, as for a lookup by name,
 // so a read that stops once it has what it wants agrees with a full one.
-func (e *ContextEvent) setField(name, value string, want Fields) Fields {
-	f := contextField(name) & want
+func (e *Event) setField(name, value string, want Fields) Fields {
+	f := fieldOf(name) & want
 	if f == 0 {
 		return 0
 	}

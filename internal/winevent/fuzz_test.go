@@ -44,10 +44,10 @@ func newRecord() (plog.Logs, plog.LogRecord) {
 }
 
 // checkRead reads a record twice and checks the invariants.
-func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (ProcessEvent, Result) {
+func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (Event, Result) {
 	t.Helper()
 	before := marshalRecord(t, ld)
-	var ev ProcessEvent
+	var ev Event
 	r := Read(lr.Body(), lr.Attributes(), &ev)
 	if r > Unreadable {
 		t.Fatalf("unknown result %d", r)
@@ -63,7 +63,7 @@ func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (ProcessEvent, Res
 	if r == OtherEvent && isProcessCreation(ev.EventID) {
 		t.Fatalf("OtherEvent with process-creation id %d", ev.EventID)
 	}
-	var again ProcessEvent
+	var again Event
 	if r2 := Read(lr.Body(), lr.Attributes(), &again); r2 != r || again != ev {
 		t.Fatalf("not deterministic: %v %+v, then %v %+v", r, ev, r2, again)
 	}
@@ -71,10 +71,10 @@ func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (ProcessEvent, Res
 	// first: never a panic, and a partial read is the full one restricted.
 	// Only a partial read may succeed alone: it stops before a malformed
 	// tail the full read fails on.
-	var full ContextEvent
+	var full Event
 	ok := ReadContext(lr.Body(), lr.Attributes(), &full)
 	for _, want := range [...]Fields{FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP, FieldLogonType, FieldProcessID | FieldSystemTime} {
-		var part ContextEvent
+		var part Event
 		partOK := ReadContextFields(lr.Body(), lr.Attributes(), &part, want)
 		if (ok && !partOK) || (ok && part != project(full, want)) {
 			t.Fatalf("fields %x: %v %+v, full read %v %+v", want, partOK, part, ok, full)

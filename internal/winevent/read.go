@@ -11,8 +11,8 @@ import (
 // windowseventlog receiver's, a flat Windows map, Winlogbeat's), a string body
 // (raw event XML, or a JSON object), and flat Windows fields in the record
 // attributes. Nothing is modified; ev is reset first.
-func Read(body pcommon.Value, attrs pcommon.Map, ev *ProcessEvent) Result {
-	*ev = ProcessEvent{}
+func Read(body pcommon.Value, attrs pcommon.Map, ev *Event) Result {
+	*ev = Event{}
 	result := NotWindows
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
@@ -31,7 +31,7 @@ func Read(body pcommon.Value, attrs pcommon.Map, ev *ProcessEvent) Result {
 	return result
 }
 
-func readString(s string, ev *ProcessEvent) Result {
+func readString(s string, ev *Event) Result {
 	s = trimBodyStart(s)
 	switch {
 	case strings.HasPrefix(s, "<"):
@@ -46,7 +46,7 @@ func readString(s string, ev *ProcessEvent) Result {
 // readJSON handles a string body holding one JSON object in any of the map
 // shapes. It allocates (JSON strings need unescaping); a cheap look for an
 // event-id key first keeps ordinary JSON logs from being decoded at all.
-func readJSON(s string, ev *ProcessEvent) Result {
+func readJSON(s string, ev *Event) Result {
 	m, r := decodeJSONEvent(s)
 	if r != OtherEvent {
 		return r
@@ -59,7 +59,7 @@ func readJSON(s string, ev *ProcessEvent) Result {
 	return r
 }
 
-func readMap(m pcommon.Map, ev *ProcessEvent) Result {
+func readMap(m pcommon.Map, ev *Event) Result {
 	if v, ok := m.Get("event_id"); ok {
 		return readReceiverMap(m, v, ev)
 	}
@@ -71,7 +71,7 @@ func readMap(m pcommon.Map, ev *ProcessEvent) Result {
 
 // readReceiverMap reads the windowseventlog receiver's structured body, with
 // event_data in map format or in array format (event_data.data = [{Name: value}]).
-func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Result {
+func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event) Result {
 	id, ok := receiverEventID(idValue)
 	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
 		return r
@@ -135,7 +135,7 @@ func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *ProcessEvent) Res
 
 // readFlat reads Windows names at the top level of a map, as NXLog and the
 // Sumo Logic installed collector send them.
-func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
+func readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
 	id, ok := flatEventID(m)
 	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
 		return r
@@ -153,7 +153,7 @@ func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
 		case sysComputer:
 			ev.Computer = v.Str()
 		case sysElements:
-			ev.setField(k, v.Str())
+			ev.setProcessField(k, v.Str())
 		default:
 		}
 	}
@@ -161,7 +161,7 @@ func readFlat(m pcommon.Map, ev *ProcessEvent, shape Shape) Result {
 }
 
 // readWinlogbeat reads Winlogbeat's winlog.* layout.
-func readWinlogbeat(w pcommon.Map, ev *ProcessEvent) Result {
+func readWinlogbeat(w pcommon.Map, ev *Event) Result {
 	id, ok := winlogEventID(w)
 	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
 		return r
@@ -173,7 +173,7 @@ func readWinlogbeat(w pcommon.Map, ev *ProcessEvent) Result {
 	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
 		for k, v := range data.Map().All() {
 			if v.Type() == pcommon.ValueTypeStr {
-				ev.setField(k, v.Str())
+				ev.setProcessField(k, v.Str())
 			}
 		}
 	}
@@ -208,8 +208,8 @@ func valueInt(v pcommon.Value) (int64, bool) {
 }
 
 // ReadJSONForTest reads a flat JSON object, for other packages' tests.
-func ReadJSONForTest(s string) (*ProcessEvent, Result) {
-	ev := &ProcessEvent{}
+func ReadJSONForTest(s string) (*Event, Result) {
+	ev := &Event{}
 	return ev, readString(s, ev)
 }
 
@@ -242,5 +242,5 @@ func PeekEventID(body pcommon.Value) (id int64, ok bool) {
 	}
 }
 
-// IsProcessCreationID reports whether Read fills a ProcessEvent for this id.
+// IsProcessCreationID reports whether Read fills a process creation for this id.
 func IsProcessCreationID(id int64) bool { return isProcessCreation(id) }

@@ -82,21 +82,21 @@ func catalogueRecords(t testing.TB) []catalogueRecord {
 }
 
 // readRecord renders a line in a shape and reads it back.
-func readRecord(t testing.TB, s bodyShape, line string) (ProcessEvent, Result) {
+func readRecord(t testing.TB, s bodyShape, line string) (Event, Result) {
 	t.Helper()
 	lr := plog.NewLogRecord()
 	s.render(t, line, lr)
-	var ev ProcessEvent
+	var ev Event
 	r := Read(lr.Body(), lr.Attributes(), &ev)
 	return ev, r
 }
 
 // TestEveryShapeAgrees reads each of the 78 catalogue events in all seven
-// body shapes: every shape must give the same ProcessEvent (apart from Shape),
+// body shapes: every shape must give the same Event (apart from Shape),
 // and that event must carry exactly the catalogue's fields.
 func TestEveryShapeAgrees(t *testing.T) {
 	records := catalogueRecords(t)
-	events := make([][]ProcessEvent, len(bodyShapes))
+	events := make([][]Event, len(bodyShapes))
 	for si, s := range bodyShapes {
 		lines := fixtureLines(t, s.file)
 		require.Len(t, lines, 78, s.name)
@@ -119,18 +119,18 @@ func TestEveryShapeAgrees(t *testing.T) {
 		ev := events[0][i]
 		assert.Equal(t, int64(rec.Event["EventID"].(float64)), ev.EventID, rec.ID)
 		assert.Equal(t, rec.ID+".catalogue.test", ev.Computer, rec.ID)
-		for field, get := range map[string]func(*ProcessEvent) string{
-			"Image":             func(e *ProcessEvent) string { return e.Image },
-			"NewProcessName":    func(e *ProcessEvent) string { return e.NewProcessName },
-			"ParentImage":       func(e *ProcessEvent) string { return e.ParentImage },
-			"ParentProcessName": func(e *ProcessEvent) string { return e.ParentProcessName },
-			"CommandLine":       func(e *ProcessEvent) string { return e.CommandLine },
-			"ParentCommandLine": func(e *ProcessEvent) string { return e.ParentCommandLine },
-			"User":              func(e *ProcessEvent) string { return e.User },
-			"OriginalFileName":  func(e *ProcessEvent) string { return e.OriginalFileName },
-			"SubjectUserName":   func(e *ProcessEvent) string { return e.SubjectUserName },
-			"TargetUserName":    func(e *ProcessEvent) string { return e.TargetUserName },
-			"TargetLogonId":     func(e *ProcessEvent) string { return e.TargetLogonID },
+		for field, get := range map[string]func(*Event) string{
+			"Image":             func(e *Event) string { return e.Image },
+			"NewProcessName":    func(e *Event) string { return e.NewProcessName },
+			"ParentImage":       func(e *Event) string { return e.ParentImage },
+			"ParentProcessName": func(e *Event) string { return e.ParentProcessName },
+			"CommandLine":       func(e *Event) string { return e.CommandLine },
+			"ParentCommandLine": func(e *Event) string { return e.ParentCommandLine },
+			"User":              func(e *Event) string { return e.User },
+			"OriginalFileName":  func(e *Event) string { return e.OriginalFileName },
+			"SubjectUserName":   func(e *Event) string { return e.SubjectUserName },
+			"TargetUserName":    func(e *Event) string { return e.TargetUserName },
+			"TargetLogonId":     func(e *Event) string { return e.TargetLogonID },
 		} {
 			want, _ := rec.Event[field].(string)
 			assert.Equal(t, want, get(&ev), "%s %s", rec.ID, field)
@@ -202,7 +202,7 @@ func TestXMLValuesUnescaped(t *testing.T) {
 			`<Data Name='User'>CORP\x</Data>`+
 			`<DataX Name="Image">wrong</DataX>`+
 			`<Data>anonymous</Data>`))
-	var ev ProcessEvent
+	var ev Event
 	require.Equal(t, ProcessCreation, Read(body, pcommon.NewMap(), &ev))
 	assert.Equal(t, ShapeRawXML, ev.Shape)
 	assert.Equal(t, `C:\Windows\System32\cmd.exe`, ev.Image)
@@ -218,7 +218,7 @@ func TestXMLDoctypeNotExpanded(t *testing.T) {
 	xml := `<?xml version="1.0"?><!DOCTYPE Event [<!ENTITY xxe SYSTEM "file:///etc/passwd">` +
 		`<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>` +
 		xmlEvent("1", `<Data Name="CommandLine">&xxe;&lol2;</Data><Data Name="Image">&lol;</Data>`)
-	var ev ProcessEvent
+	var ev Event
 	require.Equal(t, ProcessCreation, Read(pcommon.NewValueStr(xml), pcommon.NewMap(), &ev))
 	assert.Equal(t, "&xxe;&lol2;", ev.CommandLine)
 	assert.Equal(t, "&lol;", ev.Image)
@@ -297,7 +297,7 @@ func TestEventIDTypes(t *testing.T) {
 	for _, p := range places {
 		for _, id := range ids {
 			body, attrs := p.body(id.set)
-			var ev ProcessEvent
+			var ev Event
 			r := Read(body, attrs, &ev)
 			if id.ok {
 				if assert.Equal(t, ProcessCreation, r, "%s / %s", p.name, id.name) {
@@ -317,7 +317,7 @@ func TestEventIDMapWithoutID(t *testing.T) {
 	body := pcommon.NewValueMap()
 	body.Map().PutEmptyMap("event_id").PutInt("qualifiers", 0)
 	body.Map().PutEmptyMap("event_data").PutStr("Image", `C:\x.exe`)
-	var ev ProcessEvent
+	var ev Event
 	assert.Equal(t, NotWindows, Read(body, pcommon.NewMap(), &ev))
 }
 
@@ -344,14 +344,14 @@ func TestEventIDInXMLAndJSON(t *testing.T) {
 		{`{"EventID": 4624}`, OtherEvent, 4624},
 		{`{"message": "no id here"}`, NotWindows, 0},
 	} {
-		var ev ProcessEvent
+		var ev Event
 		assert.Equal(t, tc.want, Read(pcommon.NewValueStr(tc.body), pcommon.NewMap(), &ev), tc.body)
 		assert.Equal(t, tc.id, ev.EventID, tc.body)
 	}
 }
 
 func TestAccessors(t *testing.T) {
-	sysmon := ProcessEvent{
+	sysmon := Event{
 		EventID: 1, Image: `C:\a\child.exe`, ParentImage: `C:\a\parent.exe`, User: `CORP\jane`,
 		ProcessID: "10", ParentProcessID: "20", LogonID: "0x3e7",
 		NewProcessName: "ignored", ParentProcessName: "ignored", TargetUserName: "ignored", TargetLogonID: "ignored",
@@ -371,7 +371,7 @@ func TestAccessors(t *testing.T) {
 	d, n = sysmon.Account()
 	assert.Equal(t, [2]string{"NT AUTHORITY", `SYSTEM\extra`}, [2]string{d, n}, "split at the first backslash")
 
-	sec := ProcessEvent{
+	sec := Event{
 		EventID: 4688, NewProcessName: `C:\b\new.exe`, ParentProcessName: `C:\b\creator.exe`,
 		Image: `C:\ignored.exe`, ParentImage: `C:\ignored.exe`,
 		ProcessID: "0x10", NewProcessID: "0x20",
@@ -401,9 +401,9 @@ func TestAccessors(t *testing.T) {
 // TestReadResetsEvent: Read starts from a zero event, so fields of an earlier
 // record never leak into the next.
 func TestReadResetsEvent(t *testing.T) {
-	ev := ProcessEvent{Image: "stale", CommandLine: "stale", EventID: 1}
+	ev := Event{Image: "stale", CommandLine: "stale", EventID: 1}
 	assert.Equal(t, NotWindows, Read(pcommon.NewValueStr("hello"), pcommon.NewMap(), &ev))
-	assert.Equal(t, ProcessEvent{}, ev)
+	assert.Equal(t, Event{}, ev)
 }
 
 func TestReceiverArrayOddItems(t *testing.T) {
@@ -420,7 +420,7 @@ func TestReceiverArrayOddItems(t *testing.T) {
 	item.PutStr("Image", `C:\x.exe`)
 	item.PutStr("CommandLine", "x /y")
 	data.AppendEmpty().SetEmptyMap().PutStr("", "anonymous")
-	var ev ProcessEvent
+	var ev Event
 	require.Equal(t, ProcessCreation, Read(body, pcommon.NewMap(), &ev))
 	assert.Equal(t, ShapeReceiverArray, ev.Shape)
 	assert.Equal(t, `C:\x.exe`, ev.Image)
@@ -450,7 +450,7 @@ func TestStringBodyEdges(t *testing.T) {
 		{`{"log": "ordinary"}`, NotWindows},
 		{"plain text", NotWindows},
 	} {
-		var ev ProcessEvent
+		var ev Event
 		assert.Equal(t, tc.want, Read(pcommon.NewValueStr(tc.body), pcommon.NewMap(), &ev), "%q", tc.body)
 	}
 }
@@ -505,7 +505,7 @@ func itoa(n int64) string {
 // shapes and for raw XML without entities, on process creations and other events.
 func TestReadAllocations(t *testing.T) {
 	attrs := pcommon.NewMap()
-	var ev ProcessEvent
+	var ev Event
 	for name, body := range nonProcessBodies() {
 		r := Read(body, attrs, &ev)
 		require.Equal(t, OtherEvent, r, name)

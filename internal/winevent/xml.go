@@ -12,7 +12,7 @@ import (
 // predefined entities and character references, so hostile XML cannot make
 // it fetch or expand anything. Values are substrings of the input unless they
 // hold an entity.
-func readXML(s string, ev *ProcessEvent) Result {
+func readXML(s string, ev *Event) Result {
 	id, sys, r := readXMLSystem(s, isProcessCreation)
 	ev.EventID = id
 	if r != ProcessCreation {
@@ -27,7 +27,7 @@ func readXML(s string, ev *ProcessEvent) Result {
 }
 
 // readEventData walks the <Data Name="...">value</Data> elements.
-func readEventData(s string, ev *ProcessEvent) Result {
+func readEventData(s string, ev *Event) Result {
 	d := dataScanner{rest: s}
 	for {
 		name, value, ok := d.next()
