@@ -407,17 +407,17 @@ func (corr *correlation) shutdown(context.Context) error {
 // that it does not move its host's clock (an ingest time would expire every
 // entry of a host whose events are replayed or delayed). A timestamp beyond
 // int64 nanoseconds (after 2262) is passed over like an unset one.
-func recordTime(lr plog.LogRecord, ce *winevent.Event) (t int64, untimed bool) {
-	if t, ok := winevent.ParseTime(ce.SystemTime); ok {
+func recordTime(lr plog.LogRecord, ev *winevent.Event) (t int64, untimed bool) {
+	if t, ok := winevent.ParseTime(ev.SystemTime); ok {
 		return t, false
 	}
-	if t, ok := winevent.ParseTime(ce.EventTime); ok {
+	if t, ok := winevent.ParseTime(ev.EventTime); ok {
 		return t, false
 	}
 	if ts := lr.Timestamp(); ts != 0 && ts <= math.MaxInt64 {
 		return int64(ts), false
 	}
-	if t, ok := winevent.ParseTime(ce.UtcTime); ok {
+	if t, ok := winevent.ParseTime(ev.UtcTime); ok {
 		return t, false
 	}
 	if ts := lr.ObservedTimestamp(); ts != 0 && ts <= math.MaxInt64 {
@@ -426,35 +426,24 @@ func recordTime(lr plog.LogRecord, ce *winevent.Event) (t int64, untimed bool) {
 	return time.Now().UnixNano(), true
 }
 
-// wants reports whether the correlation reads a record with this event id
-// (not a process creation) at all: none while it is off. It depends on the
-// configuration only (Correlator.FirstFields), so the peek pass can decide
-// for a run of records before any of them is observed.
-func (corr *correlation) wants(eventID int64) bool {
-	return corr != nil && corr.c.FirstFields(eventID) != 0
+// needs returns what the correlation reads of each kind of event, for the
+// processor's reader: nothing while it is off.
+func (corr *correlation) needs() []winevent.Need {
+	if corr == nil {
+		return nil
+	}
+	return corr.c.Needs()
 }
 
-// observeContext feeds a record that is not a process creation. ev holds
-// what winevent.Read found: a record whose event id the correlation does not
-// use returns here, before anything else is read.
+// observeContext feeds a record that is not a process creation, as the
+// processor's reader filled it: for the events the correlation joins, the
+// fields its plan asks for.
 func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.Event, batch *correlationBatch) {
-	if corr == nil {
+	if corr == nil || !ev.FromExpectedLog() {
 		return
 	}
-	want := corr.c.FirstFields(ev.EventID)
-	if want == 0 {
-		return
-	}
-	var ce winevent.Event
-	if !winevent.ReadContextFields(lr.Body(), lr.Attributes(), &ce, want) {
-		return
-	}
-	if more := corr.c.RestFields(&ce); more&^want != 0 &&
-		!winevent.ReadContextFields(lr.Body(), lr.Attributes(), &ce, want|more) {
-		return
-	}
-	in := correlate.Input{Event: &ce}
-	in.Time, in.Untimed = recordTime(lr, &ce)
+	in := correlate.Input{Event: ev}
+	in.Time, in.Untimed = recordTime(lr, ev)
 	_, batch.late = corr.c.Observe(&in, batch.late)
 }
 
@@ -462,23 +451,19 @@ func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.Event, b
 // returns the verdict to write (the engine's, or the correlation's when the
 // engine found nothing) and the finding about this record.
 func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.Event, v rules.Verdict, batch *correlationBatch) (rules.Verdict, correlate.Finding) {
-	if corr == nil {
+	if corr == nil || !ev.FromExpectedLog() {
 		return v, correlate.Finding{}
 	}
-	// Most process creations can take part in no join: decided from what
-	// the engine's reader already has, before the record is read again.
+	// Most process creations can take part in no join: decided before any
+	// lock is taken or anything copied.
 	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.ServerLaunch, v.Excluded != "", ev.ChildPID()) {
 		return v, correlate.Finding{}
 	}
-	var ce winevent.Event
-	if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
-		return v, correlate.Finding{}
-	}
 	in := correlate.Input{
-		Event:     &ce,
+		Event:     ev,
 		Detection: v.Detected(), Excluded: v.Excluded != "", ServerLaunch: v.ServerLaunch,
 	}
-	in.Time, in.Untimed = recordTime(lr, &ce)
+	in.Time, in.Untimed = recordTime(lr, ev)
 	var keep correlate.Keeper
 	if corr.late {
 		batch.keep.lr = lr
@@ -684,7 +669,7 @@ func (p *detectionProcessor) writeLate(lr plog.LogRecord, f *correlate.Finding, 
 // left out of its longest strings.
 func (p *detectionProcessor) annotateLate(lr plog.LogRecord, f *correlate.Finding, v rules.Verdict, cut int) {
 	var ev winevent.Event
-	winevent.Read(lr.Body(), lr.Attributes(), &ev)
+	p.reader.Read(lr.Body(), lr.Attributes(), &ev)
 	if v.Detected() {
 		p.annotate(lr, &ev, v)
 	}

@@ -439,16 +439,29 @@ func TestCorrelationOff(t *testing.T) {
 	}
 }
 
-// TestCorrelationWants: the peek passes over the ids the correlation never
-// reads; exits are read (their image decides the rest) whatever the state.
-func TestCorrelationWants(t *testing.T) {
+// TestReaderPlan: the processor's reader reads the ids its consumers read,
+// and no more: with the correlation the events it joins, without it the
+// process creations alone; the seed profile without process attributes the
+// three fields of the query.
+func TestReaderPlan(t *testing.T) {
 	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), defaultConfig())
 	require.NoError(t, err)
-	for id, want := range map[int64]bool{3: true, 4624: true, 5: true, 4689: true, 7: false, 4634: false} {
-		assert.Equal(t, want, proc.corr.wants(id), "event %d", id)
+	assert.ElementsMatch(t, []int64{1, 3, 5, 4624, 4688, 4689}, proc.reader.IDs())
+	for _, id := range []int64{7, 4634, 4672, 4104} {
+		assert.Zero(t, proc.reader.Fields(id), "event %d", id)
 	}
-	var off *correlation
-	assert.False(t, off.wants(3), "correlation off")
+	cfg := defaultConfig()
+	cfg.Correlation.Enabled = false
+	proc, err = newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []int64{1, 4688}, proc.reader.IDs(), "correlation off")
+
+	cfg = defaultConfig()
+	cfg.Profile, cfg.ProcessAttributes = ProfileSeed, false
+	proc, err = newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []int64{1, 4688}, proc.reader.IDs(), "seed")
+	assert.Equal(t, winevent.FieldImage|winevent.FieldParentImage|winevent.FieldCommandLine, proc.reader.Fields(1))
 }
 
 // TestCorrelationUnusedEventsTouchNoState: records of the ids the
@@ -728,5 +741,36 @@ func TestCorrelationStreamsEveryShapeOrderAndSplit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReaderPlanCoversTheAnnotation: the process attributes a detection
+// carries are the same read with the processor's plan as read in full, in
+// every shape, with and without the correlation (whose plan reads most
+// process fields too) and for both profiles.
+func TestReaderPlanCoversTheAnnotation(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		profile string
+		corr    bool
+	}{{"seed", ProfileSeed, false}, {"extended", ProfileExtended, true}, {"extended, correlation off", ProfileExtended, false}} {
+		cfg := defaultConfig()
+		cfg.Profile, cfg.Correlation.Enabled = c.profile, c.corr
+		proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+		require.NoError(t, err)
+		for _, s := range shapes {
+			lrs := catalogueLogs(t, s).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < lrs.Len(); i++ {
+				lr := lrs.At(i)
+				var full, planned winevent.Event
+				require.Equal(t, winevent.Filled, winevent.Read(lr.Body(), lr.Attributes(), &full))
+				require.Equal(t, winevent.Filled, proc.reader.Read(lr.Body(), lr.Attributes(), &planned))
+				want, got := pcommon.NewMap(), pcommon.NewMap()
+				putProcess(want, &full)
+				putProcess(got, &planned)
+				require.Positive(t, want.Len())
+				assert.Equal(t, want.AsRaw(), got.AsRaw(), "%s, %s, record %d", c.name, s.name, i)
+			}
+		}
 	}
 }

@@ -72,6 +72,7 @@ const (
 
 type detectionProcessor struct {
 	cfg       *Config
+	reader    *winevent.Reader // what the rules, the annotation and the correlation read
 	engine    *rules.Engine
 	ruleset   string
 	logger    *zap.Logger
@@ -95,6 +96,7 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 	}
 	return &detectionProcessor{
 		cfg:       cfg,
+		reader:    winevent.NewReader(readerNeeds(cfg, engine, corr)...),
 		engine:    engine,
 		ruleset:   "otelcol-dcom/dcomdetection/" + cfg.Profile,
 		logger:    set.Logger,
@@ -102,6 +104,18 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 		corr:      corr,
 		strip:     cfg.UpstreamVerdicts != UpstreamVerdictsKeep,
 	}, nil
+}
+
+// readerNeeds compiles what each consumer of an event reads: the rules and
+// their exclusions, the annotation (process_attributes), the correlation.
+func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation) []winevent.Need {
+	needs := engine.Needs()
+	if cfg.ProcessAttributes {
+		needs = append(needs,
+			winevent.Need{ID: winevent.SysmonProcessCreate, First: processAttributeFields},
+			winevent.Need{ID: winevent.SecurityProcessCreate, First: processAttributeFields})
+	}
+	return append(needs, corr.needs()...)
 }
 
 // processLogs inspects every record; detections are annotated in place, and
@@ -122,7 +136,9 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 			if p.cfg.DropUnmatched {
 				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, &ev, &stats) })
 			} else {
-				p.inspectAll(lrs, &ev, &stats)
+				for k := 0; k < lrs.Len(); k++ {
+					p.inspect(lrs.At(k), &ev, &stats)
+				}
 			}
 			p.corr.emitLate(p, lrs, &stats.corr, &stats)
 		}
@@ -141,46 +157,22 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 	return ld, nil
 }
 
-// lookahead is how many records inspectAll peeks at before reading the
-// ones it needs.
-const lookahead = 64
-
-// inspectAll inspects records in runs of lookahead: a tight first pass reads
-// only the event ids, so the CPU overlaps the cache misses of many records
-// fresh from a receiver; the second reads the process creations, the events
-// the correlation reads now, and whatever the peek could not place.
-func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Event, stats *batchStats) {
-	n := lrs.Len()
-	for k := 0; k < n; k += lookahead {
-		var need [lookahead]bool
-		m := min(lookahead, n-k)
-		for x := 0; x < m; x++ {
-			id, ok := winevent.PeekEventID(lrs.At(k + x).Body())
-			need[x] = !ok || winevent.IsProcessCreationID(id) || p.corr.wants(id)
-		}
-		for x := 0; x < m; x++ {
-			if need[x] {
-				p.inspect(lrs.At(k+x), ev, stats)
-			} else {
-				stats.inspected++
-				p.stripUpstream(lrs.At(k+x), stats)
-			}
-		}
-	}
-}
-
-// inspect reads one record, evaluates it and annotates a detection. It
-// reports whether the record is a detection.
+// inspect reads one record, once, evaluates it and annotates a detection.
+// The rules and the correlation consume the same event. It reports whether
+// the record is a detection.
 func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.Event, stats *batchStats) bool {
 	stats.inspected++
 	p.stripUpstream(lr, stats)
-	switch winevent.Read(lr.Body(), lr.Attributes(), ev) {
-	case winevent.ProcessCreation:
+	switch p.reader.Read(lr.Body(), lr.Attributes(), ev) {
+	case winevent.Filled:
 	case winevent.Unreadable:
 		stats.unreadable++
 		return false
 	default:
-		p.corr.observeContext(lr, ev, &stats.corr) // returns at once for event ids it does not use
+		return false
+	}
+	if !ev.IsProcessCreation() {
+		p.corr.observeContext(lr, ev, &stats.corr)
 		return false
 	}
 	verdict := p.engine.Evaluate(ev)
@@ -260,6 +252,14 @@ func (p *detectionProcessor) putVerdict(m pcommon.Map, v rules.Verdict) {
 	m.PutStr(attrRuleReference, subtechniqueReference)
 	m.PutStr(attrRulesetName, p.ruleset)
 }
+
+// processAttributeFields are what putProcess writes, under both schemas.
+const processAttributeFields = winevent.FieldImage | winevent.FieldNewProcessName | winevent.FieldCommandLine |
+	winevent.FieldProcessID | winevent.FieldNewProcessID | winevent.FieldParentProcessID | winevent.FieldProcessGUID |
+	winevent.FieldOriginalFileName | winevent.FieldUser | winevent.FieldTargetUserName | winevent.FieldTargetDomainName |
+	winevent.FieldSubjectUserName | winevent.FieldSubjectDomainName | winevent.FieldParentImage |
+	winevent.FieldParentProcessName | winevent.FieldParentCommandLine | winevent.FieldParentProcessGUID |
+	winevent.FieldLogonID | winevent.FieldTargetLogonID
 
 // putProcess writes the normalized process fields, whatever schema they came from.
 func putProcess(m pcommon.Map, ev *winevent.Event) {

@@ -159,7 +159,7 @@ func (m *refModel) verdict(e *genEvent) rules.Verdict {
 		w := e.render()
 		w.put(lr, "map")
 		var ev winevent.Event
-		if winevent.Read(lr.Body(), lr.Attributes(), &ev) == winevent.ProcessCreation {
+		if winevent.Read(lr.Body(), lr.Attributes(), &ev) == winevent.Filled {
 			e.verdict = m.engine.Evaluate(&ev)
 		}
 		e.verdictSet = true

@@ -23,7 +23,7 @@ func DetectionFilter() func(Event) bool {
 		body := pcommon.NewValueMap()
 		g.renderMap(&e, false, body.Map())
 		var ev winevent.Event
-		if winevent.Read(body, pcommon.NewMap(), &ev) != winevent.ProcessCreation {
+		if winevent.Read(body, pcommon.NewMap(), &ev) != winevent.Filled {
 			return false
 		}
 		return seed.Evaluate(&ev).Detected() || ext.Evaluate(&ev).Detected()

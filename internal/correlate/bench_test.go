@@ -13,7 +13,7 @@ import (
 // benchRecords picks stream records (both shapes' bodies) by what the
 // correlation does with them:
 //   - unused: event ids it does not read (4634, 4672, 4103, 4104, 10016):
-//     rejected by ReadContext after the event id;
+//     passed over by the reader after the event id;
 //   - stateless: ids it reads that keep nothing and join nothing (outbound
 //     Sysmon 3, exits of processes that are not servers, logons that are not
 //     network logons from another host, process creations whose parent is
@@ -50,8 +50,9 @@ func benchRecords(b *testing.B, shape string) (unused, stateless []pcommon.Value
 	return unused, stateless
 }
 
-// BenchmarkObserve measures ReadContext + Observe per record, the way the
-// processor calls them, for records that need no state. Both allocate
+// BenchmarkObserve measures the read with the correlation's plan + Observe
+// per record, the way the processor calls them, for records that need no
+// state. Both allocate
 // nothing (raw XML bodies with entities allocate to unescape them).
 func BenchmarkObserve(b *testing.B) {
 	for _, shape := range shapes {
@@ -60,6 +61,7 @@ func BenchmarkObserve(b *testing.B) {
 		require.NoError(b, err)
 		c, err := New(testConfig(engine))
 		require.NoError(b, err)
+		reader := winevent.NewReader(c.Needs()...)
 		attrs := pcommon.NewMap()
 		run := func(name string, records []pcommon.Value) {
 			b.Run(shape+"/"+name, func(b *testing.B) {
@@ -68,7 +70,7 @@ func BenchmarkObserve(b *testing.B) {
 				var late []Finding
 				for b.Loop() {
 					for _, body := range records {
-						if !winevent.ReadContext(body, attrs, &ce) {
+						if reader.Read(body, attrs, &ce) != winevent.Filled || !ce.FromExpectedLog() {
 							continue
 						}
 						in := Input{Event: &ce}
@@ -112,6 +114,7 @@ func TestObserveAllocatesNothingWithoutState(t *testing.T) {
 		require.Greater(t, len(stateless), 100)
 		c, err := New(testConfig(engine))
 		require.NoError(t, err)
+		reader := winevent.NewReader(c.Needs()...)
 		attrs := pcommon.NewMap()
 		for name, records := range map[string][]pcommon.Value{"unused": unused, "stateless": stateless} {
 			var ce winevent.Event
@@ -121,7 +124,7 @@ func TestObserveAllocatesNothingWithoutState(t *testing.T) {
 					if shape == "xml" && containsAmp(body.Str()) && name == "stateless" {
 						continue
 					}
-					if !winevent.ReadContext(body, attrs, &ce) {
+					if reader.Read(body, attrs, &ce) != winevent.Filled || !ce.FromExpectedLog() {
 						continue
 					}
 					in := Input{Event: &ce}

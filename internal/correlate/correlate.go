@@ -443,7 +443,7 @@ func (c *Correlator) Stats() Stats {
 
 // Input is one record for Observe.
 type Input struct {
-	// Event is the record, read by winevent.ReadContext.
+	// Event is the record, read by a winevent.Reader with the plan of Needs.
 	Event *winevent.Event
 	// Time is the record's time (Unix ns): its TimeCreated, or the record's
 	// timestamp when the body has none.

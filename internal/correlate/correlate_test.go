@@ -431,51 +431,101 @@ func TestConcurrentHostsRace(t *testing.T) {
 	assert.LessOrEqual(t, st.Entries, 512)
 }
 
+// needOf returns the correlation's need of an event id (zero when none).
+func needOf(c *Correlator, id int64) winevent.Need {
+	for _, n := range c.Needs() {
+		if n.ID == id {
+			return n
+		}
+	}
+	return winevent.Need{}
+}
+
+// more is what a need decides for an event: the rest of it, or not. It
+// reads the event as the reader does, with a plan of this need alone.
+func more(n winevent.Need, ev *winevent.Event) bool {
+	if n.More == nil {
+		return true
+	}
+	var values []string
+	for b := n.By; b != 0; b &= b - 1 {
+		values = append(values, fieldValue(ev, b&-b))
+	}
+	values = append(values, "", "")
+	return n.More(values[0], values[1])
+}
+
+// fieldValue is the value of one field of an event.
+func fieldValue(ev *winevent.Event, f winevent.Fields) string {
+	switch f {
+	case winevent.FieldImage:
+		return ev.Image
+	case winevent.FieldInitiated:
+		return ev.Initiated
+	case winevent.FieldLogonType:
+		return ev.LogonType
+	case winevent.FieldProcessName:
+		return ev.ProcessName
+	}
+	panic("no test accessor for this field")
+}
+
 // TestFieldsReadFirst: which events are read at all, and in full, from the
 // few fields that decide it.
 func TestFieldsReadFirst(t *testing.T) {
 	hn := newHarness(t, nil)
 	c := hn.c
-	assert.NotZero(t, c.FirstFields(3)&winevent.FieldInitiated)
-	assert.Equal(t, winevent.FieldLogonType, c.FirstFields(4624))
-	assert.Zero(t, c.FirstFields(7), "image load")
+	conn := needOf(c, 3)
+	assert.NotZero(t, conn.First&winevent.FieldInitiated)
+	assert.Equal(t, winevent.AllFields, conn.Rest)
+	lgn := needOf(c, 4624)
+	assert.Equal(t, winevent.FieldLogonType, lgn.First)
+	assert.Equal(t, logonFields, lgn.Rest)
+	assert.Zero(t, needOf(c, 7).ID, "image load")
+	assert.Equal(t, processFields, needOf(c, 4688).First)
+	assert.Nil(t, needOf(c, 1).More, "a process creation is read in full")
 
 	out := conn3(1, 0, `C:\Windows\explorer.exe`, "{g}", "10.0.0.6", "49700", "10.0.0.5", "443")
 	out.Initiated = "true"
-	assert.Zero(t, c.RestFields(out), "outbound: the source address is enough")
+	assert.False(t, more(conn, out), "outbound: the source address is enough")
 	svc := conn3(1, 0, `C:\Windows\System32\svchost.exe`, "{g}", "10.0.0.5", "50000", "10.0.0.6", "49700")
-	assert.Zero(t, c.RestFields(svc), "inbound to a process not watched")
+	assert.False(t, more(conn, svc), "inbound to a process not watched")
 	in := conn3(1, 0, `C:\Windows\explorer.exe`, "{g}", "10.0.0.5", "50000", "10.0.0.6", "49700")
-	assert.Equal(t, winevent.AllFields, c.RestFields(in), "inbound to explorer")
+	assert.True(t, more(conn, in), "inbound to explorer")
 	lg := logon(w6, 1, 0, "0x10", "10.0.0.5", "50000", "u")
-	assert.Equal(t, logonFields, c.RestFields(lg))
+	assert.True(t, more(lgn, lg))
 	lg.LogonType = "2"
-	assert.Zero(t, c.RestFields(lg), "interactive logon")
+	assert.False(t, more(lgn, lg), "interactive logon")
 
 	off := newHarness(t, func(c *Config) { c.InboundChild, c.Logon = false, false })
-	assert.Zero(t, off.c.FirstFields(3))
-	assert.Zero(t, off.c.FirstFields(4624))
+	assert.Zero(t, needOf(off.c, 3).ID)
+	assert.Zero(t, needOf(off.c, 4624).ID)
+	none := newHarness(t, func(c *Config) { c.InboundChild, c.Logon, c.ServerChild = false, false, false })
+	assert.Empty(t, none.c.Needs(), "nothing to join: nothing read")
 }
 
 // TestExitsOfServerImagesOnly: which exits are read does not depend on the
-// state (the processor decides for a run of records at once, before the
-// records in front of an exit are observed), only on the image: the exit of
-// a COM server's image is read in full, any other exit by one field.
+// state (a record's fate must not depend on the records before it), only on
+// the image: the exit of a COM server's image is read in full, any other
+// exit by one field.
 func TestExitsOfServerImagesOnly(t *testing.T) {
 	hn := newHarness(t, nil)
 	c := hn.c
 	for _, id := range []int64{winevent.SecurityProcessExit, winevent.SysmonProcessTerminate} {
-		assert.Equal(t, winevent.FieldImage|winevent.FieldProcessName, c.FirstFields(id), "no server held")
+		n := needOf(c, id)
+		assert.Equal(t, n.By, n.First, "no server held: the image alone")
+		assert.Equal(t, exitFields, n.Rest)
 	}
+	exit := needOf(c, 4689)
 	mmc := &winevent.Event{EventID: 4689, ProcessName: `C:\Windows\System32\mmc.exe`}
-	assert.Equal(t, exitFields, c.RestFields(mmc))
+	assert.True(t, more(exit, mmc))
 	notepad := &winevent.Event{EventID: 4689, ProcessName: `C:\Windows\System32\notepad.exe`}
-	assert.Zero(t, c.RestFields(notepad))
+	assert.False(t, more(exit, notepad))
 	sysmon := &winevent.Event{EventID: 5, Image: `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`}
-	assert.Equal(t, exitFields, c.RestFields(sysmon))
+	assert.True(t, more(needOf(c, 5), sysmon))
 
 	off := newHarness(t, func(c *Config) { c.ServerChild = false })
-	assert.Zero(t, off.c.FirstFields(4689))
+	assert.Zero(t, needOf(off.c, 4689).ID)
 }
 
 // TestExitBeforeItsStart: an exit that arrives before the server's start

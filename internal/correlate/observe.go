@@ -180,58 +180,68 @@ func parentIs(child *Process, image string) bool {
 	return child.ParentImage == "" || image == "" || strings.EqualFold(strings.TrimSpace(child.ParentImage), strings.TrimSpace(image))
 }
 
-// FirstFields returns the fields of a record with this event id (not a
-// process creation) that decide whether the rest of it is needed, or 0 when
-// the record can take part in nothing and need not be read at all. With
-// RestFields it keeps the common events to a few fields read: outbound
-// connections, inbound ones accepted by an unwatched process, logons of
-// other types, and exits of processes that are not COM servers. It depends
-// on the configuration only, never on the state: a record's fate must not
-// depend on what other records arrived before it.
-func (c *Correlator) FirstFields(eventID int64) winevent.Fields {
-	switch eventID {
-	case winevent.SysmonNetworkConnect:
-		if c.cfg.InboundChild {
-			// The times too: an outbound connection moves its host's clock
-			// by its own time, also in shapes without a record timestamp.
-			return winevent.FieldProtocol | winevent.FieldInitiated | winevent.FieldImage | winevent.FieldSourceIP |
-				winevent.FieldUtcTime | winevent.FieldSystemTime
-		}
-	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
-		if c.cfg.ServerChild {
-			return winevent.FieldImage | winevent.FieldProcessName
-		}
-	case winevent.SecurityLogon:
-		if c.cfg.Logon {
-			return winevent.FieldLogonType
-		}
+// processFields are what Observe reads of a process creation (processOf,
+// WantsProcess, the judge), under both schemas.
+const processFields = winevent.FieldUtcTime | winevent.FieldImage | winevent.FieldParentImage | winevent.FieldCommandLine |
+	winevent.FieldProcessID | winevent.FieldParentProcessID | winevent.FieldProcessGUID | winevent.FieldParentProcessGUID |
+	winevent.FieldUser | winevent.FieldLogonID | winevent.FieldNewProcessName | winevent.FieldParentProcessName |
+	winevent.FieldNewProcessID | winevent.FieldTargetUserName | winevent.FieldTargetDomainName |
+	winevent.FieldSubjectUserName | winevent.FieldSubjectDomainName | winevent.FieldTargetLogonID |
+	winevent.FieldSubjectLogonID | winevent.FieldSystemTime | winevent.FieldRecordID
+
+// connFields are what decides about a connection: an outbound one needs
+// nothing more (its source address and the host are enough), and its times
+// move its host's clock, also in shapes without a record timestamp.
+const connFields = winevent.FieldProtocol | winevent.FieldInitiated | winevent.FieldImage | winevent.FieldSourceIP |
+	winevent.FieldUtcTime | winevent.FieldSystemTime
+
+// Needs returns what Observe reads of each kind of event, for the reader's
+// plan. The common events are kept to a few fields: outbound connections,
+// inbound ones accepted by a process that is not watched, logons of other
+// types than 3, and exits of processes that are not COM servers are read
+// only as far as it takes to know that. It depends on the configuration
+// only, never on the state: a record's fate must not depend on what other
+// records arrived before it.
+func (c *Correlator) Needs() []winevent.Need {
+	var needs []winevent.Need
+	if c.cfg.InboundChild || c.cfg.ServerChild || c.cfg.Logon {
+		needs = append(needs,
+			winevent.Need{ID: winevent.SysmonProcessCreate, First: processFields},
+			winevent.Need{ID: winevent.SecurityProcessCreate, First: processFields})
 	}
-	return 0
+	if c.cfg.InboundChild {
+		needs = append(needs, winevent.Need{
+			ID: winevent.SysmonNetworkConnect, First: connFields, Rest: winevent.AllFields,
+			By: winevent.FieldImage | winevent.FieldInitiated, More: c.isWatchedInbound,
+		})
+	}
+	if c.cfg.ServerChild {
+		needs = append(needs,
+			winevent.Need{ID: winevent.SysmonProcessTerminate, First: winevent.FieldImage, Rest: exitFields, By: winevent.FieldImage, More: c.isServerExit},
+			winevent.Need{ID: winevent.SecurityProcessExit, First: winevent.FieldProcessName, Rest: exitFields, By: winevent.FieldProcessName, More: c.isServerExit})
+	}
+	if c.cfg.Logon {
+		needs = append(needs, winevent.Need{ID: winevent.SecurityLogon, First: winevent.FieldLogonType, Rest: logonFields, By: winevent.FieldLogonType, More: isNetworkLogon})
+	}
+	return needs
 }
 
-// RestFields returns what else Observe needs of an event read with
-// FirstFields: nothing for an outbound connection (its source address and
-// the host are enough), an inbound one to a process that is not watched, an
-// logon other than type 3, or the exit of a process that is not a COM
-// server; the logon's account and address for a network logon; the ids and
-// times of a COM server's exit; every field for an inbound connection to a
-// watched process.
-func (c *Correlator) RestFields(ev *winevent.Event) winevent.Fields {
-	switch ev.EventID {
-	case winevent.SysmonNetworkConnect:
-		if initiated, ok := parseBool(ev.Initiated); ok && !initiated && c.isParent(ev.Image) {
-			return winevent.AllFields
-		}
-	case winevent.SecurityLogon:
-		if strings.TrimSpace(ev.LogonType) == "3" {
-			return logonFields
-		}
-	case winevent.SysmonProcessTerminate, winevent.SecurityProcessExit:
-		if c.isServerImage(exitImage(ev)) {
-			return exitFields
-		}
-	}
-	return 0
+// isWatchedInbound: every field of an inbound connection to a watched
+// process (Image, Initiated).
+func (c *Correlator) isWatchedInbound(image, initiated string) bool {
+	in, ok := parseBool(initiated)
+	return ok && !in && c.isParent(image)
+}
+
+// isServerExit: the ids and times of a COM server's exit (Sysmon 5 Image,
+// 4689 ProcessName).
+func (c *Correlator) isServerExit(image, _ string) bool {
+	return c.isServerImage(image)
+}
+
+// isNetworkLogon: the account and address of a network logon (LogonType).
+func isNetworkLogon(logonType, _ string) bool {
+	return strings.TrimSpace(logonType) == "3"
 }
 
 // exitFields are what observeExit reads of the exit of a COM server's image.

@@ -42,6 +42,7 @@ func testConfig(engine *rules.Engine) Config {
 type harness struct {
 	engine *rules.Engine
 	c      *Correlator
+	reader *winevent.Reader
 	mu     sync.Mutex
 	obs    []streamtest.Observed
 }
@@ -55,36 +56,21 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	}
 	c, err := New(cfg)
 	require.NoError(t, err)
-	return &harness{engine: engine, c: c}
+	reader := winevent.NewReader(append(engine.Needs(), c.Needs()...)...)
+	return &harness{engine: engine, c: c, reader: reader}
 }
 
 func (hn *harness) observe(body pcommon.Value) {
-	attrs := pcommon.NewMap()
-	var pe winevent.Event
-	res := winevent.Read(body, attrs, &pe)
-	if !winevent.IsContextEventID(pe.EventID) {
+	// As the processor reads: once, with the plan of the engine and the
+	// correlation.
+	var ev winevent.Event
+	if hn.reader.Read(body, pcommon.NewMap(), &ev) != winevent.Filled || !ev.FromExpectedLog() {
 		return
 	}
-	// As the processor reads: process creations in full, other events with
-	// the fields FirstFields and RestFields ask for.
-	var ce winevent.Event
-	if res == winevent.ProcessCreation {
-		if !winevent.ReadContext(body, attrs, &ce) {
-			return
-		}
-	} else {
-		want := hn.c.FirstFields(pe.EventID)
-		if want == 0 || !winevent.ReadContextFields(body, attrs, &ce, want) {
-			return
-		}
-		if more := hn.c.RestFields(&ce); more&^want != 0 && !winevent.ReadContextFields(body, attrs, &ce, want|more) {
-			return
-		}
-	}
-	in := Input{Event: &ce}
-	in.Time, _ = winevent.ParseTime(ce.SystemTime)
-	if res == winevent.ProcessCreation {
-		v := hn.engine.Evaluate(&pe)
+	in := Input{Event: &ev}
+	in.Time, _ = winevent.ParseTime(ev.SystemTime)
+	if ev.IsProcessCreation() {
+		v := hn.engine.Evaluate(&ev)
 		in.Detection = v.Detected()
 		in.Excluded = v.Excluded != ""
 		in.ServerLaunch = v.ServerLaunch

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -59,8 +61,8 @@ func processEvent(t testing.TB, fields map[string]any, channel bool) *winevent.E
 	}
 	b, err := json.Marshal(m)
 	require.NoError(t, err)
-	ev, result := winevent.ReadJSONForTest(string(b))
-	require.Equal(t, winevent.ProcessCreation, result)
+	ev := &winevent.Event{}
+	require.Equal(t, winevent.Filled, winevent.Read(pcommon.NewValueStr(string(b)), pcommon.NewMap(), ev))
 	return ev
 }
 

@@ -308,7 +308,7 @@ func TestPathologicalXML(t *testing.T) {
 	readAndEvaluate := func(body pcommon.Value) func() {
 		return func() {
 			var ev winevent.Event
-			if winevent.Read(body, attrs, &ev) == winevent.ProcessCreation {
+			if winevent.Read(body, attrs, &ev) == winevent.Filled {
 				for _, e := range engines {
 					e.Evaluate(&ev)
 				}
@@ -424,6 +424,7 @@ func TestReadEvaluateAllocations(t *testing.T) {
 	}{{Seed, "seed"}, {Extended, "extended"}} {
 		engine, err := New(Options{Profile: tc.profile})
 		require.NoError(t, err)
+		reader := winevent.NewReader(engine.Needs()...)
 		for _, shape := range []struct {
 			file     string
 			asString bool
@@ -434,7 +435,7 @@ func TestReadEvaluateAllocations(t *testing.T) {
 					continue // unescaping builds new strings
 				}
 				var ev winevent.Event
-				require.Equal(t, winevent.ProcessCreation, winevent.Read(body, attrs, &ev))
+				require.Equal(t, winevent.Filled, reader.Read(body, attrs, &ev))
 				verdict := engine.Evaluate(&ev)
 				want := expected[ids[i]][tc.key]
 				require.Equal(t, want, verdict.Pattern.String(), "%s %s %s", tc.key, shape.file, ids[i])
@@ -443,7 +444,7 @@ func TestReadEvaluateAllocations(t *testing.T) {
 				}
 				allocs := testing.AllocsPerRun(50, func() {
 					var ev winevent.Event
-					winevent.Read(body, attrs, &ev)
+					reader.Read(body, attrs, &ev)
 					engine.Evaluate(&ev)
 				})
 				assert.Zero(t, allocs, "%s %s %s", tc.key, shape.file, ids[i])
@@ -482,8 +483,12 @@ func TestEvaluateAllocationsLongNames(t *testing.T) {
 }
 
 // TestReadAllocationsOtherEvents: other Windows events (Sysmon 3, 4624) are
-// recognized and skipped without allocating, in the receiver shapes and XML.
+// recognized and skipped without allocating by a reader of the rules' plan,
+// in the receiver shapes and XML.
 func TestReadAllocationsOtherEvents(t *testing.T) {
+	engine, err := New(Options{Profile: Extended})
+	require.NoError(t, err)
+	reader := winevent.NewReader(engine.Needs()...)
 	attrs := pcommon.NewMap()
 	bodies := map[string]pcommon.Value{}
 	for _, e := range []struct {
@@ -505,10 +510,10 @@ func TestReadAllocationsOtherEvents(t *testing.T) {
 	}
 	for name, body := range bodies {
 		var ev winevent.Event
-		require.Equal(t, winevent.OtherEvent, winevent.Read(body, attrs, &ev), name)
+		require.Equal(t, winevent.OtherEvent, reader.Read(body, attrs, &ev), name)
 		allocs := testing.AllocsPerRun(50, func() {
 			var ev winevent.Event
-			winevent.Read(body, attrs, &ev)
+			reader.Read(body, attrs, &ev)
 		})
 		assert.Zero(t, allocs, name)
 	}

@@ -182,7 +182,7 @@ func TestReadContextEveryShape(t *testing.T) {
 	for i, l := range lines {
 		r := l.receiver
 		ok[i] = ReadContext(pcommon.NewValueStr(l.xml), pcommon.NewMap(), &want[i])
-		require.Equal(t, IsContextEventID(r.EventID.ID), ok[i], "line %d: event %d", i, r.EventID.ID)
+		require.Equal(t, IsKind(r.EventID.ID), ok[i], "line %d: event %d", i, r.EventID.ID)
 		if ok[i] {
 			used++
 			assert.Equal(t, want[i].RecordID, r.RecordID)
@@ -220,7 +220,7 @@ func TestReadContextAllocations(t *testing.T) {
 	checked := map[string]int{}
 	for i := 0; i < len(lines); i += 3 {
 		l := lines[i]
-		usedID := IsContextEventID(l.receiver.EventID.ID)
+		usedID := IsKind(l.receiver.EventID.ID)
 		for _, name := range contextShapeNames {
 			if usedID && (name == "json string" || (name == "raw xml" && strings.Contains(l.xml, "&"))) {
 				continue
@@ -334,7 +334,7 @@ func BenchmarkReadContext(b *testing.B) {
 			var bodies []pcommon.Value
 			var attrs []pcommon.Map
 			for _, l := range lines {
-				if IsContextEventID(l.receiver.EventID.ID) != used || (used && strings.Contains(l.xml, "&")) {
+				if IsKind(l.receiver.EventID.ID) != used || (used && strings.Contains(l.xml, "&")) {
 					continue
 				}
 				bodies = append(bodies, l.shapes[name].body)
@@ -367,12 +367,74 @@ func project(ev Event, want Fields) Event {
 		}
 	}
 	if want&FieldSystemTime == 0 {
-		ev.SystemTime = ""
+		ev.SystemTime, ev.EventTime = "", ""
 	}
 	if want&FieldRecordID == 0 {
 		ev.RecordID = 0
 	}
 	return ev
+}
+
+// fieldsReader reads the given fields of every kind.
+func fieldsReader(want Fields) *Reader { return NewReader(EveryKind(want)...) }
+
+// readFields reads with r and reports whether the event is of a known kind
+// from its expected log (as ReadContext does with every field).
+func readFields(r *Reader, body pcommon.Value, attrs pcommon.Map, ev *Event) bool {
+	if r.Read(body, attrs, ev) != Filled || !ev.FromExpectedLog() {
+		*ev = Event{}
+		return false
+	}
+	return true
+}
+
+// decisionNeeds decide on a field or two whether to read the rest, as the
+// correlation's needs do.
+var decisionNeeds = []Need{
+	{
+		ID: SysmonNetworkConnect, First: FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP | FieldUtcTime | FieldSystemTime,
+		Rest: AllFields, By: FieldImage | FieldInitiated,
+		More: func(image, initiated string) bool {
+			return initiated == "false" && strings.HasSuffix(strings.ToLower(image), `\explorer.exe`)
+		},
+	},
+	{
+		ID: SecurityLogon, First: FieldLogonType, Rest: FieldTargetLogonID | FieldIPAddress | FieldSystemTime | FieldRecordID,
+		By: FieldLogonType, More: func(logonType, _ string) bool { return logonType == "3" },
+	},
+	{
+		ID: SecurityProcessExit, First: FieldProcessName, Rest: FieldProcessID | FieldSystemTime,
+		By: FieldProcessName, More: func(name, _ string) bool { return strings.Contains(strings.ToLower(name), "mmc") },
+	},
+	{ID: SysmonProcessCreate, First: AllFields},
+	{ID: SecurityProcessCreate, First: FieldImage, Rest: FieldCommandLine}, // no More: both read
+}
+
+var decisionReader = NewReader(decisionNeeds...)
+
+// decided is what decisionReader fills of an event, from its full read.
+func decided(full Event) (Event, bool) {
+	for _, n := range decisionNeeds {
+		if n.ID != full.EventID {
+			continue
+		}
+		want := n.First | n.By
+		if n.More == nil {
+			want |= n.Rest
+		} else {
+			var values [2]string
+			i := 0
+			for b := n.By; b != 0; b &= b - 1 {
+				values[i] = *full.slot(b & -b)
+				i++
+			}
+			if n.More(values[0], values[1]) {
+				want |= n.Rest
+			}
+		}
+		return project(full, want), true
+	}
+	return Event{}, false
 }
 
 // TestReadContextFieldsFillsWhatIsWanted reads every stream event in every
@@ -393,8 +455,13 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 	for f := AllFields; f != 0; f &= f - 1 {
 		masks = append(masks, f&-f)
 	}
+	readers := make([]*Reader, len(masks))
+	for i, want := range masks {
+		readers[i] = fieldsReader(want)
+	}
 	// One parallel subtest per shape; each counts the comparisons it made.
 	checked := make([]int, len(contextShapeNames))
+	decisions := make([]int, len(contextShapeNames))
 	t.Run("shapes", func(t *testing.T) {
 		for s, name := range contextShapeNames {
 			t.Run(name, func(t *testing.T) {
@@ -403,9 +470,16 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 					shape := l.shapes[name]
 					var full Event
 					ok := ReadContext(shape.body, shape.attrs, &full)
-					for _, want := range masks {
+					var dec Event
+					decOK := readFields(decisionReader, shape.body, shape.attrs, &dec)
+					if want, read := decided(full); ok && read {
+						require.True(t, decOK, "%s line %d: a decision plan reads what a full read reads", name, i)
+						assert.Equal(t, want, dec, "%s line %d: decision plan", name, i)
+						decisions[s]++
+					}
+					for m, want := range masks {
 						var got Event
-						require.Equal(t, ok, ReadContextFields(shape.body, shape.attrs, &got, want), "%s line %d fields %x", name, i, want)
+						require.Equal(t, ok, readFields(readers[m], shape.body, shape.attrs, &got), "%s line %d fields %x", name, i, want)
 						if ok {
 							assert.Equal(t, project(full, want), got, "%s line %d fields %x", name, i, want)
 							checked[s]++
@@ -418,11 +492,13 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 			})
 		}
 	})
-	total := 0
-	for _, n := range checked {
+	total, totalDecisions := 0, 0
+	for s, n := range checked {
 		total += n
+		totalDecisions += decisions[s]
 	}
 	require.Greater(t, total, 900*7*len(masks)/2)
+	require.Greater(t, totalDecisions, 300*7)
 }
 
 // TestFieldNamesRoundTrip: every Windows name fills its own event data
@@ -466,7 +542,7 @@ func TestReadContextNXLogEventTime(t *testing.T) {
 		m.PutStr(key, "2026-11-02 09:00:01")
 		m.PutStr("Initiated", "true")
 		var ev Event
-		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldSystemTime|FieldInitiated), key)
+		require.True(t, readFields(fieldsReader(FieldSystemTime|FieldInitiated), body, pcommon.NewMap(), &ev), key)
 		assert.Equal(t, "2026-11-02 09:00:01", ev.EventTime, key)
 		assert.Empty(t, ev.SystemTime, key)
 		at, ok := ParseTime(ev.EventTime)
@@ -474,11 +550,11 @@ func TestReadContextNXLogEventTime(t *testing.T) {
 		assert.Equal(t, time.Date(2026, 11, 2, 9, 0, 1, 0, time.UTC).UnixNano(), at, "%s: read as UTC", key)
 
 		m.PutStr("TimeCreated", "2026-11-02T09:00:01.250Z")
-		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldSystemTime))
+		require.True(t, readFields(fieldsReader(FieldSystemTime), body, pcommon.NewMap(), &ev))
 		assert.Equal(t, "2026-11-02T09:00:01.250Z", ev.SystemTime, key)
 		assert.Equal(t, "2026-11-02 09:00:01", ev.EventTime, key)
 
-		require.True(t, ReadContextFields(body, pcommon.NewMap(), &ev, FieldInitiated))
+		require.True(t, readFields(fieldsReader(FieldInitiated), body, pcommon.NewMap(), &ev))
 		assert.Empty(t, ev.EventTime, "%s: not wanted, not read", key)
 	}
 }

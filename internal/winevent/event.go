@@ -59,10 +59,11 @@ type Result uint8
 const (
 	// NotWindows: the record does not look like a Windows event at all.
 	NotWindows Result = iota
-	// OtherEvent: a Windows event that is not a process creation.
+	// OtherEvent: a Windows event whose id no consumer reads; only its
+	// event id is filled in.
 	OtherEvent
-	// ProcessCreation: a Sysmon 1 or Security 4688 event; the fields are filled in.
-	ProcessCreation
+	// Filled: an event the plan reads; its fields are filled in.
+	Filled
 	// Unreadable: the record claims to be a Windows event (XML or JSON text)
 	// but could not be parsed.
 	Unreadable
@@ -242,28 +243,10 @@ func (e *Event) SessionLogonID() string {
 // usable reports whether a Windows field holds a value ("-" means none).
 func usable(s string) bool { return s != "" && s != "-" }
 
-// field returns where a named Windows field of a process creation is
-// stored, nil for names the process reader does not keep. Readers look the
-// name up first, so that the values of the other fields (hashes, GUIDs,
-// versions...) are never touched.
-func (e *Event) field(name string) *string {
-	f := fieldOf(name) & processFields
-	if f == 0 {
-		return nil
-	}
-	return e.slot(f)
-}
-
-// setField stores a named Windows field of a process creation.
-func (e *Event) setProcessField(name, value string) {
-	if f := e.field(name); f != nil {
-		*f = value
-	}
-}
-
-// isProcessCreation reports whether an event id is one the detection reads.
-func isProcessCreation(id int64) bool {
-	return id == SysmonProcessCreate || id == SecurityProcessCreate
+// IsProcessCreation reports whether the event is a Sysmon 1 or Security
+// 4688 event.
+func (e *Event) IsProcessCreation() bool {
+	return e.EventID == SysmonProcessCreate || e.EventID == SecurityProcessCreate
 }
 
 // parseEventID reads a decimal event id from text, tolerating surrounding

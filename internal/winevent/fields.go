@@ -52,7 +52,7 @@ const (
 
 	// EventDataFields are the fields under EventData.
 	EventDataFields = FieldSystemTime - 1
-	// AllFields is every field ReadContext fills.
+	// AllFields is every field a reader fills.
 	AllFields = FieldRecordID<<1 - 1
 )
 

@@ -47,3 +47,39 @@ func convertNumbers(v any) any {
 		return v
 	}
 }
+
+// Everything is a reader of every kind of event the package knows, with
+// every field: tests and tools read with it; the processor reads with the
+// plan its consumers compile (NewReader).
+var Everything = NewReader(EveryKind(AllFields)...)
+
+// EveryKind is a need of the given fields of every kind of event.
+func EveryKind(fields Fields) []Need {
+	needs := make([]Need, len(kinds))
+	for i, k := range kinds {
+		needs[i] = Need{ID: k.ID, First: fields}
+	}
+	return needs
+}
+
+// Read reads a record with Everything.
+func Read(body pcommon.Value, attrs pcommon.Map, ev *Event) Result {
+	return Everything.Read(body, attrs, ev)
+}
+
+// ReadContext reads a record with Everything and reports whether it is an
+// event of a known kind from the log its kind is written to; ev is left
+// empty when not.
+func ReadContext(body pcommon.Value, attrs pcommon.Map, ev *Event) bool {
+	if Everything.Read(body, attrs, ev) != Filled || !ev.FromExpectedLog() {
+		*ev = Event{}
+		return false
+	}
+	return true
+}
+
+// IsKind reports whether an event id is of a kind the package knows.
+func IsKind(id int64) bool {
+	_, ok := kindOf(id)
+	return ok
+}

@@ -43,6 +43,11 @@ func newRecord() (plog.Logs, plog.LogRecord) {
 	return ld, lr
 }
 
+var (
+	fuzzMasks   = [...]Fields{FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP, FieldLogonType, FieldProcessID | FieldSystemTime}
+	fuzzReaders = [...]*Reader{fieldsReader(fuzzMasks[0]), fieldsReader(fuzzMasks[1]), fieldsReader(fuzzMasks[2])}
+)
+
 // checkRead reads a record twice and checks the invariants.
 func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (Event, Result) {
 	t.Helper()
@@ -52,16 +57,16 @@ func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (Event, Result) {
 	if r > Unreadable {
 		t.Fatalf("unknown result %d", r)
 	}
-	if r == ProcessCreation {
-		if ev.EventID != SysmonProcessCreate && ev.EventID != SecurityProcessCreate {
-			t.Fatalf("ProcessCreation with event id %d", ev.EventID)
+	if r == Filled {
+		if !IsKind(ev.EventID) {
+			t.Fatalf("Filled with event id %d", ev.EventID)
 		}
 		if ev.Shape == ShapeNone || ev.Shape > ShapeWinlogbeat {
-			t.Fatalf("ProcessCreation with shape %d", ev.Shape)
+			t.Fatalf("Filled with shape %d", ev.Shape)
 		}
 	}
-	if r == OtherEvent && isProcessCreation(ev.EventID) {
-		t.Fatalf("OtherEvent with process-creation id %d", ev.EventID)
+	if r == OtherEvent && IsKind(ev.EventID) {
+		t.Fatalf("OtherEvent with the id %d of a kind read", ev.EventID)
 	}
 	var again Event
 	if r2 := Read(lr.Body(), lr.Attributes(), &again); r2 != r || again != ev {
@@ -73,12 +78,19 @@ func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (Event, Result) {
 	// tail the full read fails on.
 	var full Event
 	ok := ReadContext(lr.Body(), lr.Attributes(), &full)
-	for _, want := range [...]Fields{FieldProtocol | FieldInitiated | FieldImage | FieldSourceIP, FieldLogonType, FieldProcessID | FieldSystemTime} {
+	for i, want := range fuzzMasks {
 		var part Event
-		partOK := ReadContextFields(lr.Body(), lr.Attributes(), &part, want)
+		partOK := readFields(fuzzReaders[i], lr.Body(), lr.Attributes(), &part)
 		if (ok && !partOK) || (ok && part != project(full, want)) {
 			t.Fatalf("fields %x: %v %+v, full read %v %+v", want, partOK, part, ok, full)
 		}
+	}
+	// A plan that decides on a field or two whether to read the rest fills
+	// the full read restricted to what it decided.
+	var dec Event
+	decOK := readFields(decisionReader, lr.Body(), lr.Attributes(), &dec)
+	if want, read := decided(full); ok && read && (!decOK || dec != want) {
+		t.Fatalf("decision plan: %v %+v, want %+v", decOK, dec, want)
 	}
 	if after := marshalRecord(t, ld); !bytes.Equal(before, after) {
 		t.Fatal("Read modified the record")
@@ -115,7 +127,7 @@ func FuzzReadXML(f *testing.F) {
 		ld, lr := newRecord()
 		lr.Body().SetStr(s)
 		ev, r := checkRead(t, ld, lr)
-		if r == ProcessCreation && strings.HasPrefix(strings.TrimLeft(s, " \t\r\n\xEF\xBB\xBF"), "<") && ev.Shape != ShapeRawXML {
+		if r == Filled && strings.HasPrefix(strings.TrimLeft(s, " \t\r\n\xEF\xBB\xBF"), "<") && ev.Shape != ShapeRawXML {
 			t.Fatalf("XML read as shape %d", ev.Shape)
 		}
 		// Entities never expand: unescaping only ever shortens text.
@@ -159,7 +171,7 @@ func FuzzReadJSON(f *testing.F) {
 		ld, lr := newRecord()
 		lr.Body().SetStr(s)
 		ev, r := checkRead(t, ld, lr)
-		if r == ProcessCreation && strings.HasPrefix(strings.TrimLeft(s, " \t\r\n\xEF\xBB\xBF"), "{") && ev.Shape != ShapeJSONString {
+		if r == Filled && strings.HasPrefix(strings.TrimLeft(s, " \t\r\n\xEF\xBB\xBF"), "{") && ev.Shape != ShapeJSONString {
 			t.Fatalf("JSON read as shape %d", ev.Shape)
 		}
 	})
@@ -204,7 +216,7 @@ func FuzzReadMap(f *testing.F) {
 			ld, lr = newRecord()
 			lr.Body().SetStr(string(data))
 			fromString, rs := checkRead(t, ld, lr)
-			if r == ProcessCreation && rs == ProcessCreation {
+			if r == Filled && rs == Filled {
 				fromMap.Shape, fromString.Shape = ShapeNone, ShapeNone
 				if fromMap != fromString {
 					t.Fatalf("map and JSON string disagree:\n%+v\n%+v", fromMap, fromString)
@@ -241,7 +253,7 @@ func FuzzReadMap(f *testing.F) {
 					}
 				}
 				ev, r := checkRead(t, ld, lr)
-				if r != ProcessCreation || ev.EventID != id {
+				if r != Filled || ev.EventID != id {
 					t.Fatalf("%s layout, id %d: %v %+v", layout, id, r, ev)
 				}
 				if ev.CommandLine != value || ev.Image != value || ev.TargetUserName != value {

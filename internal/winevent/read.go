@@ -7,115 +7,143 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// Read fills ev from a log record. It tries, in order: a map body (the
-// windowseventlog receiver's, a flat Windows map, Winlogbeat's), a string body
-// (raw event XML, or a JSON object), and flat Windows fields in the record
-// attributes. Nothing is modified; ev is reset first.
-func Read(body pcommon.Value, attrs pcommon.Map, ev *Event) Result {
+// Read fills ev from a log record with the fields the plan names for its
+// event id. It tries, in order: a map body (the windowseventlog receiver's,
+// a flat Windows map, Winlogbeat's), a string body (raw event XML, or a JSON
+// object, decoded at most once), and flat Windows fields in the record
+// attributes. Nothing is modified; ev is reset first. A record whose id the
+// plan does not read costs the look for its id and allocates nothing; a
+// read event allocates only to unescape XML entities, or when it comes as
+// JSON text.
+func (r *Reader) Read(body pcommon.Value, attrs pcommon.Map, ev *Event) Result {
 	*ev = Event{}
 	result := NotWindows
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
-		result = readMap(body.Map(), ev)
+		result = r.readMap(body.Map(), ev)
 	case pcommon.ValueTypeStr:
-		result = readString(body.Str(), ev)
+		result = r.readString(body.Str(), ev)
 	default:
 	}
 	if result == NotWindows || result == Unreadable {
 		// Forwarders that keep the message text in the body put the fields in
 		// the attributes.
-		if r := readFlat(attrs, ev, ShapeFlatAttributes); r != NotWindows {
-			return r
+		*ev = Event{}
+		if fr := r.readFlat(attrs, ev, ShapeFlatAttributes); fr != NotWindows {
+			return fr
 		}
 	}
 	return result
 }
 
-func readString(s string, ev *Event) Result {
+func (r *Reader) readString(s string, ev *Event) Result {
 	s = trimBodyStart(s)
 	switch {
 	case strings.HasPrefix(s, "<"):
-		return readXML(s, ev)
+		return r.readXML(s, ev)
 	case strings.HasPrefix(s, "{"):
-		return readJSON(s, ev)
+		return r.readJSON(s, ev)
 	default:
 		return NotWindows
 	}
 }
 
 // readJSON handles a string body holding one JSON object in any of the map
-// shapes. It allocates (JSON strings need unescaping); a cheap look for an
-// event-id key first keeps ordinary JSON logs from being decoded at all.
-func readJSON(s string, ev *Event) Result {
-	m, r := decodeJSONEvent(s)
-	if r != OtherEvent {
-		return r
+// shapes. The event id is looked up in the text first, so an event no
+// consumer reads is passed over without decoding (and without allocating);
+// a read one is decoded once.
+func (r *Reader) readJSON(s string, ev *Event) Result {
+	if id, ok := jsonEventID(s); ok && r.row(id) == nil {
+		ev.EventID = id
+		return OtherEvent
 	}
-	r = readMap(m, ev)
-	if r == NotWindows {
+	m, result := decodeJSONEvent(s)
+	if result != OtherEvent {
+		return result
+	}
+	result = r.readMap(m, ev)
+	if result == NotWindows {
 		return Unreadable
 	}
 	ev.Shape = ShapeJSONString
-	return r
+	return result
 }
 
-func readMap(m pcommon.Map, ev *Event) Result {
+func (r *Reader) readMap(m pcommon.Map, ev *Event) Result {
 	if v, ok := m.Get("event_id"); ok {
-		return readReceiverMap(m, v, ev)
+		return r.readReceiverMap(m, v, ev)
 	}
 	if v, ok := m.Get("winlog"); ok && v.Type() == pcommon.ValueTypeMap {
-		return readWinlogbeat(v.Map(), ev)
+		return r.readWinlogbeat(m, v.Map(), ev)
 	}
-	return readFlat(m, ev, ShapeFlatMap)
+	return r.readFlat(m, ev, ShapeFlatMap)
 }
 
 // readReceiverMap reads the windowseventlog receiver's structured body, with
 // event_data in map format or in array format (event_data.data = [{Name: value}]).
-func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event) Result {
+func (r *Reader) readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event) Result {
 	id, ok := receiverEventID(idValue)
-	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
-		return r
+	row, result := r.admit(ev, id, ok)
+	if result != Filled {
+		return result
 	}
 	ev.Shape = ShapeReceiverMap
+	wanted := row.first | row.rest
 	// One pass over the top-level keys instead of a Get per key: each Get
 	// scans the record's keys again, and on a record fresh from a receiver
-	// every key it touches is a cache miss.
+	// every key it touches is a cache miss. The first of repeated keys counts.
 	var data pcommon.Map
-	hasData, haveChannel, haveComputer, haveProvider := false, false, false, false
+	var channel, computer, provider, eventData, systemTime, record bool
 	for k, v := range m.All() {
 		switch k {
 		case "channel":
-			if !haveChannel && v.Type() == pcommon.ValueTypeStr {
-				ev.Channel, haveChannel = v.Str(), true
+			if !channel && v.Type() == pcommon.ValueTypeStr {
+				ev.Channel, channel = v.Str(), true
 			}
 		case "computer":
-			if !haveComputer && v.Type() == pcommon.ValueTypeStr {
-				ev.Computer, haveComputer = v.Str(), true
+			if !computer && v.Type() == pcommon.ValueTypeStr {
+				ev.Computer, computer = v.Str(), true
 			}
 		case "provider":
-			if !haveProvider && v.Type() == pcommon.ValueTypeMap {
-				ev.Provider, haveProvider = mapStr(v.Map(), "name"), true
+			if !provider && v.Type() == pcommon.ValueTypeMap {
+				ev.Provider, provider = mapStr(v.Map(), "name"), true
 			}
 		case "event_data":
-			if !hasData && v.Type() == pcommon.ValueTypeMap {
-				data, hasData = v.Map(), true
+			if !eventData && v.Type() == pcommon.ValueTypeMap {
+				data, eventData = v.Map(), true
+			}
+		case "system_time":
+			if !systemTime && wanted&FieldSystemTime != 0 && v.Type() == pcommon.ValueTypeStr {
+				ev.SystemTime, systemTime = v.Str(), true
+			}
+		case "record_id":
+			if !record && wanted&FieldRecordID != 0 {
+				ev.RecordID, record = recordID(v), true
 			}
 		}
 	}
-	if !hasData {
-		return ProcessCreation
+	f := newFiller(ev, row, false)
+	if eventData {
+		readEventDataMap(data, &f)
 	}
-	// One pass over event_data too: in map format its keys are the fields;
-	// in array format the fields are under "data" (a slice of one-key maps).
+	f.finish()
+	return Filled
+}
+
+// readEventDataMap walks event_data: in map format its keys are the fields;
+// in array format the fields are under "data" (a slice of one-key maps).
+func readEventDataMap(data pcommon.Map, f *filler) {
 	for k, v := range data.All() {
-		if f := ev.field(k); f != nil {
-			if v.Type() == pcommon.ValueTypeStr {
-				*f = v.Str()
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			if f.set(k, v.Str()) {
+				return
 			}
-			continue
-		}
-		if k == "data" && v.Type() == pcommon.ValueTypeSlice {
-			ev.Shape = ShapeReceiverArray
+		case pcommon.ValueTypeSlice:
+			if k != "data" {
+				continue
+			}
+			f.ev.Shape = ShapeReceiverArray
 			s := v.Slice()
 			for i := 0; i < s.Len(); i++ {
 				item := s.At(i)
@@ -123,61 +151,103 @@ func readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event) Result {
 					continue
 				}
 				for k, v := range item.Map().All() {
-					if f := ev.field(k); f != nil && v.Type() == pcommon.ValueTypeStr {
-						*f = v.Str()
+					if v.Type() == pcommon.ValueTypeStr && f.set(k, v.Str()) {
+						return
 					}
 				}
 			}
+		default:
 		}
 	}
-	return ProcessCreation
 }
 
 // readFlat reads Windows names at the top level of a map, as NXLog and the
-// Sumo Logic installed collector send them.
-func readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
+// Sumo Logic installed collector send them, or the record attributes. The
+// System fields may come anywhere, so the walk goes to the end.
+func (r *Reader) readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
 	id, ok := flatEventID(m)
-	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
-		return r
+	row, result := r.admit(ev, id, ok)
+	if result != Filled {
+		return result
 	}
 	ev.Shape = shape
+	f := newFiller(ev, row, false)
+	var seen [sysEventTime + 1]bool
 	for k, v := range m.All() {
+		key := flatSystemKey(k)
+		if key == sysRecordID {
+			// f.system, not the plan: a decision taken on the way may
+			// have dropped the record id.
+			if f.system&FieldRecordID != 0 && !seen[key] {
+				seen[key] = true
+				ev.RecordID = recordID(v)
+			}
+			continue
+		}
 		if v.Type() != pcommon.ValueTypeStr {
 			continue
 		}
-		switch flatSystemKey(k) {
+		if key == sysElements {
+			f.set(k, v.Str())
+			continue
+		}
+		if seen[key] {
+			continue
+		}
+		switch key {
 		case sysChannel:
 			ev.Channel = v.Str()
 		case sysProvider:
 			ev.Provider = v.Str()
 		case sysComputer:
 			ev.Computer = v.Str()
-		case sysElements:
-			ev.setProcessField(k, v.Str())
+		case sysTimeCreated:
+			if f.system&FieldSystemTime == 0 {
+				continue
+			}
+			ev.SystemTime = v.Str()
+		case sysEventTime:
+			if f.system&FieldSystemTime == 0 {
+				continue
+			}
+			ev.EventTime = v.Str()
 		default:
 		}
+		seen[key] = true
 	}
-	return ProcessCreation
+	f.finish()
+	return Filled
 }
 
-// readWinlogbeat reads Winlogbeat's winlog.* layout.
-func readWinlogbeat(w pcommon.Map, ev *Event) Result {
+// readWinlogbeat reads Winlogbeat's winlog.* layout; the event's time is
+// the document's @timestamp.
+func (r *Reader) readWinlogbeat(top, w pcommon.Map, ev *Event) Result {
 	id, ok := winlogEventID(w)
-	if r := admit(&ev.EventID, id, ok, isProcessCreation); r != ProcessCreation {
-		return r
+	row, result := r.admit(ev, id, ok)
+	if result != Filled {
+		return result
 	}
 	ev.Shape = ShapeWinlogbeat
+	wanted := row.first | row.rest
 	ev.Channel = mapStr(w, "channel")
 	ev.Provider = mapStr(w, "provider_name")
 	ev.Computer = mapStr(w, "computer_name")
+	if v, ok := w.Get("record_id"); ok && wanted&FieldRecordID != 0 {
+		ev.RecordID = recordID(v)
+	}
+	if wanted&FieldSystemTime != 0 {
+		ev.SystemTime = mapStr(top, "@timestamp")
+	}
+	f := newFiller(ev, row, false)
 	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
 		for k, v := range data.Map().All() {
-			if v.Type() == pcommon.ValueTypeStr {
-				ev.setProcessField(k, v.Str())
+			if v.Type() == pcommon.ValueTypeStr && f.set(k, v.Str()) {
+				break
 			}
 		}
 	}
-	return ProcessCreation
+	f.finish()
+	return Filled
 }
 
 func mapStr(m pcommon.Map, key string) string {
@@ -206,41 +276,3 @@ func valueInt(v pcommon.Value) (int64, bool) {
 		return 0, false
 	}
 }
-
-// ReadJSONForTest reads a flat JSON object, for other packages' tests.
-func ReadJSONForTest(s string) (*Event, Result) {
-	ev := &Event{}
-	return ev, readString(s, ev)
-}
-
-// PeekEventID is a cheap first look at a record: the event id of a
-// windowseventlog receiver map body or of an event XML string, read with one
-// or two lookups and no allocation. ok is false for any other shape or an
-// unreadable id; such records must go through Read. A caller can run it over
-// a run of records in a tight loop, letting the CPU overlap their cache
-// misses, before reading in full only the records whose id it needs.
-func PeekEventID(body pcommon.Value) (id int64, ok bool) {
-	switch body.Type() {
-	case pcommon.ValueTypeMap:
-		v, found := body.Map().Get("event_id")
-		if !found {
-			return 0, false
-		}
-		return receiverEventID(v)
-	case pcommon.ValueTypeStr:
-		s := body.Str()
-		if !strings.HasPrefix(s, "<Event") {
-			return 0, false
-		}
-		text, found := elementText(s, "<EventID")
-		if !found {
-			return 0, false
-		}
-		return parseEventID(text)
-	default:
-		return 0, false
-	}
-}
-
-// IsProcessCreationID reports whether Read fills a process creation for this id.
-func IsProcessCreationID(id int64) bool { return isProcessCreation(id) }

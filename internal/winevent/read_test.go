@@ -87,7 +87,7 @@ func readRecord(t testing.TB, s bodyShape, line string) (Event, Result) {
 	lr := plog.NewLogRecord()
 	s.render(t, line, lr)
 	var ev Event
-	r := Read(lr.Body(), lr.Attributes(), &ev)
+	r := readProcess(lr.Body(), lr.Attributes(), &ev)
 	return ev, r
 }
 
@@ -102,7 +102,7 @@ func TestEveryShapeAgrees(t *testing.T) {
 		require.Len(t, lines, 78, s.name)
 		for i, line := range lines {
 			ev, r := readRecord(t, s, line)
-			require.Equal(t, ProcessCreation, r, "%s %s", s.name, records[i].ID)
+			require.Equal(t, Filled, r, "%s %s", s.name, records[i].ID)
 			assert.Equal(t, s.shape, ev.Shape, "%s %s", s.name, records[i].ID)
 			events[si] = append(events[si], ev)
 		}
@@ -203,7 +203,7 @@ func TestXMLValuesUnescaped(t *testing.T) {
 			`<DataX Name="Image">wrong</DataX>`+
 			`<Data>anonymous</Data>`))
 	var ev Event
-	require.Equal(t, ProcessCreation, Read(body, pcommon.NewMap(), &ev))
+	require.Equal(t, Filled, readProcess(body, pcommon.NewMap(), &ev))
 	assert.Equal(t, ShapeRawXML, ev.Shape)
 	assert.Equal(t, `C:\Windows\System32\cmd.exe`, ev.Image)
 	assert.Equal(t, "cmd /c \"echo a && echo b\"\nA<&xxe;", ev.CommandLine)
@@ -219,7 +219,7 @@ func TestXMLDoctypeNotExpanded(t *testing.T) {
 		`<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>` +
 		xmlEvent("1", `<Data Name="CommandLine">&xxe;&lol2;</Data><Data Name="Image">&lol;</Data>`)
 	var ev Event
-	require.Equal(t, ProcessCreation, Read(pcommon.NewValueStr(xml), pcommon.NewMap(), &ev))
+	require.Equal(t, Filled, readProcess(pcommon.NewValueStr(xml), pcommon.NewMap(), &ev))
 	assert.Equal(t, "&xxe;&lol2;", ev.CommandLine)
 	assert.Equal(t, "&lol;", ev.Image)
 }
@@ -298,9 +298,9 @@ func TestEventIDTypes(t *testing.T) {
 		for _, id := range ids {
 			body, attrs := p.body(id.set)
 			var ev Event
-			r := Read(body, attrs, &ev)
+			r := readProcess(body, attrs, &ev)
 			if id.ok {
-				if assert.Equal(t, ProcessCreation, r, "%s / %s", p.name, id.name) {
+				if assert.Equal(t, Filled, r, "%s / %s", p.name, id.name) {
 					assert.Equal(t, int64(SecurityProcessCreate), ev.EventID, "%s / %s", p.name, id.name)
 					assert.Equal(t, `C:\x.exe`, ev.ChildImage(), "%s / %s", p.name, id.name)
 				}
@@ -318,7 +318,7 @@ func TestEventIDMapWithoutID(t *testing.T) {
 	body.Map().PutEmptyMap("event_id").PutInt("qualifiers", 0)
 	body.Map().PutEmptyMap("event_data").PutStr("Image", `C:\x.exe`)
 	var ev Event
-	assert.Equal(t, NotWindows, Read(body, pcommon.NewMap(), &ev))
+	assert.Equal(t, NotWindows, readProcess(body, pcommon.NewMap(), &ev))
 }
 
 func TestEventIDInXMLAndJSON(t *testing.T) {
@@ -327,25 +327,25 @@ func TestEventIDInXMLAndJSON(t *testing.T) {
 		want Result
 		id   int64
 	}{
-		{xmlEvent("1", ""), ProcessCreation, 1},
-		{xmlEvent(" 4688 ", ""), ProcessCreation, 4688},
-		{strings.Replace(xmlEvent("4688", ""), "<EventID>", `<EventID Qualifiers="0">`, 1), ProcessCreation, 4688},
+		{xmlEvent("1", ""), Filled, 1},
+		{xmlEvent(" 4688 ", ""), Filled, 4688},
+		{strings.Replace(xmlEvent("4688", ""), "<EventID>", `<EventID Qualifiers="0">`, 1), Filled, 4688},
 		{xmlEvent("3", ""), OtherEvent, 3},
 		{xmlEvent("-1", ""), Unreadable, 0},
 		{xmlEvent("x", ""), Unreadable, 0},
-		{`{"EventID": 4688, "Channel": "Security"}`, ProcessCreation, 4688},
-		{`{"EventID": 4688.0}`, ProcessCreation, 4688},
-		{`{"EventID": "4688"}`, ProcessCreation, 4688},
+		{`{"EventID": 4688, "Channel": "Security"}`, Filled, 4688},
+		{`{"EventID": 4688.0}`, Filled, 4688},
+		{`{"EventID": "4688"}`, Filled, 4688},
 		{`{"EventID": 4688.5}`, Unreadable, 0},
 		{`{"EventID": -1}`, Unreadable, 0},
 		{`{"EventID": 1e400}`, Unreadable, 0},
-		{`{"event_id": {"id": 1}, "channel": "Microsoft-Windows-Sysmon/Operational"}`, ProcessCreation, 1},
-		{`{"winlog": {"event_id": "4688"}}`, ProcessCreation, 4688},
+		{`{"event_id": {"id": 1}, "channel": "Microsoft-Windows-Sysmon/Operational"}`, Filled, 1},
+		{`{"winlog": {"event_id": "4688"}}`, Filled, 4688},
 		{`{"EventID": 4624}`, OtherEvent, 4624},
 		{`{"message": "no id here"}`, NotWindows, 0},
 	} {
 		var ev Event
-		assert.Equal(t, tc.want, Read(pcommon.NewValueStr(tc.body), pcommon.NewMap(), &ev), tc.body)
+		assert.Equal(t, tc.want, readProcess(pcommon.NewValueStr(tc.body), pcommon.NewMap(), &ev), tc.body)
 		assert.Equal(t, tc.id, ev.EventID, tc.body)
 	}
 }
@@ -402,7 +402,7 @@ func TestAccessors(t *testing.T) {
 // record never leak into the next.
 func TestReadResetsEvent(t *testing.T) {
 	ev := Event{Image: "stale", CommandLine: "stale", EventID: 1}
-	assert.Equal(t, NotWindows, Read(pcommon.NewValueStr("hello"), pcommon.NewMap(), &ev))
+	assert.Equal(t, NotWindows, readProcess(pcommon.NewValueStr("hello"), pcommon.NewMap(), &ev))
 	assert.Equal(t, Event{}, ev)
 }
 
@@ -421,7 +421,7 @@ func TestReceiverArrayOddItems(t *testing.T) {
 	item.PutStr("CommandLine", "x /y")
 	data.AppendEmpty().SetEmptyMap().PutStr("", "anonymous")
 	var ev Event
-	require.Equal(t, ProcessCreation, Read(body, pcommon.NewMap(), &ev))
+	require.Equal(t, Filled, readProcess(body, pcommon.NewMap(), &ev))
 	assert.Equal(t, ShapeReceiverArray, ev.Shape)
 	assert.Equal(t, `C:\x.exe`, ev.Image)
 	assert.Equal(t, "x /y", ev.CommandLine)
@@ -434,8 +434,8 @@ func TestStringBodyEdges(t *testing.T) {
 	}{
 		{"", NotWindows},
 		{"   \r\n\t", NotWindows},
-		{"\xEF\xBB\xBF" + xmlEvent("1", ""), ProcessCreation},
-		{"  \n" + `{"EventID": 1}`, ProcessCreation},
+		{"\xEF\xBB\xBF" + xmlEvent("1", ""), Filled},
+		{"  \n" + `{"EventID": 1}`, Filled},
 		{"<html><body>hi</body></html>", NotWindows},
 		{"<Event", Unreadable},
 		{"<Event><EventID>1", Unreadable},
@@ -451,7 +451,7 @@ func TestStringBodyEdges(t *testing.T) {
 		{"plain text", NotWindows},
 	} {
 		var ev Event
-		assert.Equal(t, tc.want, Read(pcommon.NewValueStr(tc.body), pcommon.NewMap(), &ev), "%q", tc.body)
+		assert.Equal(t, tc.want, readProcess(pcommon.NewValueStr(tc.body), pcommon.NewMap(), &ev), "%q", tc.body)
 	}
 }
 
@@ -507,9 +507,9 @@ func TestReadAllocations(t *testing.T) {
 	attrs := pcommon.NewMap()
 	var ev Event
 	for name, body := range nonProcessBodies() {
-		r := Read(body, attrs, &ev)
+		r := readProcess(body, attrs, &ev)
 		require.Equal(t, OtherEvent, r, name)
-		allocs := testing.AllocsPerRun(100, func() { Read(body, attrs, &ev) })
+		allocs := testing.AllocsPerRun(100, func() { readProcess(body, attrs, &ev) })
 		assert.Zero(t, allocs, "%s: Read allocated", name)
 	}
 	for _, s := range bodyShapes[:3] {
@@ -520,9 +520,17 @@ func TestReadAllocations(t *testing.T) {
 			lr := plog.NewLogRecord()
 			s.render(t, line, lr)
 			body, attrs := lr.Body(), lr.Attributes()
-			require.Equal(t, ProcessCreation, Read(body, attrs, &ev))
-			allocs := testing.AllocsPerRun(20, func() { Read(body, attrs, &ev) })
+			require.Equal(t, Filled, readProcess(body, attrs, &ev))
+			allocs := testing.AllocsPerRun(20, func() { readProcess(body, attrs, &ev) })
 			assert.Zero(t, allocs, "%s %s: Read allocated", s.name, ev.Computer)
 		}
 	}
+}
+
+// processReader reads what the rules read: the process fields of Sysmon 1
+// and Security 4688, nothing of other events.
+var processReader = NewReader(Need{ID: SysmonProcessCreate, First: processFields}, Need{ID: SecurityProcessCreate, First: processFields})
+
+func readProcess(body pcommon.Value, attrs pcommon.Map, ev *Event) Result {
+	return processReader.Read(body, attrs, ev)
 }

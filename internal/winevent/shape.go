@@ -7,8 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// The pieces both readers (Read for process creations, ReadContext for the
-// correlation's events) use to recognize a body shape and find its event id.
+// The pieces the walks use to recognize a body shape and find its event id.
 
 // trimBodyStart drops the spaces and UTF-8 byte-order mark before a string
 // body's first character.
@@ -96,19 +95,20 @@ func xmlEventID(s string) (int64, Result) {
 	return id, OtherEvent
 }
 
-// admit is how every reader goes on once it has looked for the event id:
-// NotWindows without one; else the id is stored in eventID, and the result
-// is OtherEvent for an id the reader does not want, ProcessCreation (read
-// on) otherwise.
-func admit(eventID *int64, id int64, found bool, wanted func(int64) bool) Result {
+// admit is how every walk goes on once it has looked for the event id:
+// NotWindows without one; else the id is stored in ev, and the result is
+// OtherEvent for an id no consumer reads, Filled (read on, with the row's
+// fields) otherwise.
+func (r *Reader) admit(ev *Event, id int64, found bool) (*planRow, Result) {
 	if !found {
-		return NotWindows
+		return nil, NotWindows
 	}
-	*eventID = id
-	if !wanted(id) {
-		return OtherEvent
+	ev.EventID = id
+	row := r.row(id)
+	if row == nil {
+		return nil, OtherEvent
 	}
-	return ProcessCreation
+	return row, Filled
 }
 
 // flatSystemKey says which System field a key of a flat map holds, under
@@ -130,4 +130,91 @@ func flatSystemKey(k string) systemElement {
 		return sysRecordID
 	}
 	return sysElements
+}
+
+// jsonEventID finds the event id in JSON text without decoding it: the value
+// of the first "event_id", "EventID" or "EventCode" key, as a number, a
+// numeric string, or an object's "id" member (the receiver's event_id).
+func jsonEventID(s string) (int64, bool) {
+	for _, key := range [...]string{`"event_id"`, `"EventID"`, `"EventCode"`} {
+		i := strings.Index(s, key)
+		if i < 0 {
+			continue
+		}
+		rest := skipJSONSpace(s[i+len(key):])
+		if rest == "" || rest[0] != ':' {
+			continue
+		}
+		rest = skipJSONSpace(rest[1:])
+		if rest != "" && rest[0] == '{' {
+			end := strings.IndexByte(rest, '}')
+			if end < 0 {
+				continue
+			}
+			obj := rest[:end]
+			j := strings.Index(obj, `"id"`)
+			if j < 0 {
+				continue
+			}
+			rest = skipJSONSpace(obj[j+len(`"id"`):])
+			if rest == "" || rest[0] != ':' {
+				continue
+			}
+			rest = skipJSONSpace(rest[1:])
+		}
+		if id, ok := jsonNumber(rest); ok {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+func skipJSONSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n') {
+		s = s[1:]
+	}
+	return s
+}
+
+// jsonNumber reads a non-negative integer, bare or quoted, at the start of s.
+func jsonNumber(s string) (int64, bool) {
+	quoted := s != "" && s[0] == '"'
+	if quoted {
+		s = s[1:]
+	}
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 10 {
+		return 0, false
+	}
+	if quoted && (n == len(s) || s[n] != '"') {
+		return 0, false
+	}
+	if !quoted && n < len(s) && (s[n] == '.' || s[n] == 'e' || s[n] == 'E') {
+		return 0, false
+	}
+	return parseEventID(s[:n])
+}
+
+func containsFoldASCII(s, lowerNeedle string) bool {
+	n := len(lowerNeedle)
+	for i := 0; i+n <= len(s); i++ {
+		match := true
+		for j := 0; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lowerNeedle[j] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }

@@ -11,31 +11,44 @@ import (
 // XML parser: it never resolves DTDs or declared entities, only the five
 // predefined entities and character references, so hostile XML cannot make
 // it fetch or expand anything. Values are substrings of the input unless they
-// hold an entity.
-func readXML(s string, ev *Event) Result {
-	id, sys, r := readXMLSystem(s, isProcessCreation)
-	ev.EventID = id
-	if r != ProcessCreation {
-		return r
+// hold an entity; only the values kept are unescaped.
+func (r *Reader) readXML(s string, ev *Event) Result {
+	id, found := xmlEventID(s)
+	if found != OtherEvent {
+		return found
 	}
+	row, result := r.admit(ev, id, true)
+	if result != Filled {
+		return result
+	}
+	sys := scanSystem(s)
 	ev.Shape = ShapeRawXML
 	ev.Channel, ev.Computer, ev.Provider = sys.source()
-	if sys.eventData == "" {
-		return ProcessCreation // no data: some forwarders strip it
+	wanted := row.first | row.rest
+	if sys.found[sysRecordID] && wanted&FieldRecordID != 0 {
+		if n, ok := parseDecimal(strings.TrimSpace(sys.value[sysRecordID])); ok {
+			ev.RecordID = n
+		}
 	}
-	return readEventData(sys.eventData, ev)
-}
-
-// readEventData walks the <Data Name="...">value</Data> elements.
-func readEventData(s string, ev *Event) Result {
-	d := dataScanner{rest: s}
+	if sys.found[sysTimeCreated] && wanted&FieldSystemTime != 0 {
+		if t, ok := attribute(sys.value[sysTimeCreated], "SystemTime"); ok {
+			ev.SystemTime = t
+		}
+	}
+	f := newFiller(ev, row, true)
+	if sys.eventData == "" {
+		f.finish()
+		return Filled // no data: some forwarders strip it
+	}
+	d := dataScanner{rest: sys.eventData}
 	for {
 		name, value, ok := d.next()
 		if !ok {
+			f.finish()
 			return d.result
 		}
-		if f := ev.field(name); f != nil {
-			*f = unescapeXML(value)
+		if f.set(name, value) {
+			return Filled
 		}
 	}
 }
@@ -44,7 +57,7 @@ func readEventData(s string, ev *Event) Result {
 // event, for both readers. Values are returned as written.
 type dataScanner struct {
 	rest   string
-	result Result // once next reports the end: ProcessCreation, or Unreadable for a cut element
+	result Result // once next reports the end: Filled, or Unreadable for a cut element
 }
 
 // next returns the next named element; ok is false at the end.
@@ -53,7 +66,7 @@ func (d *dataScanner) next() (name, value string, ok bool) {
 	for {
 		i := strings.Index(s, "<Data")
 		if i < 0 {
-			return d.end(ProcessCreation)
+			return d.end(Filled)
 		}
 		s = s[i+len("<Data"):]
 		if s == "" {
@@ -235,20 +248,6 @@ func entity(name string) (rune, bool) {
 		return 0, false
 	}
 	return rune(n), true
-}
-
-// readXMLSystem is how both XML readers start: the event id (OtherEvent
-// when the reader does not want it, before anything else is read), then the
-// System elements.
-func readXMLSystem(s string, wanted func(int64) bool) (int64, xmlSystem, Result) {
-	id, failure := xmlEventID(s)
-	if failure != OtherEvent {
-		return 0, xmlSystem{}, failure
-	}
-	if !wanted(id) {
-		return id, xmlSystem{}, OtherEvent
-	}
-	return id, scanSystem(s), ProcessCreation
 }
 
 // systemElement names an element of <System> the readers use.
