@@ -490,7 +490,7 @@ func TestCorrelationUnusedEventsTouchNoState(t *testing.T) {
 		var ev winevent.Event
 		allocs := testing.AllocsPerRun(10, func() {
 			for i := 0; i < lrs.Len(); i++ {
-				proc.inspect(lrs.At(i), &ev, &stats)
+				proc.inspect(lrs.At(i), proc.reader.Admit(lrs.At(i).Body()), &ev, &stats)
 			}
 		})
 		assert.Zero(t, allocs, shape)

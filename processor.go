@@ -134,11 +134,9 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 			stats.corr.keep.scope(rl, sls.At(j))
 			lrs := sls.At(j).LogRecords()
 			if p.cfg.DropUnmatched {
-				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, &ev, &stats) })
+				lrs.RemoveIf(func(lr plog.LogRecord) bool { return !p.inspect(lr, p.reader.Admit(lr.Body()), &ev, &stats) })
 			} else {
-				for k := 0; k < lrs.Len(); k++ {
-					p.inspect(lrs.At(k), &ev, &stats)
-				}
+				p.inspectAll(lrs, &ev, &stats)
 			}
 			p.corr.emitLate(p, lrs, &stats.corr, &stats)
 		}
@@ -157,13 +155,39 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 	return ld, nil
 }
 
+// lookahead is how many records inspectAll admits before it reads them.
+const lookahead = 64
+
+// inspectAll inspects records in runs of lookahead: the first step of each
+// record's read (its event id, Reader.Admit) is taken for the whole run in a
+// tight loop, so that the CPU overlaps the cache misses of many records
+// fresh from a receiver; then each record is inspected, its read going on
+// from where the first step left it (nothing is read twice), and a record
+// of an id no consumer reads is left alone.
+func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Event, stats *batchStats) {
+	var admitted [lookahead]winevent.Admission
+	n := lrs.Len()
+	for k := 0; k < n; k += lookahead {
+		m := min(lookahead, n-k)
+		for x := 0; x < m; x++ {
+			admitted[x] = p.reader.Admit(lrs.At(k + x).Body())
+		}
+		for x := 0; x < m; x++ {
+			p.inspect(lrs.At(k+x), admitted[x], ev, stats)
+		}
+	}
+}
+
 // inspect reads one record, once, evaluates it and annotates a detection.
 // The rules and the correlation consume the same event. It reports whether
 // the record is a detection.
-func (p *detectionProcessor) inspect(lr plog.LogRecord, ev *winevent.Event, stats *batchStats) bool {
+func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev *winevent.Event, stats *batchStats) bool {
 	stats.inspected++
 	p.stripUpstream(lr, stats)
-	switch p.reader.Read(lr.Body(), lr.Attributes(), ev) {
+	if a.PassedOver() {
+		return false
+	}
+	switch p.reader.ReadAdmitted(lr.Body(), lr.Attributes(), a, ev) {
 	case winevent.Filled:
 	case winevent.Unreadable:
 		stats.unreadable++

@@ -18,7 +18,7 @@ import (
 // refModel is the correlation written a second time, as docs/correlation.md
 // defines it, small and slow: every event is kept in arrival order, and each
 // finding is computed by brute force over the events of the host that
-// arrived before. No shards, no peek pass, no expiry, no caps: the
+// arrived before. No shards, no expiry, no caps: the
 // differential test stays inside them (every partner arrives within
 // max_delay, and the state never reaches a cap).
 //

@@ -229,6 +229,10 @@ func TestReadContextAllocations(t *testing.T) {
 			var ev Event
 			allocs := testing.AllocsPerRun(5, func() { ReadContext(shape.body, shape.attrs, &ev) })
 			assert.Zero(t, allocs, "%s line %d (event %d)", name, i, l.receiver.EventID.ID)
+			allocs = testing.AllocsPerRun(5, func() {
+				Everything.ReadAdmitted(shape.body, shape.attrs, Everything.Admit(shape.body), &ev)
+			})
+			assert.Zero(t, allocs, "%s line %d (event %d): read in two steps", name, i, l.receiver.EventID.ID)
 			checked[name]++
 		}
 	}
@@ -470,6 +474,13 @@ func TestReadContextFieldsFillsWhatIsWanted(t *testing.T) {
 					shape := l.shapes[name]
 					var full Event
 					ok := ReadContext(shape.body, shape.attrs, &full)
+					for _, reader := range []*Reader{Everything, decisionReader, processReader} {
+						var want, got Event
+						r1 := reader.Read(shape.body, shape.attrs, &want)
+						r2 := reader.ReadAdmitted(shape.body, shape.attrs, reader.Admit(shape.body), &got)
+						require.Equal(t, r1, r2, "%s line %d: read in two steps", name, i)
+						require.Equal(t, want, got, "%s line %d: read in two steps", name, i)
+					}
 					var dec Event
 					decOK := readFields(decisionReader, shape.body, shape.attrs, &dec)
 					if want, read := decided(full); ok && read {

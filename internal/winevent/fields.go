@@ -64,81 +64,90 @@ const processFields = FieldImage | FieldParentImage | FieldCommandLine | FieldPa
 
 // fieldOf is the field a Windows name fills, 0 for a name no reader keeps.
 func fieldOf(name string) Fields {
+	var e Event
+	f, _ := e.field(name)
+	return f
+}
+
+// field returns the field a Windows name fills and where it is stored (0
+// and nil for a name no reader keeps): one switch per name, as a walk
+// looks up every name of an event.
+func (e *Event) field(name string) (Fields, *string) {
 	switch name {
 	case "UtcTime":
-		return FieldUtcTime
+		return FieldUtcTime, &e.UtcTime
 	case "ProcessGuid":
-		return FieldProcessGUID
+		return FieldProcessGUID, &e.ProcessGUID
 	case "ProcessId":
-		return FieldProcessID
+		return FieldProcessID, &e.ProcessID
 	case "Image":
-		return FieldImage
+		return FieldImage, &e.Image
 	case "ParentProcessGuid":
-		return FieldParentProcessGUID
+		return FieldParentProcessGUID, &e.ParentProcessGUID
 	case "ParentProcessId":
-		return FieldParentProcessID
+		return FieldParentProcessID, &e.ParentProcessID
 	case "ParentImage":
-		return FieldParentImage
+		return FieldParentImage, &e.ParentImage
 	case "CommandLine":
-		return FieldCommandLine
+		return FieldCommandLine, &e.CommandLine
 	case "ParentCommandLine":
-		return FieldParentCommandLine
+		return FieldParentCommandLine, &e.ParentCommandLine
 	case "OriginalFileName":
-		return FieldOriginalFileName
+		return FieldOriginalFileName, &e.OriginalFileName
 	case "User":
-		return FieldUser
+		return FieldUser, &e.User
 	case "LogonId":
-		return FieldLogonID
+		return FieldLogonID, &e.LogonID
 	case "Protocol":
-		return FieldProtocol
+		return FieldProtocol, &e.Protocol
 	case "Initiated":
-		return FieldInitiated
+		return FieldInitiated, &e.Initiated
 	case "SourceIp":
-		return FieldSourceIP
+		return FieldSourceIP, &e.SourceIP
 	case "SourceHostname":
-		return FieldSourceHostname
+		return FieldSourceHostname, &e.SourceHostname
 	case "SourcePort":
-		return FieldSourcePort
+		return FieldSourcePort, &e.SourcePort
 	case "DestinationIp":
-		return FieldDestinationIP
+		return FieldDestinationIP, &e.DestinationIP
 	case "DestinationHostname":
-		return FieldDestinationHostname
+		return FieldDestinationHostname, &e.DestinationHostname
 	case "DestinationPort":
-		return FieldDestinationPort
+		return FieldDestinationPort, &e.DestinationPort
 	case "NewProcessId":
-		return FieldNewProcessID
+		return FieldNewProcessID, &e.NewProcessID
 	case "NewProcessName":
-		return FieldNewProcessName
+		return FieldNewProcessName, &e.NewProcessName
 	case "ParentProcessName":
-		return FieldParentProcessName
+		return FieldParentProcessName, &e.ParentProcessName
 	case "ProcessName":
-		return FieldProcessName
+		return FieldProcessName, &e.ProcessName
 	case "SubjectUserName":
-		return FieldSubjectUserName
+		return FieldSubjectUserName, &e.SubjectUserName
 	case "SubjectDomainName":
-		return FieldSubjectDomainName
+		return FieldSubjectDomainName, &e.SubjectDomainName
 	case "SubjectLogonId":
-		return FieldSubjectLogonID
+		return FieldSubjectLogonID, &e.SubjectLogonID
 	case "TargetUserName":
-		return FieldTargetUserName
+		return FieldTargetUserName, &e.TargetUserName
 	case "TargetDomainName":
-		return FieldTargetDomainName
+		return FieldTargetDomainName, &e.TargetDomainName
 	case "TargetLogonId":
-		return FieldTargetLogonID
+		return FieldTargetLogonID, &e.TargetLogonID
 	case "LogonType":
-		return FieldLogonType
+		return FieldLogonType, &e.LogonType
 	case "LogonProcessName":
-		return FieldLogonProcessName
+		return FieldLogonProcessName, &e.LogonProcessName
 	case "AuthenticationPackageName":
-		return FieldAuthenticationPackageName
+		return FieldAuthenticationPackageName, &e.AuthenticationPackageName
 	case "WorkstationName":
-		return FieldWorkstationName
+		return FieldWorkstationName, &e.WorkstationName
 	case "IpAddress":
-		return FieldIPAddress
+		return FieldIPAddress, &e.IPAddress
 	case "IpPort":
-		return FieldIPPort
+		return FieldIPPort, &e.IPPort
 	}
-	return 0
+	return 0, nil
 }
 
 // slot is where an event data field is stored.

@@ -85,6 +85,18 @@ func checkRead(t *testing.T, ld plog.Logs, lr plog.LogRecord) (Event, Result) {
 			t.Fatalf("fields %x: %v %+v, full read %v %+v", want, partOK, part, ok, full)
 		}
 	}
+	// The read in two steps is the read.
+	for _, reader := range []*Reader{Everything, decisionReader, processReader} {
+		var want, got Event
+		r1 := reader.Read(lr.Body(), lr.Attributes(), &want)
+		a := reader.Admit(lr.Body())
+		if r2 := reader.ReadAdmitted(lr.Body(), lr.Attributes(), a, &got); r2 != r1 || got != want {
+			t.Fatalf("read in two steps: %v %+v, read: %v %+v", r2, got, r1, want)
+		}
+		if a.PassedOver() && r1 != OtherEvent {
+			t.Fatalf("passed over, but read: %v", r1)
+		}
+	}
 	// A plan that decides on a field or two whether to read the rest fills
 	// the full read restricted to what it decided.
 	var dec Event

@@ -122,14 +122,14 @@ func newFiller(ev *Event, row *planRow, escaped bool) filler {
 // set stores a named value if it is wanted and not yet filled. It reports
 // whether the walk can stop.
 func (f *filler) set(name, value string) (done bool) {
-	b := fieldOf(name) & f.want &^ f.got
-	if b == 0 {
+	b, slot := f.ev.field(name)
+	if b&f.want&^f.got == 0 {
 		return false
 	}
 	if f.escaped {
 		value = unescapeXML(value)
 	}
-	*f.ev.slot(b) = value
+	*slot = value
 	f.got |= b
 	if f.pending != 0 && f.got&f.pending == f.pending {
 		return f.decide()

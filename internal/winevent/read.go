@@ -25,9 +25,14 @@ func (r *Reader) Read(body pcommon.Value, attrs pcommon.Map, ev *Event) Result {
 		result = r.readString(body.Str(), ev)
 	default:
 	}
+	return r.orAttributes(result, attrs, ev)
+}
+
+// orAttributes is how a read of a body that is no readable event ends:
+// forwarders that keep the message text in the body put the fields in the
+// attributes.
+func (r *Reader) orAttributes(result Result, attrs pcommon.Map, ev *Event) Result {
 	if result == NotWindows || result == Unreadable {
-		// Forwarders that keep the message text in the body put the fields in
-		// the attributes.
 		*ev = Event{}
 		if fr := r.readFlat(attrs, ev, ShapeFlatAttributes); fr != NotWindows {
 			return fr
@@ -87,6 +92,11 @@ func (r *Reader) readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event
 	if result != Filled {
 		return result
 	}
+	return fillReceiverMap(m, row, ev)
+}
+
+// fillReceiverMap reads the receiver's body once its event id is admitted.
+func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 	ev.Shape = ShapeReceiverMap
 	wanted := row.first | row.rest
 	// One pass over the top-level keys instead of a Get per key: each Get

@@ -21,6 +21,11 @@ func (r *Reader) readXML(s string, ev *Event) Result {
 	if result != Filled {
 		return result
 	}
+	return fillXML(s, row, ev)
+}
+
+// fillXML reads an event's XML once its event id is admitted.
+func fillXML(s string, row *planRow, ev *Event) Result {
 	sys := scanSystem(s)
 	ev.Shape = ShapeRawXML
 	ev.Channel, ev.Computer, ev.Provider = sys.source()
