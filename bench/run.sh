@@ -6,6 +6,8 @@
 #   BENCH_LOADTEST=0 bench/run.sh        # no load test
 #   BENCH_LOADTEST_ROUNDS=7 bench/run.sh # load-test rounds (default 5; medians over them)
 #   BENCH_LOADTEST=reuse bench/run.sh    # keep the load test of the previous run (_out/loadtest.md)
+#   BENCH_BEFORE=<rev> bench/run.sh      # also the benchmarks of commit <rev>, interleaved with
+#                                        # this tree's run by run, and a before/after comparison
 #
 # Steps:
 #  1. go test: the OTTL rendering flags what profile seed flags, the generated
@@ -33,13 +35,32 @@ echo "== tests" >&2
 go test -count=1 -run . -v . >"$out/tests.txt" 2>&1 || { cat "$out/tests.txt" >&2; exit 1; }
 grep -E '^(--- |ok|PASS|FAIL)' "$out/tests.txt" >&2
 
+before="${BENCH_BEFORE:-}"
+if [[ -n "$before" ]]; then
+	# The commit to compare with, built from a worktree of its own; its runs
+	# alternate with this tree's, so that drift on the machine hits both.
+	beforetree="$out/before-tree"
+	rm -rf "$beforetree"
+	git -C "$here" worktree prune
+	git -C "$here" worktree add -f --detach "$beforetree" "$before" >&2
+	(cd "$beforetree/bench" && go test -c -o "$out/bench-before.test" .)
+	: >"$out/bench-before.txt"
+fi
+
 echo "== benchmarks: $runs runs, $pool batches of 1,000 records per contender and run" >&2
 go test -c -o "$out/bench.test" .
 for i in $(seq "$runs"); do
 	echo "   run $i/$runs" >&2
+	if [[ -n "$before" ]]; then
+		(cd "$beforetree/bench" && BENCH_POOL="$pool" "$out/bench-before.test" -test.run '^$' -test.bench '^BenchmarkDetect$' \
+			-test.benchtime="${pool}x" -test.count=1 -test.benchmem >>"$out/bench-before.txt")
+	fi
 	BENCH_POOL="$pool" "$out/bench.test" -test.run '^$' -test.bench '^BenchmarkDetect$' \
 		-test.benchtime="${pool}x" -test.count=1 -test.benchmem >>"$out/bench.txt"
 done
+if [[ -n "$before" ]]; then
+	git -C "$here" worktree remove --force "$beforetree"
+fi
 
 echo "== benchstat" >&2
 if ! go run "$benchstat" -col /contender -row /shape,/mix "$out/bench.txt" >"$out/benchstat.txt" 2>"$out/benchstat.err"; then
@@ -47,6 +68,15 @@ if ! go run "$benchstat" -col /contender -row /shape,/mix "$out/bench.txt" >"$ou
 fi
 
 go run ./cmd/benchtable -in "$out/bench.txt" -o "$out/table.md"
+if [[ -n "$before" ]]; then
+	go run ./cmd/benchtable -in "$out/bench-before.txt" -o "$out/table-before.md"
+	sed 's,^BenchmarkDetect/,BenchmarkDetect/version=before/,' "$out/bench-before.txt" >"$out/compare.txt"
+	sed 's,^BenchmarkDetect/,BenchmarkDetect/version=after/,' "$out/bench.txt" >>"$out/compare.txt"
+	if ! go run "$benchstat" -col /version -row /shape,/mix,/contender -filter '.unit:cpu-ns/record OR .unit:allocs/op' \
+		"$out/compare.txt" >"$out/compare-benchstat.txt" 2>"$out/benchstat.err"; then
+		echo "benchstat unavailable: $(tail -1 "$out/benchstat.err")" >"$out/compare-benchstat.txt"
+	fi
+fi
 
 loadtest=""
 if [[ "${BENCH_LOADTEST:-1}" == reuse && -f "$out/loadtest.md" ]]; then
@@ -72,6 +102,20 @@ fi
 	echo "## Per record"
 	echo
 	cat "$out/table.md"
+	if [[ -n "$before" ]]; then
+		echo
+		echo "## Before: commit $(git -C "$here" rev-parse --short "$before"), in the same run"
+		echo
+		echo "Its runs alternated with the runs above, one by one, on the same batches."
+		echo
+		cat "$out/table-before.md"
+		echo
+		echo "### benchstat, before against after (CPU ns per record; allocations per batch of 1,000)"
+		echo
+		echo '```'
+		cat "$out/compare-benchstat.txt"
+		echo '```'
+	fi
 	echo
 	echo "## Allocations (go test -run TestNonMatchingRecordsDoNotAllocate)"
 	echo

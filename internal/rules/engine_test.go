@@ -20,7 +20,7 @@ type catalogueEvent struct {
 	Event map[string]any `json:"event"`
 }
 
-// loadCatalogue reads the 78 catalogue events as ProcessEvents built from
+// loadCatalogue reads the 78 catalogue events as Events built from
 // their flat fields (the shape-specific readers are tested in winevent).
 func loadCatalogue(t testing.TB) ([]catalogueEvent, map[string]map[string]string) {
 	t.Helper()

@@ -569,3 +569,32 @@ func TestReadContextNXLogEventTime(t *testing.T) {
 		assert.Empty(t, ev.EventTime, "%s: not wanted, not read", key)
 	}
 }
+
+// TestAPlanReadsAnyEventKind: a plan is data. A need of an event id no
+// consumer reads today (Security 4672, special privileges at logon) reads
+// it in every shape with no other change, and the walks give the same
+// event in each.
+func TestAPlanReadsAnyEventKind(t *testing.T) {
+	reader := NewReader(Need{ID: 4672, First: FieldSubjectUserName | FieldSubjectLogonID | FieldSystemTime | FieldRecordID})
+	lines := contextLines(t)
+	read := 0
+	for i, l := range lines {
+		if l.receiver.EventID.ID != 4672 {
+			continue
+		}
+		var want Event
+		require.Equal(t, Filled, reader.Read(pcommon.NewValueStr(l.xml), pcommon.NewMap(), &want), "line %d", i)
+		require.NotEmpty(t, want.SubjectUserName, "line %d", i)
+		require.NotEmpty(t, want.SubjectLogonID, "line %d", i)
+		require.Empty(t, want.SubjectDomainName, "line %d: not asked for", i)
+		for _, name := range contextShapeNames {
+			shape := l.shapes[name]
+			var got Event
+			require.Equal(t, Filled, reader.Read(shape.body, shape.attrs, &got), "%s line %d", name, i)
+			got.Shape = want.Shape
+			assert.Equal(t, want, got, "%s line %d", name, i)
+		}
+		read++
+	}
+	require.Greater(t, read, 50)
+}

@@ -56,12 +56,6 @@ const (
 	AllFields = FieldRecordID<<1 - 1
 )
 
-// processFields are the fields Read fills for a process creation.
-const processFields = FieldImage | FieldParentImage | FieldCommandLine | FieldParentCommandLine | FieldUser |
-	FieldOriginalFileName | FieldProcessID | FieldProcessGUID | FieldParentProcessID | FieldParentProcessGUID |
-	FieldLogonID | FieldNewProcessName | FieldParentProcessName | FieldNewProcessID | FieldSubjectUserName |
-	FieldSubjectDomainName | FieldTargetUserName | FieldTargetDomainName | FieldTargetLogonID
-
 // fieldOf is the field a Windows name fills, 0 for a name no reader keeps.
 func fieldOf(name string) Fields {
 	var e Event

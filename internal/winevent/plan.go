@@ -122,10 +122,24 @@ func newFiller(ev *Event, row *planRow, escaped bool) filler {
 // set stores a named value if it is wanted and not yet filled. It reports
 // whether the walk can stop.
 func (f *filler) set(name, value string) (done bool) {
+	b, slot := f.lookup(name)
+	return slot != nil && f.store(b, slot, value)
+}
+
+// lookup returns where the value of a name goes if it is wanted and not yet
+// filled (nil otherwise). The map walks look the name up before they touch
+// the value: on a record fresh from a receiver each value is a cache miss,
+// and most are not wanted.
+func (f *filler) lookup(name string) (Fields, *string) {
 	b, slot := f.ev.field(name)
 	if b&f.want&^f.got == 0 {
-		return false
+		return 0, nil
 	}
+	return b, slot
+}
+
+// store fills a field lookup found. It reports whether the walk can stop.
+func (f *filler) store(b Fields, slot *string, value string) (done bool) {
 	if f.escaped {
 		value = unescapeXML(value)
 	}

@@ -144,29 +144,27 @@ func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 // in array format the fields are under "data" (a slice of one-key maps).
 func readEventDataMap(data pcommon.Map, f *filler) {
 	for k, v := range data.All() {
-		switch v.Type() {
-		case pcommon.ValueTypeStr:
-			if f.set(k, v.Str()) {
+		if b, slot := f.lookup(k); slot != nil {
+			if v.Type() == pcommon.ValueTypeStr && f.store(b, slot, v.Str()) {
 				return
 			}
-		case pcommon.ValueTypeSlice:
-			if k != "data" {
+			continue
+		}
+		if k != "data" || v.Type() != pcommon.ValueTypeSlice {
+			continue
+		}
+		f.ev.Shape = ShapeReceiverArray
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			item := s.At(i)
+			if item.Type() != pcommon.ValueTypeMap {
 				continue
 			}
-			f.ev.Shape = ShapeReceiverArray
-			s := v.Slice()
-			for i := 0; i < s.Len(); i++ {
-				item := s.At(i)
-				if item.Type() != pcommon.ValueTypeMap {
-					continue
-				}
-				for k, v := range item.Map().All() {
-					if v.Type() == pcommon.ValueTypeStr && f.set(k, v.Str()) {
-						return
-					}
+			for k, v := range item.Map().All() {
+				if b, slot := f.lookup(k); slot != nil && v.Type() == pcommon.ValueTypeStr && f.store(b, slot, v.Str()) {
+					return
 				}
 			}
-		default:
 		}
 	}
 }
@@ -194,14 +192,13 @@ func (r *Reader) readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
 			}
 			continue
 		}
-		if v.Type() != pcommon.ValueTypeStr {
-			continue
-		}
 		if key == sysElements {
-			f.set(k, v.Str())
+			if b, slot := f.lookup(k); slot != nil && v.Type() == pcommon.ValueTypeStr {
+				f.store(b, slot, v.Str())
+			}
 			continue
 		}
-		if seen[key] {
+		if seen[key] || v.Type() != pcommon.ValueTypeStr {
 			continue
 		}
 		switch key {
@@ -251,7 +248,7 @@ func (r *Reader) readWinlogbeat(top, w pcommon.Map, ev *Event) Result {
 	f := newFiller(ev, row, false)
 	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {
 		for k, v := range data.Map().All() {
-			if v.Type() == pcommon.ValueTypeStr && f.set(k, v.Str()) {
+			if b, slot := f.lookup(k); slot != nil && v.Type() == pcommon.ValueTypeStr && f.store(b, slot, v.Str()) {
 				break
 			}
 		}

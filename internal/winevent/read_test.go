@@ -455,7 +455,7 @@ func TestStringBodyEdges(t *testing.T) {
 	}
 }
 
-// nonProcessEvents are Sysmon 3 and Security 4624 in the three receiver shapes.
+// nonProcessBodies are Sysmon 3 and Security 4624 in the three receiver shapes.
 func nonProcessBodies() map[string]pcommon.Value {
 	out := map[string]pcommon.Value{}
 	for _, e := range []struct {
@@ -526,6 +526,13 @@ func TestReadAllocations(t *testing.T) {
 		}
 	}
 }
+
+// processFields are the fields the rules reader of earlier versions
+// filled for a process creation (the tests of this file read them).
+const processFields = FieldImage | FieldParentImage | FieldCommandLine | FieldParentCommandLine | FieldUser |
+	FieldOriginalFileName | FieldProcessID | FieldProcessGUID | FieldParentProcessID | FieldParentProcessGUID |
+	FieldLogonID | FieldNewProcessName | FieldParentProcessName | FieldNewProcessID | FieldSubjectUserName |
+	FieldSubjectDomainName | FieldTargetUserName | FieldTargetDomainName | FieldTargetLogonID
 
 // processReader reads what the rules read: the process fields of Sysmon 1
 // and Security 4688, nothing of other events.
