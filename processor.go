@@ -173,11 +173,6 @@ func (p *detectionProcessor) inspectAll(lrs plog.LogRecordSlice, ev *winevent.Ev
 			admitted[x] = p.reader.Admit(lrs.At(k + x).Body())
 		}
 		for x := 0; x < m; x++ {
-			if admitted[x].PassedOver() { // most records: no call, nothing more read
-				stats.inspected++
-				p.stripUpstream(lrs.At(k+x), stats)
-				continue
-			}
 			p.inspect(lrs.At(k+x), admitted[x], ev, stats)
 		}
 	}
