@@ -253,6 +253,19 @@ func TestReadContextSourceGate(t *testing.T) {
 		{`{"EventID": 4689}`, true}, // a forwarder that drops both
 		{`{"EventID": 4634, "Channel": "Security"}`, false},
 		{`<Event><System><EventID>3</EventID><Channel>System</Channel></System></Event>`, false},
+		// Without a channel the provider decides, in every shape; with one,
+		// the channel does.
+		{`{"event_id": {"id": 5}, "provider": {"name": "Microsoft-Windows-Sysmon"}}`, true},
+		{`{"event_id": {"id": 5}, "provider": {"name": "Service Control Manager"}}`, false},
+		{`{"event_id": {"id": 5}, "channel": "", "provider": {"name": "Microsoft-Windows-Sysmon"}}`, true},
+		{`{"event_id": {"id": 5}, "channel": "Microsoft-Windows-Sysmon/Operational", "provider": {"name": "Service Control Manager"}}`, true},
+		{`{"event_id": {"id": 5}, "channel": "Application", "provider": {"name": "Microsoft-Windows-Sysmon"}}`, false},
+		{`<Event><System><Provider Name="Microsoft-Windows-Sysmon"/><EventID>5</EventID></System></Event>`, true},
+		{`<Event><System><Provider Name="Service Control Manager"/><EventID>5</EventID></System></Event>`, false},
+		{`<Event><System><Provider Name="Service Control Manager"/><EventID>5</EventID><Channel>Microsoft-Windows-Sysmon/Operational</Channel></System></Event>`, true},
+		{`{"winlog": {"event_id": "5", "provider_name": "Microsoft-Windows-Sysmon"}}`, true},
+		{`{"winlog": {"event_id": "5", "provider_name": "Service Control Manager"}}`, false},
+		{`{"winlog": {"event_id": "5", "channel": "Microsoft-Windows-Sysmon/Operational", "provider_name": "Service Control Manager"}}`, true},
 	}
 	for _, c := range cases {
 		var ev Event
@@ -275,7 +288,7 @@ func TestReadContextEntitiesAndSystemFields(t *testing.T) {
 	assert.Equal(t, "8200", ev.ParentProcessID)
 	assert.Equal(t, int64(1729868), ev.RecordID)
 	assert.Equal(t, "2020-09-18T17:08:36.030Z", ev.SystemTime)
-	assert.Equal(t, "Microsoft-Windows-Sysmon", ev.Provider)
+	assert.Empty(t, ev.Provider, "read only without a channel")
 	assert.Equal(t, ShapeRawXML, ev.Shape)
 }
 

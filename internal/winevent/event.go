@@ -92,8 +92,12 @@ const (
 // record (or its pdata strings) unless they had to be unescaped: copy them
 // before keeping them.
 type Event struct {
-	EventID    int64
-	Channel    string
+	EventID int64
+	Channel string
+	// Provider is the provider's name, read only when the event has no
+	// channel: it decides the event's log then (FromExpectedLog) and is
+	// used for nothing else, and in the receiver's map it is a map of its
+	// own, a pointer chase per record when read always.
 	Provider   string
 	Computer   string
 	RecordID   int64  // EventRecordID; 0 when the shape does not carry it

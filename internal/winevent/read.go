@@ -103,6 +103,7 @@ func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 	// scans the record's keys again, and on a record fresh from a receiver
 	// every key it touches is a cache miss. The first of repeated keys counts.
 	var data pcommon.Map
+	var providerValue pcommon.Value // resolved after the walk, without a channel only
 	var channel, computer, provider, eventData, systemTime, record bool
 	for k, v := range m.All() {
 		switch k {
@@ -116,7 +117,7 @@ func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 			}
 		case "provider":
 			if !provider && v.Type() == pcommon.ValueTypeMap {
-				ev.Provider, provider = mapStr(v.Map(), "name"), true
+				providerValue, provider = v, true
 			}
 		case "event_data":
 			if !eventData && v.Type() == pcommon.ValueTypeMap {
@@ -131,6 +132,9 @@ func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 				ev.RecordID, record = recordID(v), true
 			}
 		}
+	}
+	if provider && ev.Channel == "" {
+		ev.Provider = mapStr(providerValue.Map(), "name")
 	}
 	f := newFiller(ev, row, false)
 	if eventData {
@@ -223,6 +227,9 @@ func (r *Reader) readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
 		seen[key] = true
 	}
 	f.finish()
+	if ev.Channel != "" {
+		ev.Provider = ""
+	}
 	return Filled
 }
 
@@ -237,7 +244,9 @@ func (r *Reader) readWinlogbeat(top, w pcommon.Map, ev *Event) Result {
 	ev.Shape = ShapeWinlogbeat
 	wanted := row.first | row.rest
 	ev.Channel = mapStr(w, "channel")
-	ev.Provider = mapStr(w, "provider_name")
+	if ev.Channel == "" {
+		ev.Provider = mapStr(w, "provider_name")
+	}
 	ev.Computer = mapStr(w, "computer_name")
 	if v, ok := w.Get("record_id"); ok && wanted&FieldRecordID != 0 {
 		ev.RecordID = recordID(v)

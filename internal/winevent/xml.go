@@ -337,7 +337,7 @@ func (sys *xmlSystem) source() (channel, computer, provider string) {
 	if sys.found[sysComputer] {
 		computer = unescapeXML(sys.value[sysComputer])
 	}
-	if sys.found[sysProvider] {
+	if channel == "" && sys.found[sysProvider] {
 		if name, ok := attribute(sys.value[sysProvider], "Name"); ok {
 			provider = unescapeXML(name)
 		}
