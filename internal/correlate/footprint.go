@@ -72,12 +72,11 @@ func hostCost() int64 {
 	slack := slackSlots * int64(unsafe.Sizeof(slot[Conn]{})+unsafe.Sizeof(slot[childEntry]{})+unsafe.Sizeof(slot[serverEntry]{})+
 		unsafe.Sizeof(slot[exitEntry]{})+unsafe.Sizeof(slot[logonEntry]{})+unsafe.Sizeof(slot[waitEntry]{}))
 	state := allocBytes(int64(unsafe.Sizeof(hostState{})))
-	key := allocBytes(maxHostKey)
-	parents := 4 * allocBytes(maxStoredID)
+	key := allocBytes(maxHostKey) // the learned parents' GUIDs are inside the state
 	// its place in the shard's map: key and pointer, twice over the load factor
 	shardMap := (2 * int64(unsafe.Sizeof("")+unsafe.Sizeof(&hostState{})+1) * 8) / 7
 	indexes := 2*mapFixedBytes + slackSlots*indexEntryBytes
-	return state + key + parents + slack + shardMap + indexes
+	return state + key + slack + shardMap + indexes
 }
 
 // WorstCase computes the Footprint of a configuration (caps as New sets

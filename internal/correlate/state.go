@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // totals are what the caps bound, counted over all shards: a cap means the
@@ -271,16 +272,24 @@ func (h *hostState) learnLocal(a netip.Addr) {
 }
 
 // parentID is the process id a Sysmon 1 child names for its parent's
-// ProcessGuid.
+// ProcessGuid. The GUID is held in the host's state itself (bounded by
+// boundID), so that learning a parent allocates nothing.
 type parentID struct {
-	guid string
+	guid [maxStoredID]byte
+	n    uint8
 	pid  uint32
+}
+
+// is reports whether the parent's GUID is guid, ignoring case.
+func (p *parentID) is(guid string) bool {
+	// A view of the array, not a copy: EqualFold keeps neither.
+	return strings.EqualFold(unsafe.String(&p.guid[0], int(p.n)), guid) //nolint:gosec // G103: a read-only view that saves an allocation per lookup
 }
 
 // parentPID returns the learned process id of a ProcessGuid, or 0.
 func (h *hostState) parentPID(guid string) uint32 {
 	for i := 0; i < h.nparents; i++ {
-		if strings.EqualFold(h.parents[i].guid, guid) {
+		if h.parents[i].is(guid) {
 			return h.parents[i].pid
 		}
 	}
@@ -293,7 +302,8 @@ func (h *hostState) learnParent(guid string, pid uint32) bool {
 	if guid == "" || pid == 0 || h.parentPID(guid) != 0 {
 		return false
 	}
-	id := parentID{guid: strings.Clone(guid), pid: pid}
+	id := parentID{pid: pid}
+	id.n = uint8(copy(id.guid[:], boundID(guid))) //nolint:gosec // G115: at most maxStoredID (64) bytes
 	if h.nparents < len(h.parents) {
 		h.parents[h.nparents] = id
 		h.nparents++

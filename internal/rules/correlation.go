@@ -12,7 +12,7 @@ import "github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 func (e *Engine) IsCOMServer(path string) bool {
 	var nb nameBuf
 	nb.set(normalizedBase(path))
-	return nb.n > 0 && e.servers.has(&nb)
+	return e.classes.of(&nb)&classServer != 0
 }
 
 // Allowlisted reports whether server_child_allowlist covers a child of a COM

@@ -82,6 +82,37 @@ func newNameSet(names []string) nameSet {
 	return s
 }
 
+// nameClass is what the extended tables say about a file name, one bit per
+// table: a name is looked up once, not once per table.
+type nameClass uint8
+
+const (
+	classCOMParent      nameClass = 1 << iota // com_parents
+	classSuspicious                           // suspicious_children
+	classServer                               // com_servers
+	classImpacketParent                       // impacketParents
+	classIExploreLike                         // childWithoutParentCommandLine
+	classSvchost                              // svchost.exe: DcomLaunch runs in it
+	classConfigTool                           // dcomcnfg.exe
+)
+
+// nameClasses maps a lower-case file name to its classes.
+type nameClasses map[string]nameClass
+
+func (c nameClasses) add(names []string, class nameClass) {
+	for _, n := range names {
+		c[lowerASCII(n)] |= class
+	}
+}
+
+// of returns the classes of a name (0 for a name in no table or an empty one).
+func (c nameClasses) of(nb *nameBuf) nameClass {
+	if nb.n == 0 {
+		return 0
+	}
+	return c[string(nb.b[:nb.n])]
+}
+
 type allowEntry struct {
 	parent    glob
 	hasParent bool
@@ -116,10 +147,9 @@ type Engine struct {
 	seedWhere, seedClass, seedChild nameSet
 
 	// extended
-	comParents, suspicious, servers nameSet
-	impacketParents, iexploreLike   nameSet
-	allow                           []allowEntry
-	tokens                          tokenSet
+	classes nameClasses
+	allow   []allowEntry
+	tokens  tokenSet
 }
 
 // New compiles options into an Engine.
@@ -175,11 +205,14 @@ func New(o Options) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	e.comParents = newNameSet(lists[ListCOMParents])
-	e.suspicious = newNameSet(lists[ListSuspiciousChildren])
-	e.servers = newNameSet(lists[ListCOMServers])
-	e.impacketParents = newNameSet(impacketParents)
-	e.iexploreLike = newNameSet(childWithoutParentCommandLine)
+	e.classes = nameClasses{}
+	e.classes.add(lists[ListCOMParents], classCOMParent)
+	e.classes.add(lists[ListSuspiciousChildren], classSuspicious)
+	e.classes.add(lists[ListCOMServers], classServer)
+	e.classes.add(impacketParents, classImpacketParent)
+	e.classes.add(childWithoutParentCommandLine, classIExploreLike)
+	e.classes.add([]string{"svchost.exe"}, classSvchost)
+	e.classes.add([]string{"dcomcnfg.exe"}, classConfigTool)
 	for _, entry := range lists[ListServerChildAllowlist] {
 		parent, child, hasParent := strings.Cut(entry, ">")
 		if !hasParent {
@@ -383,41 +416,42 @@ func (e *Engine) evaluateExtended(ev *winevent.Event) Verdict {
 	child.set(normalizedBase(ev.ChildImage()))
 	parent.set(normalizedBase(ev.ParentPath()))
 	original.set(normalizedBase(ev.OriginalFileName))
+	names := names{child: e.classes.of(&child), parent: e.classes.of(&parent), original: e.classes.of(&original)}
 	commandLine := ev.CommandLine
 
 	// Security 4688 carries no parent command line, so whether the parent runs
 	// as a COM server is unknown there rather than false.
 	parentCommandLine := ev.ParentCommandLine
 	parentKnown := !ev.IsSecurity() && parentCommandLine != ""
-	parentIsServer := e.comParents.has(&parent) || e.servers.has(&parent)
+	parentIsServer := names.parent&(classCOMParent|classServer) != 0
 	parentEmbedded := parentIsServer && parentKnown && hasEmbeddingMarker(parentCommandLine)
 	// The fact first, whatever the switches: only svchost.exe parents pay
 	// for the rest of it.
-	launch := string(parent.b[:parent.n]) == "svchost.exe" && e.servers.has(&child) &&
+	launch := names.parent&classSvchost != 0 && names.child&classServer != 0 &&
 		hasEmbeddingMarker(commandLine) && (!parentKnown || containsFold(parentCommandLine, "dcomlaunch"))
-	v := e.matchExtended(ev, &child, &parent, &original, parentKnown, parentEmbedded, launch)
+	v := e.matchExtended(ev, &child, &parent, names, parentKnown, parentEmbedded, launch)
 	v.ServerLaunch = launch
 	return v
 }
 
 // matchExtended is the extended rules in order; the first enabled pattern
 // that matches wins.
-func (e *Engine) matchExtended(ev *winevent.Event, child, parent, original *nameBuf, parentKnown, parentEmbedded, launch bool) Verdict {
+func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names names, parentKnown, parentEmbedded, launch bool) Verdict {
 	commandLine := ev.CommandLine
-	if e.enabled[COMSuspiciousChild] && e.comParents.has(parent) && (parentEmbedded || !parentKnown) &&
-		(e.suspicious.has(child) || (original.n > 0 && e.suspicious.has(original))) {
+	if e.enabled[COMSuspiciousChild] && names.parent&classCOMParent != 0 && (parentEmbedded || !parentKnown) &&
+		(names.child|names.original)&classSuspicious != 0 {
 		return Verdict{Pattern: COMSuspiciousChild, Evidence: "COM server parent started a shell or LOLBin"}
 	}
 	if e.enabled[ServerChild] {
-		if e.servers.has(parent) {
+		if names.parent&classServer != 0 {
 			switch {
 			case parentEmbedded && !e.allowlisted(parent, child):
 				return Verdict{Pattern: ServerChild, Evidence: "child of a COM server started with -Embedding or /automation"}
-			case !parentKnown && e.iexploreLike.has(parent) && !e.allowlisted(parent, child):
+			case !parentKnown && names.parent&classIExploreLike != 0 && !e.allowlisted(parent, child):
 				return Verdict{Pattern: ServerChild, Evidence: "Internet Explorer started a process that is not one of its helpers"}
 			}
 		}
-		if e.impacketParents.has(parent) && allFold(commandLine, impacketRedirect) {
+		if names.parent&classImpacketParent != 0 && allFold(commandLine, impacketRedirect) {
 			return Verdict{Pattern: ServerChild, Evidence: "impacket dcomexec output redirection"}
 		}
 	}
@@ -429,11 +463,14 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent, original *name
 			return Verdict{Pattern: SourceInvocation, Evidence: t.Display}
 		}
 	}
-	if e.enabled[ConfigTool] && (string(child.b[:child.n]) == "dcomcnfg.exe" || string(original.b[:original.n]) == "dcomcnfg.exe") {
+	if e.enabled[ConfigTool] && (names.child|names.original)&classConfigTool != 0 {
 		return Verdict{Pattern: ConfigTool, Evidence: "dcomcnfg.exe started"}
 	}
 	return Verdict{}
 }
+
+// names are the classes of a process creation's three file names.
+type names struct{ child, parent, original nameClass }
 
 // fromExpectedSource gates Sysmon 1 on the Sysmon channel or provider and
 // 4688 on Security (bug B11: other logs reuse event id 1).

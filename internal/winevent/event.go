@@ -153,6 +153,9 @@ type Event struct {
 	IPPort                    string
 }
 
+// sysmonChannel is the channel Sysmon writes to.
+const sysmonChannel = "Microsoft-Windows-Sysmon/Operational"
+
 // FromExpectedLog reports whether the event comes from the log its kind is
 // written to: Sysmon ids from a channel or provider naming Sysmon, Security
 // ids from the Security channel or the Security-Auditing provider. Forwarders
@@ -165,6 +168,9 @@ func (e *Event) FromExpectedLog() bool {
 	}
 	switch k.Log {
 	case LogSysmon:
+		if e.Channel == sysmonChannel {
+			return true // as Sysmon writes it: one comparison instead of a search
+		}
 		if e.Channel != "" {
 			return containsFoldASCII(e.Channel, "sysmon")
 		}
