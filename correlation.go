@@ -271,6 +271,8 @@ type correlationBatch struct {
 	// after the call's last scope, each in a resource of its own record.
 	own  []correlate.Finding
 	keep recordKeeper
+	// found: the finding about the record being inspected (observeProcess).
+	found correlate.Finding
 }
 
 // recordKeeper makes the copy of the record being observed when the
@@ -449,15 +451,18 @@ func (corr *correlation) observeContext(lr plog.LogRecord, ev *winevent.Event, b
 
 // observeProcess feeds a process creation with the engine's verdict and
 // returns the verdict to write (the engine's, or the correlation's when the
-// engine found nothing) and the finding about this record.
-func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.Event, v rules.Verdict, batch *correlationBatch) (rules.Verdict, correlate.Finding) {
+// engine found nothing) and the finding about this record (nil: none; else
+// held in batch until the next record). A finding is about a kilobyte: most
+// process creations take part in no join, and returning none must not cost
+// zeroing one.
+func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.Event, v rules.Verdict, batch *correlationBatch) (rules.Verdict, *correlate.Finding) {
 	if corr == nil || !ev.FromExpectedLog() {
-		return v, correlate.Finding{}
+		return v, nil
 	}
 	// Most process creations can take part in no join: decided before any
 	// lock is taken or anything copied.
 	if !corr.c.WantsProcess(ev.EventID, ev.ParentPath(), ev.ParentPID() != "", v.Detected(), v.ServerLaunch, v.Excluded != "", ev.ChildPID()) {
-		return v, correlate.Finding{}
+		return v, nil
 	}
 	in := correlate.Input{
 		Event:     ev,
@@ -469,13 +474,13 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.Event, v
 		batch.keep.lr = lr
 		keep = &batch.keep
 	}
-	var f correlate.Finding
-	f, batch.late = corr.c.ObserveKeeping(&in, keep, batch.late)
+	f := &batch.found
+	*f, batch.late = corr.c.ObserveKeeping(&in, keep, batch.late)
 	if f.Empty() {
-		return v, f
+		return v, nil
 	}
 	if v.Pattern == rules.None {
-		v = corr.judge.Verdict(&f)
+		v = corr.judge.Verdict(f)
 	}
 	return v, f
 }
@@ -483,7 +488,7 @@ func (corr *correlation) observeProcess(lr plog.LogRecord, ev *winevent.Event, v
 // annotateCorrelation writes a finding about the record itself, next to the
 // verdict annotate wrote, in the same places.
 func (corr *correlation) annotate(lr plog.LogRecord, f *correlate.Finding, cfg *Config) {
-	if corr == nil || f.Empty() {
+	if corr == nil || f == nil || f.Empty() {
 		return
 	}
 	inBody, inAttributes := cfg.verdictPlaces(lr.Body())

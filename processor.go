@@ -213,7 +213,7 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	}
 	stats.detections[verdict.Pattern]++
 	p.annotate(lr, ev, verdict)
-	p.corr.annotate(lr, &found, p.cfg)
+	p.corr.annotate(lr, found, p.cfg)
 	if ce := p.logger.Check(zap.DebugLevel, "DCOM detection"); ce != nil {
 		ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("host", ev.Computer),
 			zap.String("parent", ev.ParentPath()), zap.String("image", ev.ChildImage()),

@@ -239,12 +239,27 @@ func sameProcess(guidA string, pidA uint32, guidB string, pidB uint32) bool {
 
 // BaseName returns the file name of a Windows path.
 func BaseName(path string) string {
-	path = strings.Trim(path, " \t\r\n\"'")
-	path = strings.TrimRight(path, `\/`)
-	if i := strings.LastIndexAny(path, `\/`); i >= 0 {
-		path = path[i+1:]
+	// Loops, not strings.Trim with a cutset, which builds the set on every
+	// call: this runs for every process creation.
+	for path != "" && isPathNoise(path[0]) {
+		path = path[1:]
+	}
+	for path != "" && isPathNoise(path[len(path)-1]) {
+		path = path[:len(path)-1]
+	}
+	for path != "" && (path[len(path)-1] == '\\' || path[len(path)-1] == '/') {
+		path = path[:len(path)-1]
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '\\' || path[i] == '/' {
+			return path[i+1:]
+		}
 	}
 	return path
+}
+
+func isPathNoise(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\''
 }
 
 // isParent reports whether a path names one of the watched processes.
