@@ -99,46 +99,37 @@ func (r *Reader) readReceiverMap(m pcommon.Map, idValue pcommon.Value, ev *Event
 func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 	ev.Shape = ShapeReceiverMap
 	wanted := row.first | row.rest
-	// One pass over the top-level keys instead of a Get per key: each Get
-	// scans the record's keys again, and on a record fresh from a receiver
-	// every key it touches is a cache miss. The first of repeated keys counts.
-	var data pcommon.Map
-	var providerValue pcommon.Value // resolved after the walk, without a channel only
-	var channel, computer, provider, eventData, systemTime, record bool
-	for k, v := range m.All() {
-		switch k {
-		case "channel":
-			if !channel && v.Type() == pcommon.ValueTypeStr {
-				ev.Channel, channel = v.Str(), true
-			}
-		case "computer":
-			if !computer && v.Type() == pcommon.ValueTypeStr {
-				ev.Computer, computer = v.Str(), true
-			}
-		case "provider":
-			if !provider && v.Type() == pcommon.ValueTypeMap {
-				providerValue, provider = v, true
-			}
-		case "event_data":
-			if !eventData && v.Type() == pcommon.ValueTypeMap {
-				data, eventData = v.Map(), true
-			}
-		case "system_time":
-			if !systemTime && wanted&FieldSystemTime != 0 && v.Type() == pcommon.ValueTypeStr {
-				ev.SystemTime, systemTime = v.Str(), true
-			}
-		case "record_id":
-			if !record && wanted&FieldRecordID != 0 {
-				ev.RecordID, record = recordID(v), true
-			}
+	// A Get per key, not a walk: Admit's Get of event_id brought the keys'
+	// headers into the cache, and a Get compares a key's bytes only when its
+	// length is the one looked for, where a walk's switch compares most of
+	// them (each a cache miss on a record fresh from a receiver). Get finds
+	// the first of repeated keys, as every walk does.
+	if v, ok := m.Get("channel"); ok && v.Type() == pcommon.ValueTypeStr {
+		ev.Channel = v.Str()
+	}
+	if v, ok := m.Get("computer"); ok && v.Type() == pcommon.ValueTypeStr {
+		ev.Computer = v.Str()
+	}
+	if ev.Channel == "" {
+		if v, ok := m.Get("provider"); ok && v.Type() == pcommon.ValueTypeMap {
+			ev.Provider = mapStr(v.Map(), "name")
 		}
 	}
-	if provider && ev.Channel == "" {
-		ev.Provider = mapStr(providerValue.Map(), "name")
+	if wanted&FieldSystemTime != 0 {
+		if v, ok := m.Get("system_time"); ok && v.Type() == pcommon.ValueTypeStr {
+			ev.SystemTime = v.Str()
+		}
 	}
+	if wanted&FieldRecordID != 0 {
+		if v, ok := m.Get("record_id"); ok {
+			ev.RecordID = recordID(v)
+		}
+	}
+	data, ok := m.Get("event_data")
+	eventData := ok && data.Type() == pcommon.ValueTypeMap
 	f := newFiller(ev, row, false)
 	if eventData {
-		readEventDataMap(data, &f)
+		readEventDataMap(data.Map(), &f)
 	}
 	f.finish()
 	return Filled
