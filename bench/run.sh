@@ -58,7 +58,27 @@ for i in $(seq "$runs"); do
 	BENCH_POOL="$pool" "$out/bench.test" -test.run '^$' -test.bench '^BenchmarkDetect$' \
 		-test.benchtime="${pool}x" -test.count=1 -test.benchmem >>"$out/bench.txt"
 done
+
+# Where the time goes: the stages of TestStageCosts, per shape and mix, and
+# the CPU profile's top entries of extended on the process-creation-heavy mix
+# (with BENCH_BEFORE, the same profile of that commit beside it).
+echo "== stages and profiles" >&2
+: >"$out/stages.md"
+for shape in map xml; do
+	for mix in process realistic; do
+		BENCH_STAGES="$out/stages.md" BENCH_STAGES_SHAPE=$shape BENCH_STAGES_MIX=$mix \
+			"$out/bench.test" -test.run '^TestStageCosts$' >/dev/null
+	done
+done
+profile() { # profile <test binary> <dir to run in> <output>
+	(cd "$2" && BENCH_POOL=400 "$1" -test.run '^$' -test.bench '^BenchmarkDetect/shape=map/mix=process/contender=extended$' \
+		-test.benchtime=4000x -test.cpuprofile "$3.prof" >/dev/null)
+	go tool pprof -top -nodecount=25 -focus 'processLogs' "$1" "$3.prof" 2>/dev/null |
+		sed -n '/flat%/,$p' >"$3.txt"
+}
+profile "$out/bench.test" "$here" "$out/profile-after"
 if [[ -n "$before" ]]; then
+	profile "$out/bench-before.test" "$beforetree/bench" "$out/profile-before"
 	git -C "$here" worktree remove --force "$beforetree"
 fi
 
@@ -116,6 +136,36 @@ fi
 		cat "$out/compare-benchstat.txt"
 		echo '```'
 	fi
+	echo
+	echo "## Where the time goes"
+	echo
+	echo "TestStageCosts: each stage on cold batches, the stages taking turns batch by batch in one process"
+	echo "(140 batches, 5 rounds); wall ns per record, the 25th percentile and the median of the per-batch"
+	echo "times, and the 25th percentile against the floor's. The read stages use a reader with the extended"
+	echo "rules' plan alone; the processor's own plan adds what the annotation and the correlation read."
+	echo
+	echo "| shape | mix | stage | p25 ns/record | median ns/record | p25 / floor |"
+	echo "|---|---|---|---:|---:|---:|"
+	cat "$out/stages.md"
+	echo
+	echo "### CPU profile: \`extended\`, receiver map, process-creation-heavy mix"
+	echo
+	echo "\`go tool pprof -top -focus processLogs\` of 4,000 batches (400 cold batches, 10 times over; the decode"
+	echo "of the batches is outside the focus), the processor's share of the samples:"
+	echo
+	if [[ -n "$before" ]]; then
+		echo "Before (commit $(git -C "$here" rev-parse --short "$before")):"
+		echo
+		echo '```'
+		cat "$out/profile-before.txt"
+		echo '```'
+		echo
+		echo "After:"
+		echo
+	fi
+	echo '```'
+	cat "$out/profile-after.txt"
+	echo '```'
 	echo
 	echo "## Allocations (go test -run TestNonMatchingRecordsDoNotAllocate)"
 	echo
