@@ -270,7 +270,6 @@ const (
 	sysEventTime = sysElements + 1
 )
 
-var systemNames = [sysElements]string{"Channel", "Computer", "EventRecordID", "Provider", "TimeCreated"}
 
 // xmlSystem holds what the readers use of an event's <System> element, as
 // written (entities not yet replaced), and where the event data starts.
@@ -294,40 +293,53 @@ func scanSystem(s string) xmlSystem {
 		}
 		start := pos + i
 		pos = start + 1
+		if pos < len(s) && s[pos] == '/' {
+			continue // an end tag
+		}
 		// The name ends at '>', '/' or white space; a name longer than any
 		// wanted one, or cut by another '<', is passed over without reading
 		// on, so near misses cost no more than ordinary tags.
-		n := pos
-		for n < len(s) && n-pos <= len("EventRecordID") && s[n] != '>' && s[n] != '/' && s[n] != '<' &&
-			s[n] != ' ' && s[n] != '\t' && s[n] != '\r' && s[n] != '\n' {
+		n, limit := pos, min(len(s), pos+len("EventRecordID")+1)
+		for n < limit && !tagNameEnd[s[n]] {
 			n++
 		}
 		if n == len(s) || s[n] == '<' {
 			continue
 		}
-		name, rest := s[pos:n], s[n:]
-		switch name {
+		e := sysElements
+		switch s[pos:n] {
 		case "EventData":
 			sys.eventData = s[start:]
 			return sys
 		case "UserData":
 			return sys
+		case "Channel":
+			e = sysChannel
+		case "Computer":
+			e = sysComputer
+		case "EventRecordID":
+			e = sysRecordID
+		case "Provider":
+			e = sysProvider
+		case "TimeCreated":
+			e = sysTimeCreated
 		}
-		for e, want := range systemNames {
-			// Each element is tried once: a malformed first one is not
-			// searched for again further on.
-			if name != want || seen[e] {
-				continue
-			}
-			seen[e] = true
-			if systemElement(e) >= sysProvider {
-				sys.value[e], sys.found[e] = startTagAfterName(rest)
-			} else {
-				sys.value[e], sys.found[e] = elementTextAfterName(rest)
-			}
+		// Each element is tried once: a malformed first one is not searched
+		// for again further on.
+		if e == sysElements || seen[e] {
+			continue
+		}
+		seen[e] = true
+		if e >= sysProvider {
+			sys.value[e], sys.found[e] = startTagAfterName(s[n:])
+		} else {
+			sys.value[e], sys.found[e] = elementTextAfterName(s[n:])
 		}
 	}
 }
+
+// tagNameEnd are the bytes that end a tag's name (or cut it, '<').
+var tagNameEnd = [256]bool{'>': true, '/': true, '<': true, ' ': true, '\t': true, '\r': true, '\n': true}
 
 // source returns the channel, computer and provider name, unescaped.
 func (sys *xmlSystem) source() (channel, computer, provider string) {
