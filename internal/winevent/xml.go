@@ -270,7 +270,6 @@ const (
 	sysEventTime = sysElements + 1
 )
 
-
 // xmlSystem holds what the readers use of an event's <System> element, as
 // written (entities not yet replaced), and where the event data starts.
 type xmlSystem struct {
@@ -306,7 +305,7 @@ func scanSystem(s string) xmlSystem {
 		if n == len(s) || s[n] == '<' {
 			continue
 		}
-		e := sysElements
+		var e systemElement
 		switch s[pos:n] {
 		case "EventData":
 			sys.eventData = s[start:]
@@ -323,10 +322,12 @@ func scanSystem(s string) xmlSystem {
 			e = sysProvider
 		case "TimeCreated":
 			e = sysTimeCreated
+		default:
+			continue
 		}
 		// Each element is tried once: a malformed first one is not searched
 		// for again further on.
-		if e == sysElements || seen[e] {
+		if seen[e] {
 			continue
 		}
 		seen[e] = true
