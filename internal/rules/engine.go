@@ -416,7 +416,7 @@ func (e *Engine) evaluateExtended(ev *winevent.Event) Verdict {
 	child.set(normalizedBase(ev.ChildImage()))
 	parent.set(normalizedBase(ev.ParentPath()))
 	original.set(normalizedBase(ev.OriginalFileName))
-	names := names{child: e.classes.of(&child), parent: e.classes.of(&parent), original: e.classes.of(&original)}
+	names := processNames{child: e.classes.of(&child), parent: e.classes.of(&parent), original: e.classes.of(&original)}
 	commandLine := ev.CommandLine
 
 	// Security 4688 carries no parent command line, so whether the parent runs
@@ -436,7 +436,7 @@ func (e *Engine) evaluateExtended(ev *winevent.Event) Verdict {
 
 // matchExtended is the extended rules in order; the first enabled pattern
 // that matches wins.
-func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names names, parentKnown, parentEmbedded, launch bool) Verdict {
+func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names processNames, parentKnown, parentEmbedded, launch bool) Verdict {
 	commandLine := ev.CommandLine
 	if e.enabled[COMSuspiciousChild] && names.parent&classCOMParent != 0 && (parentEmbedded || !parentKnown) &&
 		(names.child|names.original)&classSuspicious != 0 {
@@ -469,8 +469,8 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names
 	return Verdict{}
 }
 
-// names are the classes of a process creation's three file names.
-type names struct{ child, parent, original nameClass }
+// processNames are the classes of a process creation's three file names.
+type processNames struct{ child, parent, original nameClass }
 
 // fromExpectedSource gates Sysmon 1 on the Sysmon channel or provider and
 // 4688 on Security (bug B11: other logs reuse event id 1).
