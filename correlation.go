@@ -259,6 +259,42 @@ type correlation struct {
 	judge correlate.EngineJudge
 	late  bool
 	reg   metric.Registration
+	// keepBuffers are the record keepers' buffers, kept from call to call
+	// (a few: one per concurrent call), so that a call that keeps records
+	// allocates nothing for their copies.
+	keepBuffers chan *keepBuffers
+}
+
+// maxKeepBuffers bounds the keepers' buffers held between calls: each
+// holds at most a record's copy (original.MaxRecordBytes) and two origins.
+const maxKeepBuffers = 8
+
+// keepBuffers are what a recordKeeper encodes into.
+type keepBuffers struct {
+	record []byte // the last record's copy: handed out as a view
+	// origin is never written once handed out: entries of the correlation
+	// share it.
+	origin  []byte
+	scratch []byte // encodes a scope's origin, to compare with origin
+}
+
+// begin gives a call's keeper its buffers' source.
+func (corr *correlation) begin(batch *correlationBatch) {
+	if corr != nil {
+		batch.keep.buffers = corr.keepBuffers
+	}
+}
+
+// end takes back the buffers a call's keeper used.
+func (corr *correlation) end(batch *correlationBatch) {
+	if corr == nil || batch.keep.bufs == nil {
+		return
+	}
+	select {
+	case corr.keepBuffers <- batch.keep.bufs:
+	default:
+	}
+	batch.keep.bufs = nil
 }
 
 // correlationBatch carries the late findings of one ConsumeLogs call until
@@ -277,34 +313,55 @@ type correlationBatch struct {
 
 // recordKeeper makes the copy of the record being observed when the
 // correlation keeps it for a late finding (correlate.Keeper): the record
-// itself, and the resource and scope it came in, copied once per scope and
-// shared by its records.
+// itself, and the resource and scope it came in, encoded once per scope and
+// shared by its records. The record's copy is a view of its buffer, which
+// the correlation copies into the entry that keeps it; the origin is reused
+// while the resource and scope encode the same (a receiver's batches
+// usually share them), so that keeping a record allocates nothing.
 type recordKeeper struct {
 	lr       plog.LogRecord
 	rl       plog.ResourceLogs
 	sl       plog.ScopeLogs
 	hasScope bool // rl and sl are set (a test may inspect records alone)
-	origin   []byte
-	scratch  []byte
+	encoded  bool // bufs.origin is the current scope's
+	bufs     *keepBuffers
+	buffers  chan *keepBuffers // where bufs come from and go back to (nil: made per call)
 }
 
 // scope starts the records of a new scope.
 func (k *recordKeeper) scope(rl plog.ResourceLogs, sl plog.ScopeLogs) {
-	k.rl, k.sl, k.hasScope, k.origin = rl, sl, true, nil
+	k.rl, k.sl, k.hasScope, k.encoded = rl, sl, true, false
 }
 
-// Keep copies the record being observed. A record that cannot be kept
-// within original.MaxRecordBytes keeps its origin alone.
+// Keep copies the record being observed, into a view valid until the next
+// call. A record that cannot be kept within original.MaxRecordBytes keeps
+// its origin alone.
 func (k *recordKeeper) Keep() correlate.Original {
-	if k.origin == nil && k.hasScope {
-		k.origin = original.AppendOrigin(nil, k.rl.Resource(), k.rl.SchemaUrl(), k.sl.Scope(), k.sl.SchemaUrl(), 0)
+	if k.bufs == nil {
+		select {
+		case k.bufs = <-k.buffers:
+		default:
+			k.bufs = new(keepBuffers)
+		}
+	}
+	b := k.bufs
+	var origin []byte
+	if k.hasScope {
+		if !k.encoded {
+			k.encoded = true
+			b.scratch = original.AppendOrigin(b.scratch[:0], k.rl.Resource(), k.rl.SchemaUrl(), k.sl.Scope(), k.sl.SchemaUrl(), 0)
+			if b.origin == nil || !bytes.Equal(b.origin, b.scratch) {
+				b.origin = bytes.Clone(b.scratch)
+			}
+		}
+		origin = b.origin
 	}
 	var ok bool
-	k.scratch, ok = original.AppendRecord(k.scratch[:0], k.lr, 0)
+	b.record, ok = original.AppendRecord(b.record[:0], k.lr, 0)
 	if !ok {
-		return correlate.Original{Origin: k.origin}
+		return correlate.Original{Origin: origin}
 	}
-	return correlate.Original{Record: bytes.Clone(k.scratch), Origin: k.origin}
+	return correlate.Original{Record: b.record, Origin: origin}
 }
 
 // newCorrelation builds the correlation state; nil (every method is a no-op
@@ -341,7 +398,7 @@ func newCorrelationWithClock(set processor.Settings, cc CorrelationConfig, profi
 	if err != nil {
 		return nil, fmt.Errorf("correlation: %w", err)
 	}
-	corr := &correlation{c: c, judge: judge, late: cc.LateRecords}
+	corr := &correlation{c: c, judge: judge, late: cc.LateRecords, keepBuffers: make(chan *keepBuffers, maxKeepBuffers)}
 	if err := corr.registerMetrics(set); err != nil {
 		return nil, err
 	}

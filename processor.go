@@ -126,6 +126,8 @@ func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation) []wineven
 func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var stats batchStats
 	var ev winevent.Event
+	p.corr.begin(&stats.corr)
+	defer p.corr.end(&stats.corr)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)

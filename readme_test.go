@@ -50,7 +50,7 @@ func TestDocsStateTheWorstCase(t *testing.T) {
 	require.NoError(t, err)
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
-	for _, n := range []int64{wc.Entry, wc.Host, wc.PerHost, wc.Total, wc.Copies} {
+	for _, n := range []int64{wc.Entry, wc.Host, wc.PerHost, wc.Total, wc.Copies, wc.Spares} {
 		assert.Contains(t, string(docs), thousands(n), "docs/correlation.md states %d", n)
 	}
 	for _, n := range []int64{wc.Entry, wc.Host} {

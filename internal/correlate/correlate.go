@@ -145,6 +145,9 @@ func (o Original) Size() int { return len(o.Record) + len(o.Origin) }
 // it at most once per record, with the host's lock held, and only when the
 // record is kept as a possible subject of a late finding (a pending child, a
 // detection waiting for its logon) and the copies held leave room for it.
+// Its Record may be a view valid until the next call: each entry that keeps
+// it copies it into its own buffer. Its Origin is shared by the entries and
+// must never change.
 type Keeper interface {
 	Keep() Original
 }
@@ -383,6 +386,9 @@ func (pc *pidCounts) add(pid uint32, n int32) {
 // mayHold reports whether a server entry may hold this process id.
 func (pc *pidCounts) mayHold(pid uint32) bool { return pid != 0 && pc.bucket(pid).Load() > 0 }
 
+// defaultShards is the number of lock shards when Config.Shards is 0.
+const defaultShards = 64
+
 // New builds a Correlator.
 func New(cfg Config) (*Correlator, error) {
 	if err := cfg.Validate(); err != nil {
@@ -390,7 +396,7 @@ func New(cfg Config) (*Correlator, error) {
 	}
 	n := cfg.Shards
 	if n <= 0 {
-		n = 64
+		n = defaultShards
 	}
 	if cfg.MaxOriginalBytesPerHost <= 0 {
 		cfg.MaxOriginalBytesPerHost = DefaultMaxOriginalBytesPerHost

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
@@ -112,22 +113,33 @@ func truncate(s string, n int) string {
 }
 
 // clone returns a copy that owns its strings, with the command line cut to
-// maxStoredCommandLine bytes (its other strings were bounded when read).
+// maxStoredCommandLine bytes (its other strings were bounded when read). Its
+// record copy (Original) is the caller's to keep or drop.
 func (p Process) clone() Process {
 	p.CommandLine = truncate(p.CommandLine, maxStoredCommandLine)
-	pack(&p.Record.Host, &p.Record.Channel, &p.Image, &p.CommandLine, &p.ParentImage, &p.UserDomain,
-		&p.UserName, &p.GUID, &p.ParentGUID, &p.LogonID, &p.SubjectLogonID)
+	f := p.fields()
+	pack(f[:]...)
+	return p
+}
+
+// detached is a copy of a process taken from the state, for a finding: its
+// strings and its record copy are its own (the entry's buffer serves another
+// entry once it leaves).
+func (p Process) detached() Process {
+	p = p.clone()
+	p.Original.Record = bytes.Clone(p.Original.Record)
 	return p
 }
 
 func (c Conn) clone() Conn {
-	pack(&c.Record.Host, &c.Record.Channel, &c.Image, &c.GUID, &c.RemoteAddr, &c.LocalAddr)
+	f := c.fields()
+	pack(f[:]...)
 	return c
 }
 
 func (l LogonInfo) clone() LogonInfo {
-	pack(&l.Record.Host, &l.Record.Channel, &l.ID, &l.UserName, &l.UserDomain, &l.AuthPackage,
-		&l.LogonProcess, &l.Workstation, &l.Address)
+	f := l.fields()
+	pack(f[:]...)
 	return l
 }
 

@@ -22,8 +22,12 @@ type Footprint struct {
 	// costliest kind.
 	Total int64
 	// Copies is the record copies kept for late records, on top:
-	// late_records_max_bytes with the allocator's rounding.
+	// late_records_max_bytes, and their share of their entries' buffers'
+	// slack (a quarter).
 	Copies int64
+	// Spares is the buffers of entries that left, kept by the lock shards
+	// for the entries that come next, on top: maxSpareBytes per shard.
+	Spares int64
 }
 
 // allocBytes bounds what the allocator hands out for n bytes: Go's size
@@ -55,15 +59,17 @@ const (
 	mapFixedBytes = 512
 )
 
-// entryCosts is what one entry of each table costs at most.
+// entryCosts is what one entry of each table costs at most: its slots and
+// its buffer (spareBytes of its strings; the share of a record copy in the
+// buffer counts with Copies).
 func entryCosts() [tableCount]int64 {
 	var c [tableCount]int64
-	c[tConns] = slotsPerEntry*int64(unsafe.Sizeof(slot[Conn]{})) + allocBytes(connStrings)
-	c[tChildren] = slotsPerEntry*int64(unsafe.Sizeof(slot[childEntry]{})) + allocBytes(processStrings)
-	c[tServers] = slotsPerEntry*int64(unsafe.Sizeof(slot[serverEntry]{})) + allocBytes(processStrings)
-	c[tExits] = slotsPerEntry*int64(unsafe.Sizeof(slot[exitEntry]{})) + allocBytes(exitStrings)
-	c[tLogons] = slotsPerEntry*int64(unsafe.Sizeof(slot[logonEntry]{})) + allocBytes(logonStrings) + slotsPerEntry*indexEntryBytes
-	c[tWaits] = slotsPerEntry*int64(unsafe.Sizeof(slot[waitEntry]{})) + allocBytes(processStrings) + allocBytes(connStrings)
+	c[tConns] = slotsPerEntry*int64(unsafe.Sizeof(slot[Conn]{})) + spareBytes(connStrings)
+	c[tChildren] = slotsPerEntry*int64(unsafe.Sizeof(slot[childEntry]{})) + spareBytes(processStrings)
+	c[tServers] = slotsPerEntry*int64(unsafe.Sizeof(slot[serverEntry]{})) + spareBytes(processStrings)
+	c[tExits] = slotsPerEntry*int64(unsafe.Sizeof(slot[exitEntry]{})) + spareBytes(exitStrings)
+	c[tLogons] = slotsPerEntry*int64(unsafe.Sizeof(slot[logonEntry]{})) + spareBytes(logonStrings) + slotsPerEntry*indexEntryBytes
+	c[tWaits] = slotsPerEntry*int64(unsafe.Sizeof(slot[waitEntry]{})) + spareBytes(processStrings+connStrings)
 	return c
 }
 
@@ -102,6 +108,11 @@ func (c Config) WorstCase() Footprint {
 	if copies <= 0 {
 		copies = DefaultMaxOriginalBytes
 	}
-	f.Copies = allocBytes(copies)
+	f.Copies = copies + copies/4
+	shards := int64(c.Shards)
+	if shards <= 0 {
+		shards = defaultShards
+	}
+	f.Spares = shards * maxSpareBytes
 	return f
 }

@@ -44,7 +44,7 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	if wants.Has(ServerChild) {
 		if srv := c.serverFor(h, &p); srv != nil && (judge == nil || judge.ServerChild(p, srv.proc)) {
 			f.Kinds |= ServerChild
-			f.Server = srv.proc
+			f.Server = srv.proc.clone() // before anything is added: an addition may evict the server
 		}
 	}
 	if wants.Has(InboundChild) {
@@ -53,7 +53,7 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 		}
 		if cn := c.connFor(h, &p); cn != nil && (judge == nil || judge.InboundChild(p, *cn)) {
 			f.Kinds |= InboundChild
-			f.Conn = *cn
+			f.Conn = cn.clone()
 		}
 	}
 	detected := in.Detection || f.Kinds&(InboundChild|ServerChild) != 0
@@ -64,18 +64,22 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	f.Process = p
 
 	// What is kept: a server, a child still open to a join with an event
-	// that may come later, a detection waiting for its logon. The strings
-	// are copied once, and only when something is kept.
+	// that may come later, a detection waiting for its logon. Each entry
+	// copies the strings it keeps into a buffer of its own (spares), and
+	// the record's copy when it may become the subject of a late finding.
 	var k keeper
 	if remember {
-		late = c.rememberServer(s, h, k.get(&p), wall, late)
+		late = c.rememberServer(s, h, &p, wall, late)
 	}
 	if open := wants &^ f.Kinds; open != 0 && c.cfg.LateFindings && !hasChild(h, &p) {
-		c.pushChild(s, h, childEntry{proc: k.subject(c.roomForOriginal(h), &p, keep), wants: open, logon: f.LogonJoin != NoLogon}, max(p.Time, in.Time)+c.window+c.delay, wall)
+		ch := childEntry{proc: p, wants: open, logon: f.LogonJoin != NoLogon}
+		ch.proc.Original = k.original(c.roomForOriginal(h), keep)
+		c.pushChild(s, h, ch, max(p.Time, in.Time)+c.window+c.delay, wall)
 	}
 	if c.cfg.Logon && c.cfg.LateFindings && detected && f.LogonJoin == NoLogon {
 		if w, ok := planWait(h, &p, &f); ok {
-			w.proc = k.subject(c.roomForOriginal(h), &p, keep)
+			w.proc = p
+			w.proc.Original = k.original(c.roomForOriginal(h), keep)
 			c.pushWait(s, h, w, max(in.Time, p.Time)+c.delay, wall)
 		}
 	}
@@ -85,36 +89,22 @@ func (c *Correlator) observeProcess(in *Input, keep Keeper, late []Finding) (Fin
 	return f, late
 }
 
-// keeper copies a process's strings the first time something keeps it,
-// and asks for the caller's copy of the record the first time it is kept
-// as a possible subject of a late finding. (It does not hold the process:
-// escape analysis would move it to the heap.)
+// keeper asks for the caller's copy of the record the first time it is
+// kept as a possible subject of a late finding (a child, a wait), and only
+// when the host's copies leave room for one. The copy is a view valid
+// until the next Keep: each entry copies it into its own buffer. A server
+// entry holds no copy: a server is never the subject of a late finding.
 type keeper struct {
-	stored   Process
-	kept     bool
-	original Original
-	asked    bool
+	kept  Original
+	asked bool
 }
 
-// subject is the process as kept in a child or wait entry: with the copy of
-// its record when the host's copies leave room for one. A server entry
-// (get) holds no copy: a server is never the subject of a late finding.
-func (k *keeper) subject(room bool, p *Process, keep Keeper) Process {
-	stored := *k.get(p)
+func (k *keeper) original(room bool, keep Keeper) Original {
 	if !k.asked && keep != nil && room {
 		k.asked = true
-		k.original = keep.Keep()
+		k.kept = keep.Keep()
 	}
-	stored.Original = k.original
-	return stored
-}
-
-func (k *keeper) get(p *Process) *Process {
-	if !k.kept {
-		k.stored = p.clone()
-		k.kept = true
-	}
-	return &k.stored
+	return k.kept
 }
 
 // processWants says which joins a process creation can take part in, from
@@ -349,7 +339,7 @@ func (c *Correlator) learnConnPID(s *shard, h *hostState, p *Process, wall int64
 		sl := h.conns.at(i)
 		if cn := &sl.v; !sl.dead && cn.PID == 0 && strings.EqualFold(cn.GUID, p.ParentGUID) {
 			cn.PID = p.ParentPID
-			learned = append(learned, *cn)
+			learned = append(learned, cn.clone()) // joining may evict the entry
 		}
 	}
 	// Outside the loop over the connections: joining adds waits, which may
@@ -399,7 +389,7 @@ func (c *Correlator) rememberServer(s *shard, h *hostState, p *Process, wall int
 			s.serverPIDs.add(p.PID, 1)
 		}
 		if sl.v.proc.GUID == "" {
-			sl.v.proc.GUID = p.GUID
+			sl.v.proc.GUID = strings.Clone(p.GUID) // not in the entry's buffer: the GC frees it
 		}
 		srv = &sl.v
 	}
@@ -435,13 +425,23 @@ func (c *Correlator) lateServerChildren(s *shard, h *hostState, srv serverEntry,
 		if judge != nil && !judge.ServerChild(ch.proc, srv.proc) {
 			continue
 		}
-		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: ServerChild, Server: srv.proc}
+		f := lateFinding(&ch.proc, ServerChild)
+		f.Server = srv.proc.clone()
 		c.lateChild(h, ch, &f)
 		s.stats.LateFindings++
 		late = append(late, f)
 	}
 	c.awaitLogons(s, h, late[first:], wall)
 	return late
+}
+
+// lateFinding starts a late finding about a held process. Everything a
+// finding takes from the state is a copy of its own: the caller uses it
+// after the lock is released, when the entry may have left and its buffer
+// serve another (spares).
+func lateFinding(p *Process, kinds Kind) Finding {
+	d := p.detached()
+	return Finding{Record: d.Record, Process: d, Late: true, Kinds: kinds}
 }
 
 // lateChild completes a late finding about a pending child: the child is a
@@ -469,7 +469,7 @@ func (c *Correlator) awaitLogons(s *shard, h *hostState, found []Finding, wall i
 			continue
 		}
 		if w, ok := planWait(h, &f.Process, f); ok {
-			w.proc = f.Process // already a copy
+			w.proc = f.Process // pushWait copies it into the wait's buffer
 			w.proc.Detected = true
 			c.pushWait(s, h, w, max(h.clock(), f.Process.Time)+c.delay, wall)
 		}
@@ -544,7 +544,6 @@ func (c *Correlator) observeConn(in *Input, late []Finding) []Finding {
 	if conn.PID == 0 {
 		conn.PID = h.parentPID(conn.GUID)
 	}
-	conn = conn.clone()
 	c.pushConn(s, h, conn, max(conn.Time+c.window, in.Time)+c.delay, wall)
 
 	// Children that came first: Sysmon often writes the connection after the
@@ -570,7 +569,8 @@ func (c *Correlator) childrenOf(s *shard, h *hostState, conn Conn, wall int64, l
 		if judge != nil && !judge.InboundChild(ch.proc, conn) {
 			continue
 		}
-		f := Finding{Record: ch.proc.Record, Process: ch.proc, Late: true, Kinds: InboundChild, Conn: conn}
+		f := lateFinding(&ch.proc, InboundChild)
+		f.Conn = conn.clone()
 		c.lateChild(h, ch, &f)
 		s.stats.LateFindings++
 		late = append(late, f)
@@ -686,7 +686,7 @@ func (c *Correlator) observeExit(in *Input, late []Finding) []Finding {
 		h.firstExit = t
 	}
 	if !hasExit(h, guid, pid, t) {
-		c.pushExit(s, h, exitEntry{guid: strings.Clone(guid), pid: pid, time: t}, max(t, in.Time)+c.delay, wall)
+		c.pushExit(s, h, exitEntry{guid: guid, pid: pid, time: t}, max(t, in.Time)+c.delay, wall)
 	}
 	var ended []serverEntry // rare: the exit of a held server
 	for i := 0; i < h.servers.n; i++ {
@@ -697,7 +697,9 @@ func (c *Correlator) observeExit(in *Input, late []Finding) []Finding {
 		}
 		sl.v.end = max(t, sl.v.proc.Time)
 		sl.deadline = min(sl.deadline, sl.v.end+c.delay)
-		ended = append(ended, sl.v)
+		srv := sl.v
+		srv.proc = srv.proc.clone() // joining may evict the entry
+		ended = append(ended, srv)
 	}
 	// The children that arrived before the exit and started past the hold
 	// of a server whose exit was not seen yet: it ran until now.
@@ -758,7 +760,7 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 		Workstation:  boundName(strings.TrimSpace(ev.WorkstationName)),
 		Address:      boundID(strings.TrimSpace(ev.IPAddress)),
 		Port:         port,
-	}.clone()
+	}
 	c.pushLogon(s, h, logonEntry{info: info, id: id, addr: ap}, in.Time+int64(c.cfg.LogonTimeout), wall)
 
 	for i := 0; i < h.waits.n; i++ {
@@ -774,11 +776,12 @@ func (c *Correlator) observeLogon(in *Input, late []Finding) []Finding {
 		}
 		sl.dead = true
 		logonReported(h, &w.proc)
-		f := Finding{Record: w.proc.Record, Process: w.proc, Late: true, Logon: info}
+		f := lateFinding(&w.proc, 0)
+		f.Logon = info.clone()
 		if byID {
 			f.Kinds, f.LogonJoin = Logon, ByLogonID
 		} else {
-			f.LogonJoin, f.Conn = ByAddress, w.conn
+			f.LogonJoin, f.Conn = ByAddress, w.conn.clone()
 		}
 		s.stats.LateFindings++
 		late = append(late, f)
@@ -832,7 +835,7 @@ func (c *Correlator) joinLogon(h *hostState, f *Finding, p *Process) {
 		if sl == nil || sl.dead || !c.nearConn(sl.v.info.Record.Time, &f.Conn) {
 			return
 		}
-		f.Logon, f.LogonJoin = sl.v.info, ByAddress
+		f.Logon, f.LogonJoin = sl.v.info.clone(), ByAddress
 		return
 	}
 	for _, text := range [2]string{p.LogonID, p.SubjectLogonID} {
@@ -845,7 +848,7 @@ func (c *Correlator) joinLogon(h *hostState, f *Finding, p *Process) {
 			continue
 		}
 		if sl := h.logons.bySeq(seq); sl != nil && !sl.dead && c.nearLogon(sl.v.info.Record.Time, p) {
-			f.Logon, f.LogonJoin = sl.v.info, ByLogonID
+			f.Logon, f.LogonJoin = sl.v.info.clone(), ByLogonID
 			f.Kinds |= Logon
 			return
 		}

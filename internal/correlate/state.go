@@ -49,6 +49,7 @@ type shard struct {
 	stats      Stats
 	tot        *totals    // the Correlator's
 	serverPIDs *pidCounts // the Correlator's
+	spares     spares     // buffers of entries that left, for the next ones
 	_          [40]byte   // keep neighbouring shards' locks off one cache line
 }
 
@@ -82,6 +83,9 @@ type meta struct {
 type slot[T any] struct {
 	meta
 	v T
+	// buf holds v's strings (and a record copy): the entry's own, given
+	// back to the shard's spares when the entry leaves.
+	buf []byte
 }
 
 // ring is a bounded FIFO: entries are added at the back and leave at the
@@ -114,7 +118,8 @@ func (r *ring[T]) push(s slot[T], limit int) uint64 {
 }
 
 // pop removes the front entry. The buffer shrinks with the entries (half
-// when they fill less than a quarter, none when the ring is empty), so that
+// when they fill less than a quarter, at most slackSlots when the ring is
+// empty), so that
 // a ring holds at most 4n+3 slots for n entries, whatever it held before:
 // the state's worst case in bytes follows from the entries it holds.
 func (r *ring[T]) pop() {
@@ -123,7 +128,12 @@ func (r *ring[T]) pop() {
 	r.n--
 	r.seq++
 	if r.n == 0 {
-		r.buf, r.head = nil, 0
+		// An empty ring keeps a small buffer (within the 4n+3 bound): most
+		// hosts' tables empty and fill again.
+		r.head = 0
+		if len(r.buf) > slackSlots {
+			r.buf = nil
+		}
 		return
 	}
 	if len(r.buf) > 4 && r.n < len(r.buf)/4 {
@@ -538,17 +548,21 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 	switch t {
 	case tConns:
 		dead = h.conns.at(0).dead
+		s.spares.put(h.conns.at(0).buf)
 		h.conns.pop()
 	case tChildren:
 		dead = h.children.at(0).dead
 		h.dropOriginal(s, h.children.at(0).v.proc.Original)
+		s.spares.put(h.children.at(0).buf)
 		h.children.pop()
 	case tServers:
 		dead = h.servers.at(0).dead
 		s.serverPIDs.add(h.servers.at(0).v.proc.PID, -1)
+		s.spares.put(h.servers.at(0).buf)
 		h.servers.pop()
 	case tExits:
 		dead = h.exits.at(0).dead
+		s.spares.put(h.exits.at(0).buf)
 		h.exits.pop()
 	case tLogons:
 		f := h.logons.at(0)
@@ -560,6 +574,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 		if f.v.addr.IsValid() && h.byAddr[f.v.addr] == seq {
 			delete(h.byAddr, f.v.addr)
 		}
+		s.spares.put(h.logons.at(0).buf)
 		h.logons.pop()
 		if h.indexed > 8 && h.logons.n < h.indexed/4 {
 			h.reindexLogons()
@@ -567,6 +582,7 @@ func (h *hostState) popFront(s *shard, t table, expired bool) {
 	case tWaits:
 		dead = h.waits.at(0).dead
 		h.dropOriginal(s, h.waits.at(0).v.proc.Original)
+		s.spares.put(h.waits.at(0).buf)
 		h.waits.pop()
 	}
 	s.tot.entries.Add(-1)
@@ -670,19 +686,28 @@ func (c *Correlator) makeRoom(s *shard, h *hostState, t table) bool {
 	return true
 }
 
+// The push functions add an entry to a table of h; each copies the entry's
+// strings (and record copy) into a buffer of its own from the shard's
+// spares: v may point into the record, never into another entry.
+
 func (c *Correlator) pushConn(s *shard, h *hostState, v Conn, deadline, wall int64) {
 	if !c.makeRoom(s, h, tConns) {
 		return
 	}
-	h.conns.push(slot[Conn]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	f := v.fields()
+	buf := s.spares.own(nil, f[:]...)
+	h.conns.push(slot[Conn]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 }
 
 func (c *Correlator) pushChild(s *shard, h *hostState, v childEntry, deadline, wall int64) {
 	if !c.makeRoom(s, h, tChildren) {
 		return
 	}
-	h.children.push(slot[childEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	c.countOriginal(s, h, &h.children.at(h.children.n-1).v.proc)
+	c.countOriginal(s, h, &v.proc)
+	v.proc.CommandLine = truncate(v.proc.CommandLine, maxStoredCommandLine)
+	f := v.proc.fields()
+	buf := s.spares.own(&v.proc.Original.Record, f[:]...)
+	h.children.push(slot[childEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 }
 
 // roomForOriginal reports whether the host and all hosts hold fewer copies
@@ -691,8 +716,8 @@ func (c *Correlator) roomForOriginal(h *hostState) bool {
 	return h.originalBytes < c.cfg.MaxOriginalBytesPerHost && c.tot.originalBytes.Load() < int64(c.cfg.MaxOriginalBytes)
 }
 
-// countOriginal counts the record copy an entry just added holds, or drops
-// it when the host's or the shard's copies would exceed their budget
+// countOriginal counts the record copy an entry is about to hold, or drops
+// it when the host's or all hosts' copies would exceed their budget
 // (makeRoom has already released what an eviction freed).
 func (c *Correlator) countOriginal(s *shard, h *hostState, p *Process) {
 	n := p.Original.Size()
@@ -710,7 +735,11 @@ func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline,
 	if !c.makeRoom(s, h, tServers) {
 		return
 	}
-	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	v.proc.Original = Original{}
+	v.proc.CommandLine = truncate(v.proc.CommandLine, maxStoredCommandLine)
+	f := v.proc.fields()
+	buf := s.spares.own(nil, f[:]...)
+	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 	s.serverPIDs.add(v.proc.PID, 1)
 }
 
@@ -718,14 +747,17 @@ func (c *Correlator) pushExit(s *shard, h *hostState, v exitEntry, deadline, wal
 	if !c.makeRoom(s, h, tExits) {
 		return
 	}
-	h.exits.push(slot[exitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	buf := s.spares.own(nil, &v.guid)
+	h.exits.push(slot[exitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 }
 
 func (c *Correlator) pushLogon(s *shard, h *hostState, v logonEntry, deadline, wall int64) {
 	if !c.makeRoom(s, h, tLogons) {
 		return
 	}
-	seq := h.logons.push(slot[logonEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
+	f := v.info.fields()
+	buf := s.spares.own(nil, f[:]...)
+	seq := h.logons.push(slot[logonEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 	if h.byID == nil {
 		h.byID = make(map[uint64]uint64)
 		h.byAddr = make(map[netip.AddrPort]uint64)
@@ -761,6 +793,12 @@ func (c *Correlator) pushWait(s *shard, h *hostState, v waitEntry, deadline, wal
 	if !c.makeRoom(s, h, tWaits) {
 		return
 	}
-	h.waits.push(slot[waitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v}, c.cfg.MaxEntriesPerHost)
-	c.countOriginal(s, h, &h.waits.at(h.waits.n-1).v.proc)
+	c.countOriginal(s, h, &v.proc)
+	v.proc.CommandLine = truncate(v.proc.CommandLine, maxStoredCommandLine)
+	var f [17]*string
+	pf, cf := v.proc.fields(), v.conn.fields()
+	n := copy(f[:], pf[:])
+	n += copy(f[n:], cf[:])
+	buf := s.spares.own(&v.proc.Original.Record, f[:n]...)
+	h.waits.push(slot[waitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 }
