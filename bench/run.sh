@@ -181,10 +181,10 @@ fi
 	cat "$out/profile-after.txt"
 	echo '```'
 	echo
-	echo "## Allocations (go test -run TestNonMatchingRecordsDoNotAllocate)"
+	echo "## Allocations (go test -run 'TestNonMatchingRecordsDoNotAllocate|TestEnteringCorrelationStateAllocatesNothing')"
 	echo
 	echo '```'
-	grep -E 'allocs_test.go|--- (PASS|FAIL): TestNonMatching' "$out/tests.txt" | sed 's/^ *//'
+	grep -E 'allocs_test.go|--- (PASS|FAIL): Test(NonMatching|EnteringCorrelation)' "$out/tests.txt" | sed 's/^ *//'
 	echo '```'
 	echo
 	echo "## Equivalence of the OTTL rendering"
