@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
@@ -251,14 +252,7 @@ func sameProcess(guidA string, pidA uint32, guidB string, pidB uint32) bool {
 
 // BaseName returns the file name of a Windows path.
 func BaseName(path string) string {
-	// Loops, not strings.Trim with a cutset, which builds the set on every
-	// call: this runs for every process creation.
-	for path != "" && isPathNoise(path[0]) {
-		path = path[1:]
-	}
-	for path != "" && isPathNoise(path[len(path)-1]) {
-		path = path[:len(path)-1]
-	}
+	path = rules.TrimNoise(path)
 	for path != "" && (path[len(path)-1] == '\\' || path[len(path)-1] == '/') {
 		path = path[:len(path)-1]
 	}
@@ -268,10 +262,6 @@ func BaseName(path string) string {
 		}
 	}
 	return path
-}
-
-func isPathNoise(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\''
 }
 
 // isParent reports whether a path names one of the watched processes.

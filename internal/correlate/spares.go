@@ -20,8 +20,8 @@ const (
 // entries that come next: once the state has reached its steady size, a
 // record that enters it allocates nothing. Each entry owns one buffer, its
 // strings and the copy of its record laid out in it, and no one else holds
-// a view into it: findings copy what they take from the state (Finding
-// detach), entries never share strings. A buffer is cleared when it comes
+// a view into it: findings copy what they take from the state (lateFinding,
+// clone), entries never share strings. A buffer is cleared when it comes
 // back, so that a view kept by mistake reads zeroes, never another
 // record's strings. The shard's lock guards it.
 type spares struct {
@@ -110,6 +110,26 @@ func (sp *spares) own(record *[]byte, fields ...*string) []byte {
 		*record = buf[off : off+n : off+n]
 	}
 	return buf
+}
+
+// ownProcess is own for a process: its strings, its command line cut to
+// maxStoredCommandLine (the start is kept), its record copy, and the
+// strings of extra (a wait's connection).
+func (sp *spares) ownProcess(p *Process, extra []*string) []byte {
+	p.CommandLine = truncate(p.CommandLine, maxStoredCommandLine)
+	// Element by element: the compiler takes copy's source to leak, which
+	// would move every pushed entry to the heap.
+	var f [17]*string
+	n := 0
+	for _, s := range p.fields() {
+		f[n] = s
+		n++
+	}
+	for _, s := range extra {
+		f[n] = s
+		n++
+	}
+	return sp.own(&p.Original.Record, f[:n]...)
 }
 
 // The strings of each kind of state value, for own and for copies that

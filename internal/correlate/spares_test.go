@@ -131,12 +131,7 @@ func TestFindingsOutliveTheirEntries(t *testing.T) {
 		hn.feedKept(create1(int64(1000+i), at, `C:\Windows\System32\`+strings.Repeat("w", i%50)+".exe", explorer, g, "{p"+strconv.Itoa(i)+"}"), false, false, keep)
 		hn.feed(conn3(int64(5000+i), at, explorer, "{r"+strconv.Itoa(i)+"}", "10.9.9."+strconv.Itoa(i%250), "5"+strconv.Itoa(1000+i), "10.9.8.1", "50000"), false, false)
 	}
-	var used int64
-	s := &hn.c.shards[0]
-	s.mu.Lock()
-	used = s.stats.EntriesExpired
-	s.mu.Unlock()
-	require.Positive(t, used, "the first entries left")
+	require.Positive(t, hn.c.Stats().EntriesExpired, "the first entries left")
 
 	after := []seen{
 		{lf.Process.Image, lf.Record.Host, lf.Process.GUID, lf.Conn.RemoteAddr, lf.Process.CommandLine},

@@ -704,9 +704,7 @@ func (c *Correlator) pushChild(s *shard, h *hostState, v childEntry, deadline, w
 		return
 	}
 	c.countOriginal(s, h, &v.proc)
-	v.proc.CommandLine = truncate(v.proc.CommandLine, maxStoredCommandLine)
-	f := v.proc.fields()
-	buf := s.spares.own(&v.proc.Original.Record, f[:]...)
+	buf := s.spares.ownProcess(&v.proc, nil)
 	h.children.push(slot[childEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 }
 
@@ -736,9 +734,7 @@ func (c *Correlator) pushServer(s *shard, h *hostState, v serverEntry, deadline,
 		return
 	}
 	v.proc.Original = Original{}
-	v.proc.CommandLine = truncate(v.proc.CommandLine, maxStoredCommandLine)
-	f := v.proc.fields()
-	buf := s.spares.own(nil, f[:]...)
+	buf := s.spares.ownProcess(&v.proc, nil)
 	h.servers.push(slot[serverEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 	s.serverPIDs.add(v.proc.PID, 1)
 }
@@ -794,11 +790,7 @@ func (c *Correlator) pushWait(s *shard, h *hostState, v waitEntry, deadline, wal
 		return
 	}
 	c.countOriginal(s, h, &v.proc)
-	v.proc.CommandLine = truncate(v.proc.CommandLine, maxStoredCommandLine)
-	var f [17]*string
-	pf, cf := v.proc.fields(), v.conn.fields()
-	n := copy(f[:], pf[:])
-	n += copy(f[n:], cf[:])
-	buf := s.spares.own(&v.proc.Original.Record, f[:n]...)
+	cf := v.conn.fields()
+	buf := s.spares.ownProcess(&v.proc, cf[:])
 	h.waits.push(slot[waitEntry]{meta: meta{deadline: deadline, wallDeadline: wall + c.delay}, v: v, buf: buf}, c.cfg.MaxEntriesPerHost)
 }

@@ -41,7 +41,7 @@ func (nb *nameBuf) set(s string) {
 // seed lacks: surrounding quotes and spaces trimmed, '/' accepted as a
 // separator, and trailing separators ignored.
 func normalizedBase(path string) string {
-	path = trimNoise(path)
+	path = TrimNoise(path)
 	for path != "" && (path[len(path)-1] == '\\' || path[len(path)-1] == '/') {
 		path = path[:len(path)-1]
 	}
@@ -51,11 +51,13 @@ func normalizedBase(path string) string {
 			break
 		}
 	}
-	return trimNoise(path)
+	return TrimNoise(path)
 }
 
-// trimNoise strips the quotes and white space forwarders leave around paths.
-func trimNoise(s string) string {
+// TrimNoise strips the quotes and white space forwarders leave around paths
+// (loops, not strings.Trim with a cutset, which builds the set on every
+// call: it runs for every process creation).
+func TrimNoise(s string) string {
 	for s != "" && isNoise(s[0]) {
 		s = s[1:]
 	}
