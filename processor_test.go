@@ -309,7 +309,7 @@ func TestConcurrentConsume(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 16*47, detections)
+	assert.Equal(t, 16*48, detections)
 }
 
 func readEvent(lr plog.LogRecord) *winevent.Event {

@@ -551,7 +551,7 @@ func TestBrokenRecordsInOneBatch(t *testing.T) {
 			wantBroken++
 		}
 	}
-	assert.Equal(t, 47+wantBroken, detections)
+	assert.Equal(t, 48+wantBroken, detections)
 
 	cfg := defaultConfig()
 	cfg.DropUnmatched = true

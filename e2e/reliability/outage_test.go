@@ -13,7 +13,7 @@ import (
 	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
 )
 
-// The catalogue (testdata/catalogue/map.jsonl: 78 events, 47 of them
+// The catalogue (testdata/catalogue/map.jsonl: 78 events, 48 of them
 // detections for the extended profile) goes through file_log →
 // dcomdetection (drop_unmatched) → sumologic (text) to the emulator, whose
 // outages the exporter must ride out.
@@ -206,7 +206,7 @@ func assertNoSecret(t *testing.T, what, output, secret string) {
 func TestOutageRecovery(t *testing.T) {
 	t.Parallel()
 	ids := extendedDetections(t)
-	require.Len(t, ids, 47, "the catalogue's extended detections")
+	require.Len(t, ids, 48, "the catalogue's extended detections")
 	emu := newSumoEmulator(t, modeUnavailable)
 	cfg := collectortest.WriteFile(t, "outage.yaml", sumoPipeline{
 		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), persistentQueue: true, batchMax: 10,
@@ -278,7 +278,7 @@ func TestKillDuringOutageWithoutOffsets(t *testing.T) {
 // reached the emulator.
 func killAndRestart(t *testing.T, persistent, offsets bool) (delivery, emuSnapshot) {
 	ids := extendedDetections(t)
-	require.Len(t, ids, 47, "the catalogue's extended detections")
+	require.Len(t, ids, 48, "the catalogue's extended detections")
 	emu := newSumoEmulator(t, modeUnavailable)
 	cfg := collectortest.WriteFile(t, "kill.yaml", sumoPipeline{
 		endpoint: emu.url(), storageDir: filepath.Join(t.TempDir(), "storage"), persistentQueue: persistent, batchMax: 10,

@@ -307,7 +307,10 @@ func parseTokens(list []string) ([]sourceToken, error) {
 		if withHost {
 			display += " with a remote host"
 		}
-		tokens = append(tokens, sourceToken{Text: lowerASCII(text), Display: display, WithHost: withHost})
+		tokens = append(tokens, sourceToken{
+			Text: lowerASCII(text), Display: display, WithHost: withHost,
+			DecodedDisplay: display + " (decoded from -EncodedCommand)",
+		})
 	}
 	return tokens, nil
 }

@@ -155,6 +155,7 @@ func pathologicalCommandLines(n, oneByte int) map[string]string {
 		`\\127.0.0.1`, `\\127.0.0.1\`, "/q /c \\\\127.0.0.1", "2>&", "2>&1", "/q /c 2>&1 ", // impacket redirect parts
 		"dcomlaunc", "DCOM", "-Exe", "DCOM-Exe", // DcomLaunch and the seed branch
 		"((((,", ")))),", "\"\"\"\"", "&&&&;",
+		"-e ", " -enc AAAA", " -ec QQBBAA==", " /e \"////\"", " \u2013e A", // encoded commands to decode
 	} {
 		cases["repeated "+unit] = repeatTo(unit, n)
 	}

@@ -5,26 +5,38 @@ package rules
 // no token can start, so the common case costs one table read per byte.
 type tokenSet struct {
 	tokens []sourceToken
-	first  [256]uint64 // bit i set: tokens[i] starts with this byte (either case)
-	second [256]uint64 // bit i set: tokens[i] has this second byte (either case)
+	first  [256]uint64 // bit i set: tokens[i] starts with this byte (either case); encodedBit: a dash
+	second [256]uint64 // bit i set: tokens[i] has this second byte (either case); encodedBit: 'e' after a dash
+	// buffers lend the space encoded commands are decoded to.
+	buffers *decodeBuffers
 }
 
 // sourceToken is one attacker-side token. WithHost tokens are method calls
 // that only matter when a remote host is passed: GetTypeFromProgID("X", "host").
 type sourceToken struct {
-	Text     string // lower case
-	Display  string // as documented, for the evidence attribute
-	WithHost bool
+	Text    string // lower case
+	Display string // as documented, for the evidence attribute
+	// DecodedDisplay is the evidence when the token was found in a
+	// decoded -EncodedCommand argument.
+	DecodedDisplay string
+	WithHost       bool
 }
 
-const maxTokens = 64
+// maxTokens is how many tokens a set holds: one bit each in the tables,
+// and the last bit marks encoded parameters.
+const maxTokens = 63
 
 func newTokenSet(tokens []sourceToken) tokenSet {
-	ts := tokenSet{tokens: tokens}
+	ts := tokenSet{tokens: tokens, buffers: &decodeBuffers{}}
 	for i, t := range tokens {
 		setBoth(&ts.first, t.Text[0], i)
 		setBoth(&ts.second, t.Text[1], i)
 	}
+	for _, dash := range []byte{'-', '/', unicodeDashes[0][0]} {
+		ts.first[dash] |= 1 << encodedBit
+	}
+	setBoth(&ts.second, 'e', encodedBit)
+	ts.second[unicodeDashes[0][1]] |= 1 << encodedBit
 	return ts
 }
 
@@ -35,12 +47,19 @@ func setBoth(table *[256]uint64, c byte, i int) {
 	}
 }
 
-// find returns the first token present in s, by position. Tokens are at
-// least two bytes long (config validation requires four).
+// find returns the first token present in s, by position, in s itself or
+// in the decoded argument of an -EncodedCommand parameter at that position.
+// Tokens are at least two bytes long (config validation requires four).
 func (ts *tokenSet) find(s string) (sourceToken, bool) {
 	if len(ts.tokens) == 0 {
 		return sourceToken{}, false
 	}
+	decodeBudget := maxDecoded
+	return ts.findAt(s, 0, &decodeBudget)
+}
+
+// findAt is find at a depth of decoding, sharing one budget of decoded bytes.
+func (ts *tokenSet) findAt(s string, depth int, decodeBudget *int) (sourceToken, bool) {
 	// The argument scans of nearby calls overlap, so on a command line made
 	// of "GetTypeFromProgID(" they alone cost some thirty passes over it.
 	// They share one budget instead: one pass plus one window.
@@ -49,6 +68,12 @@ func (ts *tokenSet) find(s string) (sourceToken, bool) {
 		bits := ts.first[s[i]] & ts.second[s[i+1]]
 		if bits == 0 {
 			continue
+		}
+		if bits&(1<<encodedBit) != 0 {
+			bits &^= 1 << encodedBit
+			if t, ok := ts.findEncoded(s, i, depth, decodeBudget); ok {
+				return t, true
+			}
 		}
 		rest := s[i:]
 		for j := 0; bits != 0; j++ {
