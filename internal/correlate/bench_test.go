@@ -24,7 +24,9 @@ func benchRecords(b *testing.B, shape string) (unused, stateless []pcommon.Value
 	for _, s := range loadStreams(b) {
 		for _, body := range bodies(b, s, shape, inOrder(len(s.JSON))) {
 			var ce winevent.Event
-			if !winevent.ReadContext(body, pcommon.NewMap(), &ce) {
+			// PowerShell's events are read by the rules, never by the
+			// correlation.
+			if !winevent.ReadContext(body, pcommon.NewMap(), &ce) || ce.IsPowerShell() {
 				unused = append(unused, body)
 				continue
 			}

@@ -120,9 +120,16 @@ func renderContextLine(line, xml string) (contextLine, error) {
 		return l, err
 	}
 	r := l.receiver
+	// The streams' receiver lines were rendered without the user id the
+	// receiver writes (security.user_id); it is taken from the XML into
+	// every shape, under each one's name for it.
+	userID := xmlUserID(xml)
 	flat := map[string]any{
 		"EventID": r.EventID.ID, "Channel": r.Channel, "Computer": r.Computer, "ProviderName": r.Provider.Name,
 		"EventRecordID": r.RecordID, "TimeCreated": r.SystemTime,
+	}
+	if userID != "" {
+		flat["UserID"] = userID
 	}
 	for k, v := range r.EventData {
 		flat[k] = v
@@ -135,17 +142,26 @@ func renderContextLine(line, xml string) (contextLine, error) {
 	if err := json.Unmarshal([]byte(line), &raw); err != nil {
 		return l, err
 	}
-	raw["event_data"] = map[string]any{"data": array}
-	winlogbeat := map[string]any{
-		"@timestamp": r.SystemTime,
-		"winlog": map[string]any{
-			"event_id": r.EventID.ID, "channel": r.Channel, "computer_name": r.Computer,
-			"provider_name": r.Provider.Name, "record_id": r.RecordID, "event_data": r.EventData,
-		},
+	var receiver map[string]any
+	if err := json.Unmarshal([]byte(line), &receiver); err != nil {
+		return l, err
 	}
-	// The map shapes as JSON: the receiver's line as it is, the others encoded.
-	mapJSON := map[string][]byte{"receiver map": []byte(line)}
-	for name, v := range map[string]any{"receiver array": raw, "flat map body": flat, "winlogbeat": winlogbeat} {
+	if userID != "" {
+		raw["security"] = map[string]any{"user_id": userID}
+		receiver["security"] = map[string]any{"user_id": userID}
+	}
+	raw["event_data"] = map[string]any{"data": array}
+	winlog := map[string]any{
+		"event_id": r.EventID.ID, "channel": r.Channel, "computer_name": r.Computer,
+		"provider_name": r.Provider.Name, "record_id": r.RecordID, "event_data": r.EventData,
+	}
+	if userID != "" {
+		winlog["user"] = map[string]any{"identifier": userID}
+	}
+	winlogbeat := map[string]any{"@timestamp": r.SystemTime, "winlog": winlog}
+	// The map shapes as JSON.
+	mapJSON := map[string][]byte{}
+	for name, v := range map[string]any{"receiver map": receiver, "receiver array": raw, "flat map body": flat, "winlogbeat": winlogbeat} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return l, err
@@ -171,6 +187,16 @@ func renderContextLine(line, xml string) (contextLine, error) {
 	return l, nil
 }
 
+// xmlUserID is the UserID of an event's <Security> element.
+func xmlUserID(xml string) string {
+	_, rest, ok := strings.Cut(xml, `<Security UserID="`)
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, `"`)
+	return id
+}
+
 // TestReadContextEveryShape reads every stream event in every shape and
 // gets the same fields, and rejects the events the correlation does not use.
 func TestReadContextEveryShape(t *testing.T) {
@@ -193,8 +219,8 @@ func TestReadContextEveryShape(t *testing.T) {
 		}
 	}
 	t.Logf("%d events read, %d rejected", used, unused)
-	require.Greater(t, used, 900)
-	require.Greater(t, unused, 500)
+	require.Greater(t, used, 1350, "with the PowerShell events")
+	require.Greater(t, unused, 100)
 	for _, name := range contextShapeNames {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -389,6 +415,9 @@ func project(ev Event, want Fields) Event {
 	if want&FieldRecordID == 0 {
 		ev.RecordID = 0
 	}
+	if want&FieldUserID == 0 {
+		ev.UserID = ""
+	}
 	return ev
 }
 
@@ -535,7 +564,8 @@ func TestFieldNamesRoundTrip(t *testing.T) {
 		"NewProcessId", "NewProcessName", "ParentProcessName", "ProcessName", "SubjectUserName",
 		"SubjectDomainName", "SubjectLogonId", "TargetUserName", "TargetDomainName", "TargetLogonId",
 		"LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName",
-		"IpAddress", "IpPort",
+		"IpAddress", "IpPort", "ScriptBlockText", "ScriptBlockId", "MessageNumber", "MessageTotal", "Path",
+		"Payload", "ContextInfo",
 	}
 	var all Fields
 	for _, name := range names {

@@ -14,6 +14,11 @@ const (
 	SecurityLogon          = 4624
 	SecurityProcessCreate  = 4688
 	SecurityProcessExit    = 4689
+	// PowerShellModule is module logging's pipeline execution event
+	// (Payload, ContextInfo); PowerShellScriptBlock is script block
+	// logging (ScriptBlockText, in parts of one ScriptBlockId).
+	PowerShellModule      = 4103
+	PowerShellScriptBlock = 4104
 )
 
 // Log is the Windows log an event kind is written to.
@@ -22,6 +27,9 @@ type Log uint8
 const (
 	LogSysmon   Log = iota + 1 // Microsoft-Windows-Sysmon/Operational
 	LogSecurity                // Security (Microsoft-Windows-Security-Auditing)
+	// LogPowerShell is Microsoft-Windows-PowerShell/Operational, and
+	// PowerShellCore/Operational, where PowerShell 7 writes the same events.
+	LogPowerShell
 )
 
 // Kind is one Windows event the reader knows: its id and the log it counts
@@ -41,6 +49,8 @@ var kinds = [...]Kind{
 	{SecurityLogon, LogSecurity, "Security logon"},
 	{SecurityProcessCreate, LogSecurity, "Security process creation"},
 	{SecurityProcessExit, LogSecurity, "Security process exit"},
+	{PowerShellModule, LogPowerShell, "PowerShell pipeline execution"},
+	{PowerShellScriptBlock, LogPowerShell, "PowerShell script block"},
 }
 
 // kindOf returns the kind of an event id.
@@ -106,7 +116,11 @@ type Event struct {
 	// written: the event's time when the map has no TimeCreated. NXLog
 	// writes it without a zone; it is read as UTC (GenerateDateInUTC).
 	EventTime string
-	Shape     Shape
+	// UserID is the SID in System/Security/@UserID (the receiver's
+	// security.user_id, Winlogbeat's winlog.user.identifier, NXLog's
+	// UserID): on PowerShell's events, the user who ran the script.
+	UserID string
+	Shape  Shape
 
 	// Sysmon 1, 3, 5 (ProcessId also on 4624, 4688 as the creator, 4689).
 	UtcTime           string
@@ -151,6 +165,18 @@ type Event struct {
 	WorkstationName           string
 	IPAddress                 string
 	IPPort                    string
+
+	// PowerShell 4104: one part (MessageNumber of MessageTotal) of the
+	// script block ScriptBlockId, from the script at Path.
+	ScriptBlockText string
+	ScriptBlockID   string
+	MessageNumber   string
+	MessageTotal    string
+	Path            string
+	// PowerShell 4103: the pipeline's commands and bound parameters, and
+	// the host's description (Host Application is its command line).
+	Payload     string
+	ContextInfo string
 }
 
 // sysmonChannel is the channel Sysmon writes to.
@@ -180,6 +206,14 @@ func (e *Event) FromExpectedLog() bool {
 			return strings.EqualFold(e.Channel, "Security")
 		}
 		return e.Provider == "" || strings.EqualFold(e.Provider, "Microsoft-Windows-Security-Auditing")
+	case LogPowerShell:
+		// Windows PowerShell's operational log and PowerShell 7's
+		// (PowerShellCore/Operational, provider PowerShellCore). Not the
+		// classic "Windows PowerShell" log: its ids are 400-800.
+		if e.Channel != "" {
+			return containsFoldASCII(e.Channel, "powershell") && containsFoldASCII(e.Channel, "operational")
+		}
+		return e.Provider == "" || containsFoldASCII(e.Provider, "powershell")
 	default:
 		return false
 	}
@@ -252,6 +286,11 @@ func (e *Event) SessionLogonID() string {
 
 // usable reports whether a Windows field holds a value ("-" means none).
 func usable(s string) bool { return s != "" && s != "-" }
+
+// IsPowerShell reports whether the event is a PowerShell 4103 or 4104 event.
+func (e *Event) IsPowerShell() bool {
+	return e.EventID == PowerShellScriptBlock || e.EventID == PowerShellModule
+}
 
 // IsProcessCreation reports whether the event is a Sysmon 1 or Security
 // 4688 event.

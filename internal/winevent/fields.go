@@ -44,16 +44,24 @@ const (
 	FieldWorkstationName
 	FieldIPAddress
 	FieldIPPort
+	FieldScriptBlockText
+	FieldScriptBlockID
+	FieldMessageNumber
+	FieldMessageTotal
+	FieldPath
+	FieldPayload
+	FieldContextInfo
 
 	// System fields. The event id, channel, provider and computer are
 	// always read: every use of an event needs them.
 	FieldSystemTime
 	FieldRecordID
+	FieldUserID // System/Security/@UserID: the SID the event was logged under
 
 	// EventDataFields are the fields under EventData.
 	EventDataFields = FieldSystemTime - 1
 	// AllFields is every field a reader fills.
-	AllFields = FieldRecordID<<1 - 1
+	AllFields = FieldUserID<<1 - 1
 )
 
 // fieldOf is the field a Windows name fills, 0 for a name no reader keeps.
@@ -140,6 +148,20 @@ func (e *Event) field(name string) (Fields, *string) {
 		return FieldIPAddress, &e.IPAddress
 	case "IpPort":
 		return FieldIPPort, &e.IPPort
+	case "ScriptBlockText":
+		return FieldScriptBlockText, &e.ScriptBlockText
+	case "ScriptBlockId":
+		return FieldScriptBlockID, &e.ScriptBlockID
+	case "MessageNumber":
+		return FieldMessageNumber, &e.MessageNumber
+	case "MessageTotal":
+		return FieldMessageTotal, &e.MessageTotal
+	case "Path":
+		return FieldPath, &e.Path
+	case "Payload":
+		return FieldPayload, &e.Payload
+	case "ContextInfo":
+		return FieldContextInfo, &e.ContextInfo
 	}
 	return 0, nil
 }
@@ -219,6 +241,20 @@ func (e *Event) slot(f Fields) *string {
 		return &e.IPAddress
 	case FieldIPPort:
 		return &e.IPPort
+	case FieldScriptBlockText:
+		return &e.ScriptBlockText
+	case FieldScriptBlockID:
+		return &e.ScriptBlockID
+	case FieldMessageNumber:
+		return &e.MessageNumber
+	case FieldMessageTotal:
+		return &e.MessageTotal
+	case FieldPath:
+		return &e.Path
+	case FieldPayload:
+		return &e.Payload
+	case FieldContextInfo:
+		return &e.ContextInfo
 	}
 	return nil
 }

@@ -106,7 +106,7 @@ func (r *Reader) IDs() []int64 {
 type filler struct {
 	ev      *Event
 	want    Fields // event data fields wanted now
-	system  Fields // FieldSystemTime and FieldRecordID if wanted now
+	system  Fields // FieldSystemTime, FieldRecordID and FieldUserID if wanted now
 	got     Fields
 	pending Fields // the By fields the decision waits for; 0 once decided or without one
 	row     *planRow
@@ -190,5 +190,8 @@ func (e *Event) clear(drop Fields) {
 	}
 	if drop&FieldRecordID != 0 {
 		e.RecordID = 0
+	}
+	if drop&FieldUserID != 0 {
+		e.UserID = ""
 	}
 }

@@ -125,6 +125,11 @@ func fillReceiverMap(m pcommon.Map, row *planRow, ev *Event) Result {
 			ev.RecordID = recordID(v)
 		}
 	}
+	if wanted&FieldUserID != 0 {
+		if v, ok := m.Get("security"); ok && v.Type() == pcommon.ValueTypeMap {
+			ev.UserID = mapStr(v.Map(), "user_id")
+		}
+	}
 	data, ok := m.Get("event_data")
 	eventData := ok && data.Type() == pcommon.ValueTypeMap
 	f := newFiller(ev, row, false)
@@ -175,7 +180,7 @@ func (r *Reader) readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
 	}
 	ev.Shape = shape
 	f := newFiller(ev, row, false)
-	var seen [sysEventTime + 1]bool
+	var seen [sysUserID + 1]bool
 	for k, v := range m.All() {
 		key := flatSystemKey(k)
 		if key == sysRecordID {
@@ -213,6 +218,11 @@ func (r *Reader) readFlat(m pcommon.Map, ev *Event, shape Shape) Result {
 				continue
 			}
 			ev.EventTime = v.Str()
+		case sysUserID:
+			if f.system&FieldUserID == 0 {
+				continue
+			}
+			ev.UserID = v.Str()
 		default:
 		}
 		seen[key] = true
@@ -244,6 +254,11 @@ func (r *Reader) readWinlogbeat(top, w pcommon.Map, ev *Event) Result {
 	}
 	if wanted&FieldSystemTime != 0 {
 		ev.SystemTime = mapStr(top, "@timestamp")
+	}
+	if wanted&FieldUserID != 0 {
+		if v, ok := w.Get("user"); ok && v.Type() == pcommon.ValueTypeMap {
+			ev.UserID = mapStr(v.Map(), "identifier")
+		}
 	}
 	f := newFiller(ev, row, false)
 	if data, ok := w.Get("event_data"); ok && data.Type() == pcommon.ValueTypeMap {

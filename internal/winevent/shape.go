@@ -128,6 +128,8 @@ func flatSystemKey(k string) systemElement {
 		return sysEventTime
 	case "RecordNumber", "EventRecordID", "RecordID", "record_id":
 		return sysRecordID
+	case "UserID":
+		return sysUserID
 	}
 	return sysElements
 }

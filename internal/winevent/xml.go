@@ -40,6 +40,11 @@ func fillXML(s string, row *planRow, ev *Event) Result {
 			ev.SystemTime = t
 		}
 	}
+	if sys.found[sysSecurity] && wanted&FieldUserID != 0 {
+		if id, ok := attribute(sys.value[sysSecurity], "UserID"); ok {
+			ev.UserID = unescapeXML(id)
+		}
+	}
 	f := newFiller(ev, row, true)
 	if sys.eventData == "" {
 		f.finish()
@@ -264,10 +269,12 @@ const (
 	sysRecordID
 	sysProvider    // a start tag: its attributes are used
 	sysTimeCreated // a start tag
+	sysSecurity    // a start tag
 	sysElements
-	// sysEventTime is a key of flat maps only (NXLog's EventTime), not an
-	// element of <System>.
+	// sysEventTime and sysUserID are keys of flat maps only (NXLog's
+	// EventTime and UserID), not elements of <System>.
 	sysEventTime = sysElements + 1
+	sysUserID    = sysElements + 2
 )
 
 // xmlSystem holds what the readers use of an event's <System> element, as
@@ -322,6 +329,8 @@ func scanSystem(s string) xmlSystem {
 			e = sysProvider
 		case "TimeCreated":
 			e = sysTimeCreated
+		case "Security":
+			e = sysSecurity
 		default:
 			continue
 		}
