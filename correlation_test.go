@@ -446,15 +446,25 @@ func TestCorrelationOff(t *testing.T) {
 func TestReaderPlan(t *testing.T) {
 	proc, err := newDetectionProcessor(processortest.NewNopSettings(metadata.Type), defaultConfig())
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []int64{1, 3, 5, 4624, 4688, 4689}, proc.reader.IDs())
-	for _, id := range []int64{7, 4634, 4672, 4104} {
+	assert.ElementsMatch(t, []int64{1, 3, 5, 4624, 4688, 4689, 4103, 4104}, proc.reader.IDs())
+	for _, id := range []int64{7, 4634, 4672, 400, 800} {
 		assert.Zero(t, proc.reader.Fields(id), "event %d", id)
 	}
+	assert.Equal(t, winevent.FieldScriptBlockText|scriptBlockAttributeFields, proc.reader.Fields(4104))
+	assert.Equal(t, winevent.FieldPayload|moduleAttributeFields, proc.reader.Fields(4103))
 	cfg := defaultConfig()
 	cfg.Correlation.Enabled = false
 	proc, err = newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []int64{1, 4688}, proc.reader.IDs(), "correlation off")
+	assert.ElementsMatch(t, []int64{1, 4688, 4103, 4104}, proc.reader.IDs(), "correlation off")
+
+	// PowerShell's events are read for DCOM_SourceInvocation alone.
+	cfg = defaultConfig()
+	cfg.Correlation.Enabled, cfg.ProcessAttributes = false, false
+	cfg.Patterns = map[string]PatternConfig{"DCOM_SourceInvocation": {Enabled: new(false)}}
+	proc, err = newDetectionProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []int64{1, 4688}, proc.reader.IDs(), "DCOM_SourceInvocation off")
 
 	cfg = defaultConfig()
 	cfg.Profile, cfg.ProcessAttributes = ProfileSeed, false
@@ -481,6 +491,9 @@ func TestCorrelationUnusedEventsTouchNoState(t *testing.T) {
 				var ce winevent.Event
 				if winevent.ReadContext(body, pcommon.NewMap(), &ce) && !ce.IsPowerShell() {
 					continue // PowerShell's events are the rules', never the correlation's
+				}
+				if ce.IsPowerShell() && proc.engine.Evaluate(&ce).Detected() {
+					continue // Empire loading Invoke-DCOM on its source host: a detection, annotated
 				}
 				body.CopyTo(lrs.AppendEmpty().Body())
 			}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
@@ -55,6 +56,11 @@ const (
 	attrParentCommandLine    = "process.parent.command_line"
 	attrParentEntityID       = "process.parent.entity_id"
 	attrHostName             = "host.name"
+	attrUserID               = "user.id"
+	attrScriptBlockID        = "powershell.file.script_block_id"
+	attrScriptPart           = "powershell.sequence"
+	attrScriptParts          = "powershell.total"
+	attrFilePath             = "file.path"
 	attrLogonID              = "dcom.logon_id"
 	attrCreatorAccount       = "dcom.creator.account"
 	mitreFramework           = "MITRE ATT&CK"
@@ -111,9 +117,16 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation) []winevent.Need {
 	needs := engine.Needs()
 	if cfg.ProcessAttributes {
-		needs = append(needs,
-			winevent.Need{ID: winevent.SysmonProcessCreate, First: processAttributeFields},
-			winevent.Need{ID: winevent.SecurityProcessCreate, First: processAttributeFields})
+		for _, n := range needs {
+			switch n.ID {
+			case winevent.SysmonProcessCreate, winevent.SecurityProcessCreate:
+				needs = append(needs, winevent.Need{ID: n.ID, First: processAttributeFields})
+			case winevent.PowerShellScriptBlock:
+				needs = append(needs, winevent.Need{ID: n.ID, First: scriptBlockAttributeFields})
+			case winevent.PowerShellModule:
+				needs = append(needs, winevent.Need{ID: n.ID, First: moduleAttributeFields})
+			}
+		}
 	}
 	return append(needs, corr.needs()...)
 }
@@ -189,7 +202,7 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	if a.PassedOver() {
 		return false
 	}
-	switch p.reader.ReadAdmitted(lr.Body(), lr.Attributes(), a, ev) {
+	switch p.reader.ReadAdmittedReusing(lr.Body(), lr.Attributes(), a, ev, &stats.scratch) {
 	case winevent.Filled:
 	case winevent.Unreadable:
 		stats.unreadable++
@@ -197,12 +210,21 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	default:
 		return false
 	}
+	if ev.IsPowerShell() {
+		return p.report(lr, ev, p.engine.Evaluate(ev), nil, stats)
+	}
 	if !ev.IsProcessCreation() {
 		p.corr.observeContext(lr, ev, &stats.corr)
 		return false
 	}
 	verdict := p.engine.Evaluate(ev)
 	verdict, found := p.corr.observeProcess(lr, ev, verdict, &stats.corr)
+	return p.report(lr, ev, verdict, found, stats)
+}
+
+// report counts and annotates a record's verdict (a detection, a
+// suppressed one, or none) and reports whether it is a detection.
+func (p *detectionProcessor) report(lr plog.LogRecord, ev *winevent.Event, verdict rules.Verdict, found *correlate.Finding, stats *batchStats) bool {
 	if verdict.Pattern == rules.None {
 		return false
 	}
@@ -217,9 +239,15 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	p.annotate(lr, ev, verdict)
 	p.corr.annotate(lr, found, p.cfg)
 	if ce := p.logger.Check(zap.DebugLevel, "DCOM detection"); ce != nil {
-		ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("host", ev.Computer),
-			zap.String("parent", ev.ParentPath()), zap.String("image", ev.ChildImage()),
-			zap.String("command_line", ev.CommandLine), zap.String("evidence", verdict.Evidence))
+		if ev.IsPowerShell() {
+			ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("host", ev.Computer),
+				zap.Int64("event_id", ev.EventID), zap.String("script_block_id", ev.ScriptBlockID),
+				zap.String("user_id", ev.UserID), zap.String("evidence", verdict.Evidence))
+		} else {
+			ce.Write(zap.String("pattern", verdict.Pattern.String()), zap.String("host", ev.Computer),
+				zap.String("parent", ev.ParentPath()), zap.String("image", ev.ChildImage()),
+				zap.String("command_line", ev.CommandLine), zap.String("evidence", verdict.Evidence))
+		}
 	}
 	return true
 }
@@ -242,7 +270,11 @@ func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.Event, v r
 	attrs.EnsureCapacity(attrs.Len() + verdictAttributeCapacity)
 	p.putVerdict(attrs, v)
 	attrs.PutStr(attrEventKind, "alert")
-	if p.cfg.ProcessAttributes {
+	switch {
+	case !p.cfg.ProcessAttributes:
+	case ev.IsPowerShell():
+		putScript(attrs, ev)
+	default:
 		putProcess(attrs, ev)
 	}
 }
@@ -286,6 +318,42 @@ const processAttributeFields = winevent.FieldImage | winevent.FieldNewProcessNam
 	winevent.FieldSubjectUserName | winevent.FieldSubjectDomainName | winevent.FieldParentImage |
 	winevent.FieldParentProcessName | winevent.FieldParentCommandLine | winevent.FieldParentProcessGUID |
 	winevent.FieldLogonID | winevent.FieldTargetLogonID
+
+// What putScript writes of a script block (4104) and a pipeline (4103).
+const (
+	scriptBlockAttributeFields = winevent.FieldScriptBlockID | winevent.FieldMessageNumber | winevent.FieldMessageTotal |
+		winevent.FieldPath | winevent.FieldUserID
+	moduleAttributeFields = winevent.FieldUserID | winevent.FieldContextInfo
+)
+
+// putScript writes what identifies a PowerShell detection: the host, the
+// user's SID (and on 4103 the user's name, from ContextInfo), and for a
+// script block its id, which part of how many, and the script's path.
+func putScript(m pcommon.Map, ev *winevent.Event) {
+	putNonEmpty(m, attrHostName, ev.Computer)
+	putNonEmpty(m, attrUserID, ev.UserID)
+	if ev.EventID == winevent.PowerShellModule {
+		// ContextInfo may be a view of the read's scratch: copied.
+		putNonEmpty(m, attrUserName, strings.Clone(contextInfoValue(ev.ContextInfo, "User")))
+		putNonEmpty(m, attrProcessCommandLine, strings.Clone(contextInfoValue(ev.ContextInfo, "Host Application")))
+		return
+	}
+	putNonEmpty(m, attrScriptBlockID, ev.ScriptBlockID)
+	putPID(m, attrScriptPart, ev.MessageNumber)
+	putPID(m, attrScriptParts, ev.MessageTotal)
+	putNonEmpty(m, attrFilePath, ev.Path)
+}
+
+// contextInfoValue reads one "Name = value" line of a 4103 ContextInfo.
+func contextInfoValue(info, name string) string {
+	for line := range strings.Lines(info) {
+		key, value, ok := strings.Cut(line, "=")
+		if ok && strings.TrimSpace(key) == name {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}
 
 // putProcess writes the normalized process fields, whatever schema they came from.
 func putProcess(m pcommon.Map, ev *winevent.Event) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
 // Metric names of the processor's own telemetry.
@@ -30,6 +31,9 @@ type batchStats struct {
 	detections [rules.ShellWindows + 1]int64
 	excluded   [rules.ShellWindows + 1]int64
 	corr       correlationBatch // late correlation findings (correlation.go)
+	// scratch takes the PowerShell texts of raw XML bodies the reads
+	// unescape: one buffer per call, not a string per record.
+	scratch winevent.Scratch
 }
 
 type telemetry struct {

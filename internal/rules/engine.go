@@ -358,12 +358,16 @@ func compileExclusion(x Exclusion) (compiledExclusion, error) {
 	return cx, nil
 }
 
-// Evaluate returns the verdict for one process-creation event.
+// Evaluate returns the verdict for one process-creation event or, in the
+// extended profile, one PowerShell 4104 script block or 4103 pipeline.
 func (e *Engine) Evaluate(ev *winevent.Event) Verdict {
 	var v Verdict
-	if e.profile == Seed {
+	switch {
+	case e.profile == Seed:
 		v = e.evaluateSeed(ev)
-	} else {
+	case ev.IsPowerShell():
+		v = e.evaluatePowerShell(ev)
+	default:
 		v = e.evaluateExtended(ev)
 	}
 	if v.Pattern == None {
@@ -472,6 +476,28 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names
 	return Verdict{}
 }
 
+// evaluatePowerShell searches the text PowerShell logged for the source
+// tokens: a script block's text (4104), a pipeline's commands and bound
+// parameters (4103), encoded commands in them decoded.
+func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
+	if !e.enabled[SourceInvocation] || !ev.FromExpectedLog() {
+		return Verdict{}
+	}
+	if t, ok := e.tokens.find(ScriptText(ev)); ok {
+		return Verdict{Pattern: SourceInvocation, Evidence: t.Display}
+	}
+	return Verdict{}
+}
+
+// ScriptText is the text of a PowerShell event the rules search: a script
+// block's (part of its) text, or a pipeline's payload.
+func ScriptText(ev *winevent.Event) string {
+	if ev.EventID == winevent.PowerShellScriptBlock {
+		return ev.ScriptBlockText
+	}
+	return ev.Payload
+}
+
 // processNames are the classes of a process creation's three file names.
 type processNames struct{ child, parent, original nameClass }
 
@@ -525,6 +551,11 @@ func (e *Engine) excludedBy(p Pattern, ev *winevent.Event) string {
 	}
 	values := [exclusionFieldCount]string{
 		ev.ChildImage(), ev.ParentPath(), ev.CommandLine, ev.ParentCommandLine, user, ev.Computer,
+	}
+	if ev.IsPowerShell() {
+		// A script has no process fields: command_line matches the text
+		// searched, user the SID it ran under.
+		values = [exclusionFieldCount]string{exCommandLine: ScriptText(ev), exUser: ev.UserID, exHost: ev.Computer}
 	}
 	for i := range e.exclusions {
 		x := &e.exclusions[i]

@@ -28,7 +28,8 @@ var exclusionFields = [exclusionFieldCount]winevent.Fields{
 
 // Needs returns what Evaluate reads, for the reader's plan: the fields of
 // the profile's rules and of the configured exclusions, of Sysmon 1 and
-// Security 4688.
+// Security 4688, and with DCOM_SourceInvocation on in the extended profile
+// the text of PowerShell 4104 and 4103.
 func (e *Engine) Needs() []winevent.Need {
 	fields := extendedFields
 	if e.profile == Seed {
@@ -41,8 +42,20 @@ func (e *Engine) Needs() []winevent.Need {
 			}
 		}
 	}
-	return []winevent.Need{
+	needs := []winevent.Need{
 		{ID: winevent.SysmonProcessCreate, First: fields},
 		{ID: winevent.SecurityProcessCreate, First: fields},
 	}
+	if e.profile == Extended && e.enabled[SourceInvocation] {
+		script := winevent.FieldScriptBlockText
+		module := winevent.FieldPayload
+		if len(e.exclusions) > 0 {
+			script |= winevent.FieldUserID
+			module |= winevent.FieldUserID
+		}
+		needs = append(needs,
+			winevent.Need{ID: winevent.PowerShellScriptBlock, First: script},
+			winevent.Need{ID: winevent.PowerShellModule, First: module})
+	}
+	return needs
 }

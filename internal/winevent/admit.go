@@ -70,6 +70,15 @@ func (a Admission) PassedOver() bool { return a.step == admitPassed }
 // ReadAdmitted takes the second step of a read the first step admitted:
 // the result and the event are Read's.
 func (r *Reader) ReadAdmitted(body pcommon.Value, attrs pcommon.Map, a Admission, ev *Event) Result {
+	return r.ReadAdmittedReusing(body, attrs, a, ev, nil)
+}
+
+// ReadAdmittedReusing is ReadAdmitted with a Scratch: PowerShell's long
+// texts (ScriptBlockText, Payload, ContextInfo) of a raw XML body, which
+// hold entities (every CR/LF is one), are unescaped into it instead of
+// into new strings. Such values are valid until the next read with the
+// same Scratch: copy them before keeping them.
+func (r *Reader) ReadAdmittedReusing(body pcommon.Value, attrs pcommon.Map, a Admission, ev *Event, scratch *Scratch) Result {
 	switch a.step {
 	case admitPassed:
 		*ev = Event{EventID: a.id}
@@ -79,7 +88,8 @@ func (r *Reader) ReadAdmitted(body pcommon.Value, attrs pcommon.Map, a Admission
 		return fillReceiverMap(body.Map(), a.row, ev)
 	case admitXML:
 		*ev = Event{EventID: a.id}
-		return r.orAttributes(fillXML(body.Str(), a.row, ev), attrs, ev)
+		scratch.reset()
+		return r.orAttributes(fillXML(body.Str(), a.row, ev, scratch), attrs, ev)
 	default:
 		return r.Read(body, attrs, ev)
 	}

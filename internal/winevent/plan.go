@@ -111,7 +111,13 @@ type filler struct {
 	pending Fields // the By fields the decision waits for; 0 once decided or without one
 	row     *planRow
 	escaped bool // values are XML text: unescape the ones kept
+	// scratch, if not nil, takes the unescaped scratchFields.
+	scratch *Scratch
 }
+
+// scratchFields are the long texts a Scratch takes when they need
+// unescaping: PowerShell's, which the rules search and nothing keeps.
+const scratchFields = FieldScriptBlockText | FieldPayload | FieldContextInfo
 
 // newFiller begins the walk of an event's data; its System fields are read.
 func newFiller(ev *Event, row *planRow, escaped bool) filler {
@@ -141,7 +147,11 @@ func (f *filler) lookup(name string) (Fields, *string) {
 // store fills a field lookup found. It reports whether the walk can stop.
 func (f *filler) store(b Fields, slot *string, value string) (done bool) {
 	if f.escaped {
-		value = unescapeXML(value)
+		if f.scratch != nil && b&scratchFields != 0 {
+			value = f.scratch.unescape(value)
+		} else {
+			value = unescapeXML(value)
+		}
 	}
 	*slot = value
 	f.got |= b

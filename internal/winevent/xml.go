@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // readXML reads a Windows event rendered as XML (the receiver's raw: true
@@ -21,11 +22,12 @@ func (r *Reader) readXML(s string, ev *Event) Result {
 	if result != Filled {
 		return result
 	}
-	return fillXML(s, row, ev)
+	return fillXML(s, row, ev, nil)
 }
 
-// fillXML reads an event's XML once its event id is admitted.
-func fillXML(s string, row *planRow, ev *Event) Result {
+// fillXML reads an event's XML once its event id is admitted; scratch, if
+// not nil, takes the long texts that need unescaping.
+func fillXML(s string, row *planRow, ev *Event, scratch *Scratch) Result {
 	sys := scanSystem(s)
 	ev.Shape = ShapeRawXML
 	ev.Channel, ev.Computer, ev.Provider = sys.source()
@@ -46,6 +48,7 @@ func fillXML(s string, row *planRow, ev *Event) Result {
 		}
 	}
 	f := newFiller(ev, row, true)
+	f.scratch = scratch
 	if sys.eventData == "" {
 		f.finish()
 		return Filled // no data: some forwarders strip it
@@ -194,18 +197,23 @@ func unescapeXML(s string) string {
 	if amp < 0 {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:amp])
+	b := appendUnescapedXML(make([]byte, 0, len(s)), s, amp)
+	return unsafe.String(unsafe.SliceData(b), len(b)) //nolint:gosec // G103: the new buffer is the string's alone
+}
+
+// appendUnescapedXML appends s, unescaped, to dst; amp is the index of its
+// first '&'.
+func appendUnescapedXML(dst []byte, s string, amp int) []byte {
+	dst = append(dst, s[:amp]...)
 	s = s[amp:]
 	for s != "" {
 		if s[0] != '&' {
 			next := strings.IndexByte(s, '&')
 			if next < 0 {
-				b.WriteString(s)
+				dst = append(dst, s...)
 				break
 			}
-			b.WriteString(s[:next])
+			dst = append(dst, s[:next]...)
 			s = s[next:]
 			continue
 		}
@@ -213,7 +221,7 @@ func unescapeXML(s string) string {
 		// search over the whole rest made a run of '&' without ';' quadratic.
 		semi := strings.IndexByte(s[:min(len(s), maxEntityLen+1)], ';')
 		if semi < 0 {
-			b.WriteByte('&')
+			dst = append(dst, '&')
 			s = s[1:]
 			continue
 		}
@@ -221,14 +229,44 @@ func unescapeXML(s string) string {
 		if !ok {
 			// Keep the '&' literally and go on after it, so that a stray
 			// '&' cannot swallow an entity that follows ("&x&amp;").
-			b.WriteByte('&')
+			dst = append(dst, '&')
 			s = s[1:]
 			continue
 		}
-		b.WriteRune(r)
+		dst = utf8.AppendRune(dst, r)
 		s = s[semi+1:]
 	}
-	return b.String()
+	return dst
+}
+
+// Scratch is where a read unescapes PowerShell's long texts
+// (ReadAdmittedReusing), reused from read to read.
+type Scratch struct{ b []byte }
+
+// maxScratch is the most a Scratch keeps between reads: a megabyte script
+// block's buffer is let go.
+const maxScratch = 1 << 20
+
+func (s *Scratch) reset() {
+	if s == nil {
+		return
+	}
+	if cap(s.b) > maxScratch {
+		s.b = nil
+	}
+	s.b = s.b[:0]
+}
+
+// unescape unescapes value into the scratch and returns a view of it.
+func (s *Scratch) unescape(value string) string {
+	amp := strings.IndexByte(value, '&')
+	if amp < 0 {
+		return value
+	}
+	start := len(s.b)
+	s.b = appendUnescapedXML(s.b, value, amp)
+	v := s.b[start:]
+	return unsafe.String(unsafe.SliceData(v), len(v)) //nolint:gosec // G103: a view valid until the scratch's next read, as documented
 }
 
 func entity(name string) (rune, bool) {
