@@ -450,7 +450,7 @@ func TestReaderPlan(t *testing.T) {
 	for _, id := range []int64{7, 4634, 4672, 400, 800} {
 		assert.Zero(t, proc.reader.Fields(id), "event %d", id)
 	}
-	assert.Equal(t, winevent.FieldScriptBlockText|scriptBlockAttributeFields, proc.reader.Fields(4104))
+	assert.Equal(t, winevent.FieldScriptBlockText|scriptBlockAttributeFields|scriptBlockPartFields, proc.reader.Fields(4104))
 	assert.Equal(t, winevent.FieldPayload|moduleAttributeFields, proc.reader.Fields(4103))
 	cfg := defaultConfig()
 	cfg.Correlation.Enabled = false

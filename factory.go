@@ -103,7 +103,7 @@ func (f *factory) release(ctx context.Context, cfg component.Config) error {
 		return nil
 	}
 	delete(f.shared, cfg)
-	return sp.proc.corr.shutdown(ctx)
+	return sp.proc.shutdown(ctx)
 }
 
 // Attributes the service adds to a pipeline component's telemetry.

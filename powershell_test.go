@@ -4,16 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
@@ -149,4 +155,74 @@ func TestPowerShellStreams(t *testing.T) {
 		}
 		assert.Equal(t, []string{"empire_dcom_shellwindows_stager line 275: DCOM_SourceInvocation (Invoke-DCOM)"}, detected, shapeName)
 	}
+}
+
+// TestPowerShellPartsAcrossBatches: a script block's parts split across
+// calls, one record per call or in random runs, give the same verdicts as
+// one batch.
+func TestPowerShellPartsAcrossBatches(t *testing.T) {
+	expected := loadPowerShellExpected(t)
+	rng := rand.New(rand.NewSource(28))
+	for _, s := range shapes {
+		all := powershellLogs(t, s).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for round := 0; round < 4; round++ {
+			sink := new(consumertest.LogsSink)
+			p := newTestProcessor(t, defaultConfig(), sink)
+			for i := 0; i < all.Len(); {
+				n := 1
+				if round > 0 {
+					n = 1 + rng.Intn(4)
+				}
+				ld := plog.NewLogs()
+				lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+				for ; n > 0 && i < all.Len(); n-- {
+					all.At(i).CopyTo(lrs.AppendEmpty())
+					i++
+				}
+				require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+			}
+			var got []string
+			for _, ld := range sink.AllLogs() {
+				lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+				for i := 0; i < lrs.Len(); i++ {
+					got = append(got, attrStr(lrs.At(i).Attributes(), attrEvidence))
+				}
+			}
+			require.Len(t, got, len(expected))
+			for i, want := range expected {
+				assert.Equal(t, want.Evidence, got[i], "%s round %d: %s", s.name, round, want.ID)
+			}
+		}
+	}
+}
+
+// TestScriptBlockTelemetry: the blocks waiting for a part, their bytes and
+// the blocks let go are reported.
+func TestScriptBlockTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	p, err := NewFactory().CreateLogs(context.Background(), set, defaultConfig(), consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+
+	// M03 and M01 of a block of three: one block waits, with their ends.
+	all := powershellLogs(t, shapes[0]).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	all.At(11).CopyTo(lrs.AppendEmpty())
+	all.At(12).CopyTo(lrs.AppendEmpty())
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	gauge := func(name string) int64 {
+		m, getErr := tel.GetMetric(name)
+		require.NoError(t, getErr, name)
+		return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
+	}
+	assert.Equal(t, int64(1), gauge(metricScriptBlocks))
+	assert.Greater(t, gauge(metricScriptBlockBytes), int64(2*rules.EdgeBytes))
+	m, err := tel.GetMetric(metricScriptBlocksEvicted)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), m.Data.(metricdata.Sum[int64]).DataPoints[0].Value)
 }

@@ -2,6 +2,7 @@ package dcomdetectionprocessor // import "github.com/otelcol-dcom/dcomdetectionp
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -9,10 +10,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/correlate"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/scriptblock"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
@@ -85,6 +88,10 @@ type detectionProcessor struct {
 	telemetry *telemetry
 	corr      *correlation // nil when correlation is off (correlation.go)
 	strip     bool         // upstream_verdicts: strip (verdict.go)
+	// scripts keeps the ends of multi-part script blocks' parts, to find
+	// a token split between two parts; nil when the rules read no 4104.
+	scripts    *scriptblock.Assembler
+	scriptsReg metric.Registration
 }
 
 func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProcessor, error) {
@@ -96,26 +103,60 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 	if err != nil {
 		return nil, err
 	}
+	var scripts *scriptblock.Assembler
+	var scriptsReg metric.Registration
+	if readsScriptBlocks(engine) {
+		scripts = scriptblock.New(rules.EdgeBytes)
+		if scriptsReg, err = registerScriptBlockMetrics(set.TelemetrySettings, scripts); err != nil {
+			return nil, err
+		}
+	}
 	corr, err := newCorrelation(set, cfg.Correlation, cfg.Profile, engine)
 	if err != nil {
 		return nil, err
 	}
 	return &detectionProcessor{
-		cfg:       cfg,
-		reader:    winevent.NewReader(readerNeeds(cfg, engine, corr)...),
-		engine:    engine,
-		ruleset:   "otelcol-dcom/dcomdetection/" + cfg.Profile,
-		logger:    set.Logger,
-		telemetry: tel,
-		corr:      corr,
-		strip:     cfg.UpstreamVerdicts != UpstreamVerdictsKeep,
+		cfg:        cfg,
+		reader:     winevent.NewReader(readerNeeds(cfg, engine, corr, scripts != nil)...),
+		engine:     engine,
+		ruleset:    "otelcol-dcom/dcomdetection/" + cfg.Profile,
+		logger:     set.Logger,
+		telemetry:  tel,
+		corr:       corr,
+		strip:      cfg.UpstreamVerdicts != UpstreamVerdictsKeep,
+		scripts:    scripts,
+		scriptsReg: scriptsReg,
 	}, nil
 }
 
+// shutdown unregisters the processor's metric callbacks. Its state is in
+// memory only and is simply dropped.
+func (p *detectionProcessor) shutdown(ctx context.Context) error {
+	var err error
+	if p.scriptsReg != nil {
+		err = p.scriptsReg.Unregister()
+	}
+	return errors.Join(err, p.corr.shutdown(ctx))
+}
+
+// readsScriptBlocks reports whether the rules read PowerShell 4104.
+func readsScriptBlocks(engine *rules.Engine) bool {
+	for _, n := range engine.Needs() {
+		if n.ID == winevent.PowerShellScriptBlock {
+			return true
+		}
+	}
+	return false
+}
+
 // readerNeeds compiles what each consumer of an event reads: the rules and
-// their exclusions, the annotation (process_attributes), the correlation.
-func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation) []winevent.Need {
+// their exclusions, the reassembly of script blocks, the annotation
+// (process_attributes), the correlation.
+func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation, scripts bool) []winevent.Need {
 	needs := engine.Needs()
+	if scripts {
+		needs = append(needs, winevent.Need{ID: winevent.PowerShellScriptBlock, First: scriptBlockPartFields})
+	}
 	if cfg.ProcessAttributes {
 		for _, n := range needs {
 			switch n.ID {
@@ -211,7 +252,11 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 		return false
 	}
 	if ev.IsPowerShell() {
-		return p.report(lr, ev, p.engine.Evaluate(ev), nil, stats)
+		verdict := p.engine.Evaluate(ev)
+		if across, ok := p.reassemble(lr, ev); ok && verdict.Pattern == rules.None {
+			verdict = across
+		}
+		return p.report(lr, ev, verdict, nil, stats)
 	}
 	if !ev.IsProcessCreation() {
 		p.corr.observeContext(lr, ev, &stats.corr)
@@ -220,6 +265,37 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	verdict := p.engine.Evaluate(ev)
 	verdict, found := p.corr.observeProcess(lr, ev, verdict, &stats.corr)
 	return p.report(lr, ev, verdict, found, stats)
+}
+
+// scriptBlockPartFields are what the reassembly reads of a 4104.
+const scriptBlockPartFields = winevent.FieldScriptBlockID | winevent.FieldMessageNumber | winevent.FieldMessageTotal |
+	winevent.FieldSystemTime
+
+// reassemble gives a part of a multi-part script block to the reassembly
+// and returns the verdict on a token split between it and a part seen
+// before (ok false: none). A single-part block costs a look at its total.
+func (p *detectionProcessor) reassemble(lr plog.LogRecord, ev *winevent.Event) (rules.Verdict, bool) {
+	if p.scripts == nil || ev.EventID != winevent.PowerShellScriptBlock || !ev.FromExpectedLog() {
+		return rules.Verdict{}, false
+	}
+	total, err := strconv.Atoi(strings.TrimSpace(ev.MessageTotal))
+	if err != nil || total <= 1 {
+		return rules.Verdict{}, false
+	}
+	number, err := strconv.Atoi(strings.TrimSpace(ev.MessageNumber))
+	if err != nil {
+		return rules.Verdict{}, false
+	}
+	part := scriptblock.Part{Host: ev.Computer, ID: ev.ScriptBlockID, Number: number, Total: total, Text: ev.ScriptBlockText}
+	if t, untimed := recordTime(lr, ev); !untimed {
+		part.Time = t
+	}
+	var verdict rules.Verdict
+	found := p.scripts.Add(part, func(window string, seam int) bool {
+		verdict = p.engine.EvaluateAcross(ev, window, seam)
+		return verdict.Pattern != rules.None
+	})
+	return verdict, found
 }
 
 // report counts and annotates a record's verdict (a detection, a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/scriptblock"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
@@ -105,4 +106,37 @@ func (t *telemetry) record(ctx context.Context, s *batchStats) {
 			t.excluded.Add(ctx, n, t.patternAttrs[p])
 		}
 	}
+}
+
+// Metric names of the reassembly of multi-part script blocks.
+const (
+	metricScriptBlocks        = "otelcol_processor_dcomdetection_script_blocks"
+	metricScriptBlockBytes    = "otelcol_processor_dcomdetection_script_block_bytes"
+	metricScriptBlocksEvicted = "otelcol_processor_dcomdetection_script_blocks_evicted"
+)
+
+// registerScriptBlockMetrics reports the reassembly's state when metrics
+// are collected: nothing on the per-record path.
+func registerScriptBlockMetrics(set component.TelemetrySettings, scripts *scriptblock.Assembler) (metric.Registration, error) {
+	meter := set.MeterProvider.Meter(metadata.ScopeName)
+	var errs, err error
+	blocks, err := meter.Int64ObservableGauge(metricScriptBlocks,
+		metric.WithDescription("Multi-part PowerShell script blocks waiting for a part"), metric.WithUnit("{blocks}"))
+	errs = errors.Join(errs, err)
+	bytes, err := meter.Int64ObservableGauge(metricScriptBlockBytes,
+		metric.WithDescription("Bytes the waiting script blocks keep (the ends of their parts)"), metric.WithUnit("By"))
+	errs = errors.Join(errs, err)
+	evicted, err := meter.Int64ObservableCounter(metricScriptBlocksEvicted,
+		metric.WithDescription("Script blocks let go before all their parts came (state caps, or 5 minutes of event time without a part)"), metric.WithUnit("{blocks}"))
+	errs = errors.Join(errs, err)
+	if errs != nil {
+		return nil, errs
+	}
+	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := scripts.Stats()
+		o.ObserveInt64(blocks, int64(st.Blocks))
+		o.ObserveInt64(bytes, int64(st.Bytes))
+		o.ObserveInt64(evicted, st.Evicted)
+		return nil
+	}, blocks, bytes, evicted)
 }

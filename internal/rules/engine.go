@@ -277,6 +277,9 @@ func checkListEntry(list, entry string) error {
 		if len(strings.TrimSuffix(entry, "(host)")) < 4 {
 			return fmt.Errorf("lists::%s::add: token %q is shorter than 4 characters and would match ordinary command lines", list, entry)
 		}
+		if len(strings.TrimSuffix(entry, "(host)")) > maxTokenLen {
+			return fmt.Errorf("lists::%s::add: token %q is longer than %d characters", list, entry, maxTokenLen)
+		}
 	default:
 		if strings.ContainsAny(entry, `\/*`) {
 			return fmt.Errorf("lists::%s::add: %q must be a file name such as cmd.exe, without a path or wildcard", list, entry)
@@ -310,6 +313,7 @@ func parseTokens(list []string) ([]sourceToken, error) {
 		tokens = append(tokens, sourceToken{
 			Text: lowerASCII(text), Display: display, WithHost: withHost,
 			DecodedDisplay: display + " (decoded from -EncodedCommand)",
+			SplitDisplay:   display + " (across script block parts)",
 		})
 	}
 	return tokens, nil
@@ -487,6 +491,25 @@ func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
 		return Verdict{Pattern: SourceInvocation, Evidence: t.Display}
 	}
 	return Verdict{}
+}
+
+// EvaluateAcross returns the verdict for a script block part (4104) that
+// completes a token split across it and a neighbouring part: window is the
+// end of the earlier part and the start of the later one, seam where they
+// meet (scriptblock.Assembler keeps and joins them).
+func (e *Engine) EvaluateAcross(ev *winevent.Event, window string, seam int) Verdict {
+	if e.profile == Seed || !e.enabled[SourceInvocation] || !ev.FromExpectedLog() {
+		return Verdict{}
+	}
+	t, ok := e.tokens.findAcross(window, seam)
+	if !ok {
+		return Verdict{}
+	}
+	v := Verdict{Pattern: SourceInvocation, Evidence: t.Display, Severity: e.severity[SourceInvocation]}
+	if len(e.exclusions) > 0 {
+		v.Excluded = e.excludedBy(v.Pattern, ev)
+	}
+	return v
 }
 
 // ScriptText is the text of a PowerShell event the rules search: a script

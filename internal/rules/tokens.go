@@ -17,10 +17,21 @@ type sourceToken struct {
 	Text    string // lower case
 	Display string // as documented, for the evidence attribute
 	// DecodedDisplay is the evidence when the token was found in a
-	// decoded -EncodedCommand argument.
+	// decoded -EncodedCommand argument; SplitDisplay when it was split
+	// across two parts of a script block.
 	DecodedDisplay string
+	SplitDisplay   string
 	WithHost       bool
 }
+
+// maxTokenLen bounds a configured token, so that a token split across two
+// parts of a script block lies within the edges the parts keep (EdgeBytes).
+const maxTokenLen = 256
+
+// EdgeBytes is how much of each end of a script block's part a search
+// across the seam between two parts needs: a token that starts before the
+// seam, and a remote-host argument that ends after it.
+const EdgeBytes = maxTokenLen + hostLookahead
 
 // maxTokens is how many tokens a set holds: one bit each in the tables,
 // and the last bit marks encoded parameters.
@@ -130,4 +141,46 @@ func hasHostArgument(s string, budget *int) bool {
 	}
 	*budget -= limit - i
 	return limit < end
+}
+
+// findAcross returns a token that the seam at window[seam] splits: one that
+// starts before the seam and whose text, or whose call's remote-host
+// argument, reaches past it. Tokens wholly on either side are the parts'
+// own. The window is the end of one part and the start of the next, each
+// at most EdgeBytes long.
+func (ts *tokenSet) findAcross(window string, seam int) (sourceToken, bool) {
+	for i := max(0, seam-EdgeBytes); i < seam && i+1 < len(window); i++ {
+		bits := ts.first[window[i]] & ts.second[window[i+1]] &^ (1 << encodedBit)
+		for j := 0; bits != 0; j++ {
+			if bits&1 != 0 {
+				t := ts.tokens[j]
+				if hasPrefixFold(window[i:], t.Text) && splitBySeam(t, window, i, seam) {
+					t.Display = t.SplitDisplay
+					return t, true
+				}
+			}
+			bits >>= 1
+		}
+	}
+	return sourceToken{}, false
+}
+
+// splitBySeam reports whether token t, present at window[i:], is found in
+// the window but in neither side alone.
+func splitBySeam(t sourceToken, window string, i, seam int) bool {
+	end := i + len(t.Text)
+	if !t.WithHost {
+		return end > seam
+	}
+	budget := len(window) + hostLookahead
+	if !hasHostArgument(window[end:], &budget) {
+		return false
+	}
+	if end > seam {
+		return true
+	}
+	// The call's name is before the seam: the left part alone saw it
+	// unless its argument list runs past the seam.
+	budget = seam + hostLookahead
+	return !hasHostArgument(window[end:seam], &budget)
 }

@@ -67,6 +67,24 @@ SYNTHETIC = [
      "none", ""),
 ]
 
+# Multi-part script blocks, as Windows cuts a long block: a token split
+# between two parts is found on the part that completes it, whatever the
+# order the parts arrive in (here 3, 1, 2: the seam 1|2 completes with 2).
+FILLER = "".join(f"Write-Verbose 'step {i}'\r\n" for i in range(200))
+M_ID = "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0b01"
+M_PARTS = [FILLER + "Invoke-DC", "OM -ComputerName srv09 -Method ShellBrowserWindow\r\n" + FILLER, FILLER + "Write-Output done"]
+N_ID = "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0b02"
+N_PARTS = [FILLER + '$t = [type]::GetTypeFromProgID("Excel.Application"', ', "fs02")\r\n$x = [activator]::CreateInstance($t)']
+SYNTHETIC += [
+    ("M03", 4104, WINPS, "ws04.corp.test", block(M_PARTS[2], M_ID, 3, 3), "none", ""),
+    ("M01", 4104, WINPS, "ws04.corp.test", block(M_PARTS[0], M_ID, 1, 3), "none", ""),
+    ("M02", 4104, WINPS, "ws04.corp.test", block(M_PARTS[1], M_ID, 2, 3),
+     "DCOM_SourceInvocation", "Invoke-DCOM (across script block parts)"),
+    ("N01", 4104, WINPS, "ws04.corp.test", block(N_PARTS[0], N_ID, 1, 2), "none", ""),
+    ("N02", 4104, WINPS, "ws04.corp.test", block(N_PARTS[1], N_ID, 2, 2),
+     "DCOM_SourceInvocation", "GetTypeFromProgID with a remote host (across script block parts)"),
+]
+
 
 def xml_value(v):
     return escape(str(v), {'"': "&quot;", "\n": "&#10;", "\r": "&#13;"})
