@@ -84,6 +84,24 @@ func encodedArgument(s string, i int) (arg string, ok bool) {
 	return s[start:k], true
 }
 
+// mayBeEncodedParameter is the search's cheap first look at a dash (or
+// '/') before an 'e' at s[i]: it starts an argument, and what follows the
+// 'e' can continue -e, -ec or -en...: "-Embedding" and "-ExecutionPolicy"
+// go no further. A Unicode dash is left to encodedArgument.
+func mayBeEncodedParameter(s string, i int) bool {
+	if i > 0 && !isArgumentBoundary(s[i-1]) {
+		return false
+	}
+	if s[i] == 0xE2 || i+2 >= len(s) {
+		return true
+	}
+	switch s[i+2] {
+	case ' ', '\t', '"', '\'', 'c', 'C', 'n', 'N':
+		return true
+	}
+	return false
+}
+
 // isEncodedName reports whether a parameter name (after its dash) selects
 // -EncodedCommand.
 func isEncodedName(name string) bool {
@@ -185,8 +203,8 @@ func (d *decodeBuffers) put(b *[]byte) { d.pool.Put(b) }
 // searches the decoded text. It returns the token found, its Display
 // saying it was decoded. The scan of s goes on over the argument: a text
 // that only looks like an encoded parameter keeps its plain tokens.
-func (ts *tokenSet) findEncoded(s string, i, depth int, decodeBudget *int) (sourceToken, bool) {
-	if depth >= maxEncodedDepth || *decodeBudget <= 0 {
+func (ts *tokenSet) findEncoded(s string, i int, st *decodeState) (sourceToken, bool) {
+	if st.depth >= maxEncodedDepth || st.budget <= 0 {
 		return sourceToken{}, false
 	}
 	arg, ok := encodedArgument(s, i)
@@ -195,13 +213,15 @@ func (ts *tokenSet) findEncoded(s string, i, depth int, decodeBudget *int) (sour
 	}
 	buf := ts.buffers.get(min(len(arg), maxDecoded*4/3+4)*3/8 + 1)
 	defer ts.buffers.put(buf)
-	text := decodeUTF16Base64(*buf, arg, decodeBudget)
+	text := decodeUTF16Base64(*buf, arg, &st.budget)
 	if len(text) == 0 {
 		return sourceToken{}, false
 	}
 	// A view of the buffer: the search keeps nothing of it, and the token
 	// it returns is the table's own.
-	t, ok := ts.findAt(unsafe.String(&text[0], len(text)), depth+1, decodeBudget) //nolint:gosec // G103: read-only view of a lent buffer, not kept past the search
+	st.depth++
+	t, ok := ts.findAt(unsafe.String(&text[0], len(text)), st) //nolint:gosec // G103: read-only view of a lent buffer, not kept past the search
+	st.depth--
 	if ok {
 		t.Display = t.DecodedDisplay
 	}

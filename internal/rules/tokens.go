@@ -65,12 +65,17 @@ func (ts *tokenSet) find(s string) (sourceToken, bool) {
 	if len(ts.tokens) == 0 {
 		return sourceToken{}, false
 	}
-	decodeBudget := maxDecoded
-	return ts.findAt(s, 0, &decodeBudget)
+	st := decodeState{budget: maxDecoded}
+	return ts.findAt(s, &st)
 }
 
+// decodeState is how deep a search is in decoded text and how many bytes
+// it may still decode: one pointer, so that the search's loop keeps no
+// more values live than before decoding was added.
+type decodeState struct{ depth, budget int }
+
 // findAt is find at a depth of decoding, sharing one budget of decoded bytes.
-func (ts *tokenSet) findAt(s string, depth int, decodeBudget *int) (sourceToken, bool) {
+func (ts *tokenSet) findAt(s string, st *decodeState) (sourceToken, bool) {
 	// The argument scans of nearby calls overlap, so on a command line made
 	// of "GetTypeFromProgID(" they alone cost some thirty passes over it.
 	// They share one budget instead: one pass plus one window.
@@ -82,16 +87,18 @@ func (ts *tokenSet) findAt(s string, depth int, decodeBudget *int) (sourceToken,
 		}
 		if bits&(1<<encodedBit) != 0 {
 			bits &^= 1 << encodedBit
-			if t, ok := ts.findEncoded(s, i, depth, decodeBudget); ok {
-				return t, true
+			if mayBeEncodedParameter(s, i) {
+				if t, ok := ts.findEncoded(s, i, st); ok {
+					return t, true
+				}
 			}
 		}
 		rest := s[i:]
 		for j := 0; bits != 0; j++ {
 			if bits&1 != 0 {
-				t := ts.tokens[j]
+				t := &ts.tokens[j] // not a copy: a token is five words
 				if hasPrefixFold(rest, t.Text) && (!t.WithHost || hasHostArgument(rest[len(t.Text):], &budget)) {
-					return t, true
+					return *t, true
 				}
 			}
 			bits >>= 1
@@ -153,10 +160,11 @@ func (ts *tokenSet) findAcross(window string, seam int) (sourceToken, bool) {
 		bits := ts.first[window[i]] & ts.second[window[i+1]] &^ (1 << encodedBit)
 		for j := 0; bits != 0; j++ {
 			if bits&1 != 0 {
-				t := ts.tokens[j]
+				t := &ts.tokens[j]
 				if hasPrefixFold(window[i:], t.Text) && splitBySeam(t, window, i, seam) {
-					t.Display = t.SplitDisplay
-					return t, true
+					found := *t
+					found.Display = t.SplitDisplay
+					return found, true
 				}
 			}
 			bits >>= 1
@@ -167,7 +175,7 @@ func (ts *tokenSet) findAcross(window string, seam int) (sourceToken, bool) {
 
 // splitBySeam reports whether token t, present at window[i:], is found in
 // the window but in neither side alone.
-func splitBySeam(t sourceToken, window string, i, seam int) bool {
+func splitBySeam(t *sourceToken, window string, i, seam int) bool {
 	end := i + len(t.Text)
 	if !t.WithHost {
 		return end > seam
