@@ -422,7 +422,75 @@ func brokenCases(marker, entityURL string) []brokenCase {
 			lr.Body().SetStr(`{"EventID": 1, "Image": 5, "ParentImage": null, "CommandLine": ["cmd"], "ParentCommandLine": {"a": 1}}`)
 		}},
 	}...)
-	return cases
+	return append(cases, brokenPowerShellCases(big)...)
+}
+
+// powershellBody is a windowseventlog receiver body of a PowerShell
+// Operational event; edit fills its event data.
+func powershellBody(lr plog.LogRecord, id int64, edit func(data pcommon.Map)) {
+	m := lr.Body().SetEmptyMap()
+	m.PutEmptyMap("event_id").PutInt("id", id)
+	m.PutEmptyMap("provider").PutStr("name", "Microsoft-Windows-PowerShell")
+	m.PutStr("channel", "Microsoft-Windows-PowerShell/Operational")
+	m.PutStr("computer", "host.example")
+	m.PutEmptyMap("security").PutStr("user_id", "S-1-5-21-1-2-3-1104")
+	edit(m.PutEmptyMap("event_data"))
+}
+
+// scriptBlockData fills a 4104's event data.
+func scriptBlockData(text, id, number, total string) func(pcommon.Map) {
+	return func(d pcommon.Map) {
+		d.PutStr("MessageNumber", number)
+		d.PutStr("MessageTotal", total)
+		d.PutStr("ScriptBlockText", text)
+		d.PutStr("ScriptBlockId", id)
+		d.PutStr("Path", "")
+	}
+}
+
+// brokenPowerShellCases are script blocks and pipelines at their worst:
+// megabytes of text, of base64 and of entities, wrong types, part numbers
+// that are not numbers, parts that never complete.
+func brokenPowerShellCases(big string) []brokenCase {
+	huge := strings.Repeat("Write-Output 'x'\n", 4*brokenMiB/17)
+	return []brokenCase{
+		{name: "4104 of 4 MiB, the token at its end", detect: true, build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, scriptBlockData(huge+"Invoke-DCOM -ComputerName x", "b-1", "1", "1"))
+		}},
+		{name: "4104 raw XML, a megabyte of entities", detect: true, build: func(_ *testing.T, lr plog.LogRecord) {
+			lr.Body().SetStr(`<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Microsoft-Windows-PowerShell"/>` +
+				`<EventID>4104</EventID><Channel>Microsoft-Windows-PowerShell/Operational</Channel><Computer>host.example</Computer>` +
+				`<Security UserID="S-1-5-18"/></System><EventData><Data Name="MessageNumber">1</Data><Data Name="MessageTotal">1</Data>` +
+				`<Data Name="ScriptBlockText">` + strings.Repeat("&#13;&#10;&amp;&quot;", brokenMiB/20) + `[type]::GetTypeFromProgID(&quot;MMC20.Application&quot;, &quot;h&quot;)</Data>` +
+				`<Data Name="ScriptBlockId">b-2</Data></EventData></Event>`)
+		}},
+		{name: "4104 with megabytes of invalid base64 after -enc", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, scriptBlockData("powershell -enc "+strings.Repeat("!~", brokenMiB), "b-3", "1", "1"))
+		}},
+		{name: "4104 with megabytes of base64 that is no UTF-16 text", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, scriptBlockData("powershell -e "+big+" -ec "+strings.Repeat("/w==", brokenMiB/4), "b-4", "1", "1"))
+		}},
+		{name: "4104 with wrong types", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, func(d pcommon.Map) {
+				d.PutInt("ScriptBlockText", 5)
+				d.PutEmptyMap("MessageTotal").PutStr("Invoke-DCOM", "x")
+				d.PutEmptySlice("ScriptBlockId").AppendEmpty().SetStr("Invoke-DCOM")
+				d.PutDouble("MessageNumber", math.NaN())
+			})
+		}},
+		{name: "4104 part numbers that are not part numbers", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, scriptBlockData("Invoke-DC", "b-6", "-5", "99999999999999999999"))
+		}},
+		{name: "4104 first of 10,000 parts, never completed", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, scriptBlockData(big+"Invoke-DC", "b-7", "1", "10000"))
+		}},
+		{name: "4104 last of three parts, alone", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4104, scriptBlockData("OM -ComputerName x"+big, "b-7", "3", "3"))
+		}},
+		{name: "4103 with a megabyte payload and no ContextInfo", build: func(_ *testing.T, lr plog.LogRecord) {
+			powershellBody(lr, 4103, func(d pcommon.Map) { d.PutStr("Payload", big+"\xff\xfe\x00") })
+		}},
+	}
 }
 
 func newBrokenProcessor(t *testing.T, cfg *Config, sink *consumertest.LogsSink) processor.Logs {
