@@ -70,15 +70,7 @@ func TestLifecycleAndContextPropagation(t *testing.T) {
 // for a counter without one).
 func telemetryProcessor(t *testing.T, cfg *Config, next consumer.Logs) (processor.Logs, func(name string) map[string]int64) {
 	t.Helper()
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	require.NoError(t, cfg.Validate())
-	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
-	require.NoError(t, err)
-	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+	p, tel := startWithTelemetry(t, cfg, next)
 	sum := func(name string) map[string]int64 {
 		m, err := tel.GetMetric(name)
 		require.NoError(t, err, name)
@@ -93,6 +85,22 @@ func telemetryProcessor(t *testing.T, cfg *Config, next consumer.Logs) (processo
 		return out
 	}
 	return p, sum
+}
+
+// startWithTelemetry starts a processor whose metrics the test reads; it
+// is shut down when the test ends.
+func startWithTelemetry(t *testing.T, cfg *Config, next consumer.Logs) (processor.Logs, *componenttest.Telemetry) {
+	t.Helper()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	require.NoError(t, cfg.Validate())
+	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+	return p, tel
 }
 
 func TestTelemetry(t *testing.T) {

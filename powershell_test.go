@@ -11,14 +11,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/metadata"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/streamtest"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
@@ -199,14 +196,7 @@ func TestPowerShellPartsAcrossBatches(t *testing.T) {
 // TestScriptBlockTelemetry: the blocks waiting for a part, their bytes and
 // the blocks let go are reported.
 func TestScriptBlockTelemetry(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	p, err := NewFactory().CreateLogs(context.Background(), set, defaultConfig(), consumertest.NewNop())
-	require.NoError(t, err)
-	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+	p, tel := startWithTelemetry(t, defaultConfig(), consumertest.NewNop())
 
 	// M03 and M01 of a block of three: one block waits, with their ends.
 	all := powershellLogs(t, shapes[0]).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
