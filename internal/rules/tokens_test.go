@@ -146,6 +146,11 @@ func TestTokenSetConfiguration(t *testing.T) {
 	require.ErrorContains(t, err, "shorter than 4 characters")
 	_, err = New(Options{Lists: map[string]ListEdit{ListSourceTokens: {Add: []string{"(host)"}}}})
 	require.Error(t, err)
+	// A token must fit the ends of script block parts the reassembly keeps.
+	_, err = New(Options{Lists: map[string]ListEdit{ListSourceTokens: {Add: []string{strings.Repeat("x", maxTokenLen+1) + "(host)"}}}})
+	require.ErrorContains(t, err, "longer than 256 characters")
+	_, err = New(Options{Lists: map[string]ListEdit{ListSourceTokens: {Add: []string{strings.Repeat("x", maxTokenLen) + "(host)"}}}})
+	require.NoError(t, err)
 	many := make([]string, maxTokens)
 	for i := range many {
 		many[i] = strings.Repeat("x", 4) + string(rune('a'+i%26)) + string(rune('a'+i/26))
