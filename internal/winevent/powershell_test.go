@@ -1,8 +1,6 @@
 package winevent
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,17 +13,7 @@ import (
 func powershellLines(t *testing.T) []contextLine {
 	t.Helper()
 	read := func(name string) []string {
-		f, err := os.Open(filepath.Join("..", "..", "testdata", "powershell", name))
-		require.NoError(t, err)
-		defer f.Close()
-		var lines []string
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		require.NoError(t, sc.Err())
-		return lines
+		return linesOf(t, filepath.Join("..", "..", "testdata", "powershell", name))
 	}
 	maps, xmls := read("dcomexec_native.stream.json"), read("dcomexec_native.events.xml")
 	require.Len(t, maps, 5)

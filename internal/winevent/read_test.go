@@ -49,7 +49,13 @@ var bodyShapes = []bodyShape{
 
 func fixtureLines(t testing.TB, name string) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(catalogueDir, name))
+	return linesOf(t, filepath.Join(catalogueDir, name))
+}
+
+// linesOf reads the non-empty lines of a test data file.
+func linesOf(t testing.TB, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	var lines []string
