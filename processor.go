@@ -154,10 +154,9 @@ func readsScriptBlocks(engine *rules.Engine) bool {
 // (process_attributes), the correlation.
 func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation, scripts bool) []winevent.Need {
 	needs := engine.Needs()
-	if scripts {
-		needs = append(needs, winevent.Need{ID: winevent.PowerShellScriptBlock, First: scriptBlockPartFields})
-	}
 	if cfg.ProcessAttributes {
+		// The annotation of each kind the rules read (the range is over
+		// the rules' needs: what is appended is not visited).
 		for _, n := range needs {
 			switch n.ID {
 			case winevent.SysmonProcessCreate, winevent.SecurityProcessCreate:
@@ -168,6 +167,9 @@ func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation, scripts b
 				needs = append(needs, winevent.Need{ID: n.ID, First: moduleAttributeFields})
 			}
 		}
+	}
+	if scripts {
+		needs = append(needs, winevent.Need{ID: winevent.PowerShellScriptBlock, First: scriptBlockPartFields})
 	}
 	return append(needs, corr.needs()...)
 }

@@ -374,6 +374,12 @@ func (e *Engine) Evaluate(ev *winevent.Event) Verdict {
 	default:
 		v = e.evaluateExtended(ev)
 	}
+	return e.conclude(v, ev)
+}
+
+// conclude gives a detection its severity and the exclusion that
+// suppresses it, if any.
+func (e *Engine) conclude(v Verdict, ev *winevent.Event) Verdict {
 	if v.Pattern == None {
 		return v
 	}
@@ -505,11 +511,7 @@ func (e *Engine) EvaluateAcross(ev *winevent.Event, window string, seam int) Ver
 	if !ok {
 		return Verdict{}
 	}
-	v := Verdict{Pattern: SourceInvocation, Evidence: t.Display, Severity: e.severity[SourceInvocation]}
-	if len(e.exclusions) > 0 {
-		v.Excluded = e.excludedBy(v.Pattern, ev)
-	}
-	return v
+	return e.conclude(Verdict{Pattern: SourceInvocation, Evidence: t.Display}, ev)
 }
 
 // ScriptText is the text of a PowerShell event the rules search: a script
