@@ -92,9 +92,10 @@ func TestPowerShellEveryShape(t *testing.T) {
 			assert.Equal(t, "alert", attrStr(p02, attrEventKind))
 			// A pipeline (4103): the user's name and the host's command line
 			// from ContextInfo.
-			s02 := lrs.At(6).Attributes()
-			assert.Equal(t, `CORP\adm-jane`, attrStr(s02, attrUserName))
-			assert.Equal(t, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, attrStr(s02, attrProcessCommandLine))
+			s07 := lrs.At(16).Attributes()
+			require.Equal(t, "S07", expected[16].ID)
+			assert.Equal(t, `CORP\adm-jane`, attrStr(s07, attrUserName))
+			assert.Equal(t, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, attrStr(s07, attrProcessCommandLine))
 			// PowerShell 7's log, with the script's path.
 			s04 := lrs.At(8).Attributes()
 			assert.Equal(t, `C:\Users\adm-jane\dcom.ps1`, attrStr(s04, attrFilePath))

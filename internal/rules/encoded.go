@@ -200,30 +200,30 @@ func (d *decodeBuffers) get(n int) *[]byte {
 func (d *decodeBuffers) put(b *[]byte) { d.pool.Put(b) }
 
 // findEncoded decodes the encoded argument at s[i:], if there is one, and
-// searches the decoded text. It returns the token found, its Display
+// searches the decoded text. It returns the hit found there, its evidence
 // saying it was decoded. The scan of s goes on over the argument: a text
 // that only looks like an encoded parameter keeps its plain tokens.
-func (ts *tokenSet) findEncoded(s string, i int, st *decodeState) (sourceToken, bool) {
+func (ts *tokenSet) findEncoded(s string, i int, st *decodeState) tokenHit {
 	if st.depth >= maxEncodedDepth || st.budget <= 0 {
-		return sourceToken{}, false
+		return tokenHit{}
 	}
 	arg, ok := encodedArgument(s, i)
 	if !ok {
-		return sourceToken{}, false
+		return tokenHit{}
 	}
 	buf := ts.buffers.get(min(len(arg), maxDecoded*4/3+4)*3/8 + 1)
 	defer ts.buffers.put(buf)
 	text := decodeUTF16Base64(*buf, arg, &st.budget)
 	if len(text) == 0 {
-		return sourceToken{}, false
+		return tokenHit{}
 	}
-	// A view of the buffer: the search keeps nothing of it, and the token
-	// it returns is the table's own.
+	// A view of the buffer: the search keeps nothing of it, and the hit
+	// it returns points into the table.
 	st.depth++
-	t, ok := ts.findAt(unsafe.String(&text[0], len(text)), st) //nolint:gosec // G103: read-only view of a lent buffer, not kept past the search
+	h := ts.findAt(unsafe.String(&text[0], len(text)), st) //nolint:gosec // G103: read-only view of a lent buffer, not kept past the search
 	st.depth--
-	if ok {
-		t.Display = t.DecodedDisplay
+	if h.found() {
+		h.place = placeDecoded
 	}
-	return t, ok
+	return h
 }

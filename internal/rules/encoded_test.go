@@ -79,13 +79,13 @@ func TestEncodedCommandIsDecoded(t *testing.T) {
 		// a plain token after something that looks like the parameter
 		{"x -e Invoke-DCOM -ComputerName y", "Invoke-DCOM"},
 	} {
-		tok, ok := ts.find(tc.s)
+		tok, ok := findLateral(&ts, tc.s)
 		if tc.want == "" {
-			assert.False(t, ok, "%q found %q", tc.s, tok.Display)
+			assert.False(t, ok, "%q found %q", tc.s, tok)
 			continue
 		}
 		if assert.True(t, ok, tc.s) {
-			assert.Equal(t, tc.want, tok.Display, tc.s)
+			assert.Equal(t, tc.want, tok, tc.s)
 		}
 	}
 }
@@ -95,7 +95,7 @@ func TestEncodedCommandNestingIsBounded(t *testing.T) {
 	text := "Invoke-DCOM -ComputerName srv01"
 	for depth := 1; depth <= 3; depth++ {
 		text = "powershell -enc " + encodeCommand(text)
-		_, ok := ts.find(text)
+		_, ok := findLateral(&ts, text)
 		assert.Equal(t, depth <= maxEncodedDepth, ok, "depth %d", depth)
 	}
 }
@@ -132,17 +132,17 @@ func TestGiganticEncodedCommandIsDecodedUpToTheBound(t *testing.T) {
 	// The token at the start of 100,000 characters is found; one past the
 	// first maxDecoded/2 characters is not, and the rest is not decoded.
 	filler := strings.Repeat("x", 100_000)
-	_, ok := ts.find("powershell -enc " + encodeCommand("Invoke-DCOM "+filler))
+	_, ok := findLateral(&ts, "powershell -enc "+encodeCommand("Invoke-DCOM "+filler))
 	assert.True(t, ok)
-	_, ok = ts.find("powershell -enc " + encodeCommand(filler[:maxDecoded/2]+"Invoke-DCOM"))
+	_, ok = findLateral(&ts, "powershell -enc "+encodeCommand(filler[:maxDecoded/2]+"Invoke-DCOM"))
 	assert.False(t, ok)
-	_, ok = ts.find("powershell -enc " + encodeCommand(filler[:maxDecoded/2-20]+"Invoke-DCOM"))
+	_, ok = findLateral(&ts, "powershell -enc "+encodeCommand(filler[:maxDecoded/2-20]+"Invoke-DCOM"))
 	assert.True(t, ok)
 	// The bound is shared by every encoded argument of one text.
 	many := strings.Repeat("powershell -enc "+encodeCommand(filler[:maxDecoded/4])+" ", 2)
-	_, ok = ts.find(many + "powershell -enc " + encodeCommand("Invoke-DCOM"))
+	_, ok = findLateral(&ts, many+"powershell -enc "+encodeCommand("Invoke-DCOM"))
 	assert.False(t, ok)
-	_, ok = ts.find(many + "Invoke-DCOM")
+	_, ok = findLateral(&ts, many+"Invoke-DCOM")
 	assert.True(t, ok, "plain tokens are searched after the budget is spent")
 	// Megabytes of base64 that is not UTF-16 text, and of invalid base64.
 	for _, s := range []string{
@@ -150,7 +150,7 @@ func TestGiganticEncodedCommandIsDecodedUpToTheBound(t *testing.T) {
 		"powershell -enc " + strings.Repeat("A", 1<<20) + "!",
 		strings.Repeat("-e AAAA ", 1<<16),
 	} {
-		_, ok := ts.find(s)
+		_, ok := findLateral(&ts, s)
 		assert.False(t, ok)
 	}
 }
@@ -159,9 +159,9 @@ func TestEncodedCommandAllocatesNothing(t *testing.T) {
 	ts := defaultTokenSet(t)
 	with := "powershell -NoP -w hidden -enc " + encodeCommand("Get-ChildItem C:\\ -Recurse | Out-File x.txt")
 	without := `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -NoP -ExecutionPolicy Bypass -File C:\ops\backup.ps1 -Embedding`
-	ts.find(with)
-	assert.Zero(t, testing.AllocsPerRun(100, func() { ts.find(without) }))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { ts.find(with) }), "the decode buffer is reused")
+	ts.find(with, "")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { ts.find(without, "") }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { ts.find(with, "") }), "the decode buffer is reused")
 }
 
 func TestEncodedCommandInEvaluate(t *testing.T) {
@@ -193,18 +193,19 @@ func FuzzEncodedCommand(f *testing.F) {
 	}
 	ts := newTokenSet(mustTokens(f))
 	f.Fuzz(func(t *testing.T, s string) {
-		plain, found := ts.find(s)
+		plain, found := findLateral(&ts, s)
 		arg := encodeCommand(s)
-		decoded, foundEncoded := ts.find("powershell -enc " + arg)
+		hit := ts.find("powershell -enc "+arg, "")
+		decoded, foundEncoded := hit.display(), hit.lateral()
 		// A plain token of an ASCII text is found in the text encoded (the
 		// same bytes, decoded within the bound).
-		if found && !strings.HasSuffix(plain.Display, decodedSuffix) && len(s) < maxDecoded/2 && isASCII(s) {
-			assert.True(t, foundEncoded, "found %q plainly, not encoded", plain.Display)
+		if found && !strings.HasSuffix(plain, decodedSuffix) && len(s) < maxDecoded/2 && isASCII(s) {
+			assert.True(t, foundEncoded, "found %q plainly, not encoded", plain)
 		}
 		// What is found in an encoded command was decoded, unless the
 		// base64 text spells a token itself.
-		if foundEncoded && !containsFold(arg, decoded.Text) {
-			assert.True(t, strings.HasSuffix(decoded.Display, decodedSuffix), decoded.Display)
+		if foundEncoded && !containsFold(arg, hit.token.Text) {
+			assert.True(t, strings.HasSuffix(decoded, decodedSuffix), decoded)
 		}
 	})
 }
@@ -213,7 +214,7 @@ const decodedSuffix = " (decoded from -EncodedCommand)"
 
 func mustTokens(t testing.TB) []sourceToken {
 	t.Helper()
-	tokens, err := parseTokens(DefaultLists()[ListSourceTokens])
+	tokens, err := parseTokens(DefaultLists()[ListSourceTokens], DefaultLists()[ListDualUseTokens])
 	require.NoError(t, err)
 	return tokens
 }

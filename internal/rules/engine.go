@@ -220,7 +220,7 @@ func New(o Options) (*Engine, error) {
 		}
 		e.allow = append(e.allow, allowEntry{parent: compileGlob(strings.TrimSpace(parent)), hasParent: hasParent, child: compileGlob(strings.TrimSpace(child))})
 	}
-	tokens, err := parseTokens(lists[ListSourceTokens])
+	tokens, err := parseTokens(lists[ListSourceTokens], lists[ListDualUseTokens])
 	if err != nil {
 		return nil, err
 	}
@@ -273,11 +273,15 @@ func checkListEntry(list, entry string) error {
 		if strings.Count(entry, ">") > 1 {
 			return fmt.Errorf("lists::%s::add: entry %q: use \"child\" or \"parent>child\"", list, entry)
 		}
-	case ListSourceTokens:
-		if len(strings.TrimSuffix(entry, "(host)")) < 4 {
+	case ListSourceTokens, ListDualUseTokens:
+		text := strings.TrimSuffix(entry, "(host)")
+		if list == ListDualUseTokens && text != entry {
+			return fmt.Errorf("lists::%s::add: token %q: a \"(host)\" call names its own target; add it to %s", list, entry, ListSourceTokens)
+		}
+		if len(text) < 4 {
 			return fmt.Errorf("lists::%s::add: token %q is shorter than 4 characters and would match ordinary command lines", list, entry)
 		}
-		if len(strings.TrimSuffix(entry, "(host)")) > maxTokenLen {
+		if len(text) > maxTokenLen {
 			return fmt.Errorf("lists::%s::add: token %q is longer than %d characters", list, entry, maxTokenLen)
 		}
 	default:
@@ -299,24 +303,46 @@ func checkGlob(p string) error {
 	return nil
 }
 
-func parseTokens(list []string) ([]sourceToken, error) {
-	if len(list) > maxTokens {
-		return nil, fmt.Errorf("lists::%s: at most %d tokens", ListSourceTokens, maxTokens)
+// parseTokens builds the token table: the source tokens ("(host)" marks
+// a host call), then the dual-use ones.
+func parseTokens(source, dualUse []string) ([]sourceToken, error) {
+	if len(source)+len(dualUse) > maxTokens {
+		return nil, fmt.Errorf("lists::%s and %s: at most %d tokens together", ListSourceTokens, ListDualUseTokens, maxTokens)
 	}
-	tokens := make([]sourceToken, 0, len(list))
-	for _, t := range list {
+	tokens := make([]sourceToken, 0, len(source)+len(dualUse))
+	for _, t := range source {
 		text, withHost := strings.CutSuffix(t, "(host)")
-		display := text
+		kind := lateralToken
 		if withHost {
-			display += " with a remote host"
+			kind = hostCallToken
 		}
-		tokens = append(tokens, sourceToken{
-			Text: lowerASCII(text), Display: display, WithHost: withHost,
-			DecodedDisplay: display + " (decoded from -EncodedCommand)",
-			SplitDisplay:   display + " (across script block parts)",
-		})
+		tokens = append(tokens, newSourceToken(text, kind))
+	}
+	for _, t := range dualUse {
+		tokens = append(tokens, newSourceToken(t, dualUseToken))
 	}
 	return tokens, nil
+}
+
+func newSourceToken(text string, kind tokenKind) sourceToken {
+	t := sourceToken{Text: lowerASCII(text), Kind: kind}
+	if kind == hostCallToken {
+		t.NotAfter = callsNotAfter[t.Text]
+	}
+	byTarget := [targetCount]string{text, text, text}
+	switch kind {
+	case hostCallToken:
+		byTarget = [targetCount]string{text + " with a remote host", text + " with a loopback host", text + " without a host"}
+	case dualUseToken:
+		byTarget = [targetCount]string{text + " with a remote target", text + " with a loopback target", text + " without a target"}
+	}
+	byPlace := [placeCount]string{"", " (decoded from -EncodedCommand)", " (across script block parts)"}
+	for p := range placeCount {
+		for tg := range targetCount {
+			t.displays[p][tg] = byTarget[tg] + byPlace[p]
+		}
+	}
+	return t
 }
 
 func compileExclusion(x Exclusion) (compiledExclusion, error) {
@@ -476,8 +502,8 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names
 		return Verdict{Pattern: ServerActivation, Evidence: "DcomLaunch started an abusable COM server"}
 	}
 	if e.enabled[SourceInvocation] {
-		if t, ok := e.tokens.find(commandLine); ok {
-			return Verdict{Pattern: SourceInvocation, Evidence: t.Display}
+		if h := e.tokens.find(commandLine, ev.Computer); h.lateral() {
+			return Verdict{Pattern: SourceInvocation, Evidence: h.display()}
 		}
 	}
 	if e.enabled[ConfigTool] && (names.child|names.original)&classConfigTool != 0 {
@@ -493,8 +519,8 @@ func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
 	if !e.enabled[SourceInvocation] || !ev.FromExpectedLog() {
 		return Verdict{}
 	}
-	if t, ok := e.tokens.find(ScriptText(ev)); ok {
-		return Verdict{Pattern: SourceInvocation, Evidence: t.Display}
+	if h := e.tokens.find(ScriptText(ev), ev.Computer); h.lateral() {
+		return Verdict{Pattern: SourceInvocation, Evidence: h.display()}
 	}
 	return Verdict{}
 }
@@ -507,11 +533,11 @@ func (e *Engine) EvaluateAcross(ev *winevent.Event, window string, seam int) Ver
 	if e.profile == Seed || !e.enabled[SourceInvocation] || !ev.FromExpectedLog() {
 		return Verdict{}
 	}
-	t, ok := e.tokens.findAcross(window, seam)
-	if !ok {
+	h := e.tokens.findAcross(window, seam, ev.Computer)
+	if !h.lateral() {
 		return Verdict{}
 	}
-	return e.conclude(Verdict{Pattern: SourceInvocation, Evidence: t.Display}, ev)
+	return e.conclude(Verdict{Pattern: SourceInvocation, Evidence: h.display()}, ev)
 }
 
 // ScriptText is the text of a PowerShell event the rules search: a script

@@ -29,6 +29,9 @@ func TestPowerShellEvaluation(t *testing.T) {
 		// the host's command line is not what is searched
 		ContextInfo: "Host Application = powershell.exe Invoke-DCOM",
 	}
+	// New-Object -ComObject creates an object on this computer: local COM use.
+	assert.Equal(t, None, e.Evaluate(module).Pattern)
+	module.Payload = `CommandInvocation(Invoke-DCOM): "Invoke-DCOM"` + "\n" + `ParameterBinding(Invoke-DCOM): name="ComputerName"; value="srv01"`
 	assert.Equal(t, SourceInvocation, e.Evaluate(module).Pattern)
 	module.Payload = `CommandInvocation(Out-Default): "Out-Default"`
 	assert.Equal(t, None, e.Evaluate(module).Pattern)

@@ -20,6 +20,7 @@ const (
 	ListCOMServers           = "com_servers"
 	ListServerChildAllowlist = "server_child_allowlist"
 	ListSourceTokens         = "source_tokens"
+	ListDualUseTokens        = "dual_use_tokens" //nolint:gosec // G101: a list name, not a credential
 )
 
 // DefaultLists are the extended profile's tables. Each can be extended or
@@ -61,25 +62,36 @@ func DefaultLists() map[string][]string {
 			// help links and documentation open the default browser
 			"msedge.exe", "chrome.exe", "firefox.exe", "iexplore.exe", "opera.exe", "brave.exe",
 		},
-		// Attacker-side tokens, matched case-insensitively anywhere in a command
-		// line; "(host)" marks a method that only counts with a remote-host argument.
+		// Attacker-side tokens that are lateral movement by nature, matched
+		// case-insensitively anywhere in a command line or script; "(host)"
+		// marks a call that counts only with a server argument:
+		// GetTypeFromProgID("MMC20.Application", "10.0.0.5").
 		ListSourceTokens: {
+			"GetTypeFromProgID(host)",
+			"GetTypeFromCLSID(host)",
+			"CreateObject(host)",  // VBScript CreateObject(class, servername); not WScript.CreateObject
+			"ActiveXObject(host)", // JScript new ActiveXObject(class, servername)
+			"Invoke-DCOM",
+			"dcomexec",
+			"action=dcom",
+			"action=hijackdcom",
+		},
+		// Tokens that also serve local COM use, another technique: Excel
+		// add-ins (T1137.006), ShellWindows on this machine (T1559.001),
+		// Office automation. They count as lateral movement only when the same
+		// text names a target (targetParameters); a "(host)" call with a
+		// server argument counts by itself.
+		ListDualUseTokens: {
 			"MMC20.Application",
 			"49B2791A-B1AE-4C90-9B8E-E860BA07F889", // MMC20.Application CLSID
 			"9BA05972-F6A8-11CF-A442-00A0C90A8F39", // ShellWindows
 			"C08AFD90-F2A1-11D1-8455-00A0C91F3880", // ShellBrowserWindow
-			"GetTypeFromProgID(host)",
-			"GetTypeFromCLSID(host)",
 			"ExecuteShellCommand",
 			"Document.Application.ShellExecute",
 			"DDEInitiate",
 			"RegisterXLL",
 			"ActivateMicrosoftApp",
 			"ExecuteExcel4Macro",
-			"Invoke-DCOM",
-			"dcomexec",
-			"action=dcom",
-			"action=hijackdcom",
 		},
 	}
 }
@@ -101,3 +113,37 @@ var impacketParents = []string{"mmc.exe", "explorer.exe"}
 // even when the parent's command line is unknown (Security 4688): an
 // Internet Explorer that starts anything but its own helpers is being driven.
 var childWithoutParentCommandLine = []string{"iexplore.exe"}
+
+// callsNotAfter are "(host)" calls whose name after this prefix is another
+// method: WScript.CreateObject's second argument is an event prefix, not a
+// server.
+var callsNotAfter = map[string]string{"createobject": "wscript."}
+
+// targetParameters name the computer a tool acts on, after '-', '--' or
+// '/' and before a space, ':' or '=': -ComputerName srv01, /target:srv01.
+// targetKeys do so as key=value (SharpMove's computername=srv01). A
+// dual-use token counts as lateral movement when one of them in the same
+// text names a host.
+var (
+	targetParameters = []string{
+		"computername", "computer", "cn", "target", "targethost", "remotehost", "rhost", "server", "servername",
+	}
+	targetKeys = []string{"computername", "target", "targethost", "remotehost", "rhost"}
+)
+
+// notHosts are second arguments of a "(host)" call that name no server:
+// GetTypeFromProgID(progID, throwOnError) and null or empty servers.
+var notHosts = []string{
+	"$null", "null", "nothing", "vbnullstring", "$true", "$false", "true", "false",
+	"[nullstring]::value", "[string]::empty", "string.empty",
+}
+
+// loopbackHosts name the machine itself. A call that names it takes the
+// remote-activation path but stays on the machine: Atomic Red Team's
+// T1021.003 tests do so by default. 127.0.0.0/8 and the event's own
+// computer name count too.
+var loopbackHosts = []string{
+	"localhost", ".", "::1", "[::1]", "0:0:0:0:0:0:0:1",
+	"$env:computername", "%computername%", "[environment]::machinename", "[system.environment]::machinename",
+	"environment.machinename", "[net.dns]::gethostname()", "[system.net.dns]::gethostname()",
+}

@@ -11,17 +11,78 @@ type tokenSet struct {
 	buffers *decodeBuffers
 }
 
-// sourceToken is one attacker-side token. WithHost tokens are method calls
-// that only matter when a remote host is passed: GetTypeFromProgID("X", "host").
+// tokenKind says when a token is lateral movement.
+type tokenKind uint8
+
+const (
+	// lateralToken is lateral movement by nature: Invoke-DCOM, dcomexec.
+	lateralToken tokenKind = iota
+	// hostCallToken is a method call that counts when it names a server:
+	// GetTypeFromProgID("MMC20.Application", "10.0.0.5").
+	hostCallToken
+	// dualUseToken also serves local COM use (RegisterXLL, the ShellWindows
+	// CLSID): it counts when the same text names a target computer.
+	dualUseToken
+)
+
+// target is the computer a hit acts on, as far as the text says.
+type target uint8
+
+const (
+	// targetRemote is another computer, or one the text does not spell
+	// out ($ComputerName); lateral-by-nature tokens need none.
+	targetRemote target = iota
+	// targetLoopback is this computer named: localhost, 127.0.0.1, ".",
+	// $env:COMPUTERNAME or the event's own computer name.
+	targetLoopback
+	// targetNone is no computer named: a dual-use token used locally.
+	targetNone
+	targetCount
+)
+
+// place is where a hit was found, for its evidence.
+type place uint8
+
+const (
+	placeText    place = iota
+	placeDecoded       // in a decoded -EncodedCommand argument
+	placeSplit         // across two parts of a script block
+	placeCount
+)
+
+// sourceToken is one attacker-side token.
 type sourceToken struct {
-	Text    string // lower case
-	Display string // as documented, for the evidence attribute
-	// DecodedDisplay is the evidence when the token was found in a
-	// decoded -EncodedCommand argument; SplitDisplay when it was split
-	// across two parts of a script block.
-	DecodedDisplay string
-	SplitDisplay   string
-	WithHost       bool
+	Text string // lower case
+	Kind tokenKind
+	// NotAfter: a host call whose name follows it is another method
+	// (WScript.CreateObject).
+	NotAfter string
+	// displays are the evidence per place and target, built once so that
+	// a hit allocates nothing.
+	displays [placeCount][targetCount]string
+}
+
+// tokenHit is a token found in a text: lateral movement when it names a
+// target (or needs none), local COM use when it is a dual-use token with
+// no target.
+type tokenHit struct {
+	token  *sourceToken
+	target target
+	place  place
+}
+
+// found reports whether a token was found at all.
+func (h tokenHit) found() bool { return h.token != nil }
+
+// lateral reports whether the hit is lateral movement.
+func (h tokenHit) lateral() bool { return h.token != nil && h.target != targetNone }
+
+// display is the hit's evidence.
+func (h tokenHit) display() string {
+	if h.token == nil {
+		return ""
+	}
+	return h.token.displays[h.place][h.target]
 }
 
 // maxTokenLen bounds a configured token, so that a token split across two
@@ -58,28 +119,36 @@ func setBoth(table *[256]uint64, c byte, i int) {
 	}
 }
 
-// find returns the first token present in s, by position, in s itself or
-// in the decoded argument of an -EncodedCommand parameter at that position.
-// Tokens are at least two bytes long (config validation requires four).
-func (ts *tokenSet) find(s string) (sourceToken, bool) {
+// find returns the first lateral-movement hit in s by position, in s
+// itself or in the decoded argument of an -EncodedCommand parameter at
+// that position; failing one, the first dual-use token, as local use.
+// self is the event's computer name, which counts as loopback. Tokens are
+// at least two bytes long (config validation requires four).
+func (ts *tokenSet) find(s, self string) tokenHit {
 	if len(ts.tokens) == 0 {
-		return sourceToken{}, false
+		return tokenHit{}
 	}
-	st := decodeState{budget: maxDecoded}
+	st := decodeState{budget: maxDecoded, self: self}
 	return ts.findAt(s, &st)
 }
 
-// decodeState is how deep a search is in decoded text and how many bytes
-// it may still decode: one pointer, so that the search's loop keeps no
-// more values live than before decoding was added.
-type decodeState struct{ depth, budget int }
+// decodeState is how deep a search is in decoded text, how many bytes
+// it may still decode, and the event's computer name: one pointer, so
+// that the search's loop keeps no more values live than before decoding
+// was added.
+type decodeState struct {
+	depth, budget int
+	self          string
+}
 
 // findAt is find at a depth of decoding, sharing one budget of decoded bytes.
-func (ts *tokenSet) findAt(s string, st *decodeState) (sourceToken, bool) {
+func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 	// The argument scans of nearby calls overlap, so on a command line made
 	// of "GetTypeFromProgID(" they alone cost some thirty passes over it.
 	// They share one budget instead: one pass plus one window.
 	budget := len(s) + hostLookahead
+	var local tokenHit
+	targetChecked := false
 	for i := 0; i+1 < len(s); i++ {
 		bits := ts.first[s[i]] & ts.second[s[i+1]]
 		if bits == 0 {
@@ -88,47 +157,74 @@ func (ts *tokenSet) findAt(s string, st *decodeState) (sourceToken, bool) {
 		if bits&(1<<encodedBit) != 0 {
 			bits &^= 1 << encodedBit
 			if mayBeEncodedParameter(s, i) {
-				if t, ok := ts.findEncoded(s, i, st); ok {
-					return t, true
+				if h := ts.findEncoded(s, i, st); h.lateral() {
+					return h
+				} else if h.found() && !local.found() {
+					local = h
 				}
 			}
 		}
 		rest := s[i:]
-		for j := 0; bits != 0; j++ {
-			if bits&1 != 0 {
-				t := &ts.tokens[j] // not a copy: a token is five words
-				if hasPrefixFold(rest, t.Text) && (!t.WithHost || hasHostArgument(rest[len(t.Text):], &budget)) {
-					return *t, true
+		for j := 0; bits != 0; j, bits = j+1, bits>>1 {
+			if bits&1 == 0 {
+				continue
+			}
+			t := &ts.tokens[j] // not a copy: a token is a dozen words
+			if !hasPrefixFold(rest, t.Text) {
+				continue
+			}
+			switch t.Kind {
+			case lateralToken:
+				return tokenHit{token: t}
+			case hostCallToken:
+				if t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(s[i-len(t.NotAfter):], t.NotAfter) {
+					continue
+				}
+				if tg := callTarget(rest[len(t.Text):], &budget, st.self); tg != targetNone {
+					return tokenHit{token: t, target: tg}
+				}
+			case dualUseToken:
+				if !targetChecked {
+					// Once per text, at its first dual-use token.
+					targetChecked = true
+					if tg := namedTarget(s, st.self); tg != targetNone {
+						return tokenHit{token: t, target: tg}
+					}
+				}
+				if !local.found() {
+					local = tokenHit{token: t, target: targetNone}
 				}
 			}
-			bits >>= 1
 		}
 	}
-	return sourceToken{}, false
+	return local
 }
 
 // hostLookahead is how far past a call's '(' hasHostArgument looks for the
 // second argument.
 const hostLookahead = 512
 
-// hasHostArgument reports whether a call's argument list, starting right after
-// the method name, has a second argument before it closes: the remote host in
-// GetTypeFromProgID("MMC20.Application", "10.0.0.5"). It looks at most
-// hostLookahead bytes ahead, and no further than *budget bytes, which it
-// charges for what it scans. A call whose scan the budget cuts short counts
-// as having a host: only a command line stuffed with unclosed calls exhausts
-// the budget, and it must not hide a real call behind them.
-func hasHostArgument(s string, budget *int) bool {
+// callTarget reads a call's argument list, starting right after the
+// method name, and returns what its second argument names: the server in
+// GetTypeFromProgID("MMC20.Application", "10.0.0.5"), targetNone when
+// there is no second argument or it names no server ($null, $true). It
+// looks at most hostLookahead bytes ahead, and no further than *budget
+// bytes, which it charges for what it scans. A call whose scan the budget
+// cuts short counts as naming a remote host: only a command line stuffed
+// with unclosed calls exhausts the budget, and it must not hide a real
+// call behind them. An argument the text ends in is read as far as it goes.
+func callTarget(s string, budget *int, self string) target {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
 	}
 	if i == len(s) || s[i] != '(' {
-		return false
+		return targetNone
 	}
 	end := min(len(s), i+hostLookahead)
 	limit := min(end, i+max(*budget, 0))
 	depth := 0
+	second := -1 // where the second argument starts
 	for j := i; j < limit; j++ {
 		switch s[j] {
 		case '(':
@@ -137,58 +233,86 @@ func hasHostArgument(s string, budget *int) bool {
 			depth--
 			if depth == 0 {
 				*budget -= j + 1 - i
-				return false
+				if second < 0 {
+					return targetNone
+				}
+				return hostTarget(s[second:j], self)
 			}
 		case ',':
-			if depth == 1 {
-				*budget -= j + 1 - i
-				return true
+			if depth != 1 {
+				break
 			}
+			if second >= 0 {
+				*budget -= j + 1 - i
+				return hostTarget(s[second:j], self)
+			}
+			second = j + 1
 		}
 	}
 	*budget -= limit - i
-	return limit < end
+	if limit < end {
+		return targetRemote
+	}
+	if second < 0 {
+		return targetNone
+	}
+	return hostTarget(s[second:limit], self)
 }
 
-// findAcross returns a token that the seam at window[seam] splits: one that
-// starts before the seam and whose text, or whose call's remote-host
-// argument, reaches past it. Tokens wholly on either side are the parts'
-// own. The window is the end of one part and the start of the next, each
-// at most EdgeBytes long.
-func (ts *tokenSet) findAcross(window string, seam int) (sourceToken, bool) {
+// findAcross returns a lateral-movement hit that the seam at window[seam]
+// splits: a token that starts before the seam and whose text, or whose
+// call's server argument, reaches past it. Tokens wholly on either side
+// are the parts' own. The window is the end of one part and the start of
+// the next, each at most EdgeBytes long. A dual-use token split by the
+// seam counts when the window names a target.
+func (ts *tokenSet) findAcross(window string, seam int, self string) tokenHit {
 	for i := max(0, seam-EdgeBytes); i < seam && i+1 < len(window); i++ {
 		bits := ts.first[window[i]] & ts.second[window[i+1]] &^ (1 << encodedBit)
-		for j := 0; bits != 0; j++ {
-			if bits&1 != 0 {
-				t := &ts.tokens[j]
-				if hasPrefixFold(window[i:], t.Text) && splitBySeam(t, window, i, seam) {
-					found := *t
-					found.Display = t.SplitDisplay
-					return found, true
-				}
+		for j := 0; bits != 0; j, bits = j+1, bits>>1 {
+			if bits&1 == 0 {
+				continue
 			}
-			bits >>= 1
+			t := &ts.tokens[j]
+			if !hasPrefixFold(window[i:], t.Text) {
+				continue
+			}
+			if tg := splitBySeam(t, window, i, seam, self); tg != targetNone {
+				return tokenHit{token: t, target: tg, place: placeSplit}
+			}
 		}
 	}
-	return sourceToken{}, false
+	return tokenHit{}
 }
 
-// splitBySeam reports whether token t, present at window[i:], is found in
-// the window but in neither side alone.
-func splitBySeam(t *sourceToken, window string, i, seam int) bool {
+// splitBySeam returns the target of token t, present at window[i:], if
+// it is lateral movement in the window but in neither side alone, and
+// targetNone otherwise.
+func splitBySeam(t *sourceToken, window string, i, seam int, self string) target {
 	end := i + len(t.Text)
-	if !t.WithHost {
-		return end > seam
+	switch t.Kind {
+	case lateralToken:
+		if end > seam {
+			return targetRemote
+		}
+	case dualUseToken:
+		if end > seam {
+			return namedTarget(window, self)
+		}
+	case hostCallToken:
+		if t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(window[i-len(t.NotAfter):], t.NotAfter) {
+			return targetNone
+		}
+		budget := len(window) + hostLookahead
+		tg := callTarget(window[end:], &budget, self)
+		if tg == targetNone || end > seam {
+			return tg
+		}
+		// The call's name is before the seam: the left part alone saw it
+		// unless its argument list runs past the seam.
+		budget = seam + hostLookahead
+		if callTarget(window[end:seam], &budget, self) == targetNone {
+			return tg
+		}
 	}
-	budget := len(window) + hostLookahead
-	if !hasHostArgument(window[end:], &budget) {
-		return false
-	}
-	if end > seam {
-		return true
-	}
-	// The call's name is before the seam: the left part alone saw it
-	// unless its argument list runs past the seam.
-	budget = seam + hostLookahead
-	return !hasHostArgument(window[end:seam], &budget)
+	return targetNone
 }

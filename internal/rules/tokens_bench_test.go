@@ -22,14 +22,14 @@ func BenchmarkTokenFind(b *testing.B) {
 	b.Run("catalogue", func(b *testing.B) {
 		for b.Loop() {
 			for _, cl := range lines {
-				ts.find(cl)
+				ts.find(cl, "WORKSTATION5")
 			}
 		}
 	})
 	dashes := `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -ExecutionPolicy Bypass -NonInteractive -Embedding -File "C:\Program Files\Vendor\agent\refresh-endpoint.ps1" -Environment production -Exclude e1,e2`
 	b.Run("dashes", func(b *testing.B) {
 		for b.Loop() {
-			ts.find(dashes)
+			ts.find(dashes, "WORKSTATION5")
 		}
 	})
 }

@@ -50,7 +50,8 @@ SYNTHETIC = [
      [("ContextInfo", context_info("CORP\\adm-jane", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")),
       ("UserData", ""),
       ("Payload", 'CommandInvocation(New-Object): "New-Object"\r\nParameterBinding(New-Object): name="ComObject"; value="MMC20.Application"\r\n')],
-     "DCOM_SourceInvocation", "MMC20.Application"),
+     # New-Object -ComObject creates the object on this computer: local COM use
+     "none", ""),
     ("S03", 4104, WINPS, "ws01.corp.test",
      block('$xl = [activator]::CreateInstance([type]::GetTypeFromProgID("Excel.Application"))\r\n$xl.Visible = $true',
            "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0a03", path="C:\\Reports\\Open-Workbook.ps1"),
@@ -83,6 +84,37 @@ SYNTHETIC += [
     ("N01", 4104, WINPS, "ws04.corp.test", block(N_PARTS[0], N_ID, 1, 2), "none", ""),
     ("N02", 4104, WINPS, "ws04.corp.test", block(N_PARTS[1], N_ID, 2, 2),
      "DCOM_SourceInvocation", "GetTypeFromProgID with a remote host (across script block parts)"),
+]
+
+# Dual-use tokens: lateral movement only with a target named in the same
+# text. S07 names it in a 4103 parameter binding; S08 is Atomic Red Team
+# T1137.006 test 1 (local RegisterXLL), S09 T1546.015 test 752191b1 (local
+# ShellWindows), both as their atomics/*.yaml write them; S10 is S09
+# against a remote computer.
+ART_XLL = ('$excelApp = New-Object -COMObject "Excel.Application"\r\n'
+           'if(-not $excelApp.path.contains("Program Files (x86)")){\r\n'
+           '    Write-Host "64-bit Office"\r\n'
+           '    $excelApp.RegisterXLL("C:\\AtomicRedTeam\\atomics\\T1137.006\\bin\\Addins\\excelxll_x64.xll")\r\n'
+           '}\r\nelse{\r\n'
+           '    Write-Host "32-bit Office"\r\n'
+           '    $excelApp.RegisterXLL("C:\\AtomicRedTeam\\atomics\\T1137.006\\bin\\Addins\\excelxll_x86.xll")\r\n}')
+ART_SHELLWINDOWS = ('$o= [activator]::CreateInstance([type]::GetTypeFromCLSID("9BA05972-F6A8-11CF-A442-00A0C90A8F39"))\r\n'
+                    '$item = $o.Item()\r\n'
+                    '$item.Document.Application.ShellExecute("cmd.exe","/c calc.exe","C:\\windows\\system32",$null,0)')
+SYNTHETIC += [
+    ("S07", 4103, WINPS, "ws05.corp.test",
+     [("ContextInfo", context_info("CORP\\adm-jane", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")),
+      ("UserData", ""),
+      ("Payload", 'CommandInvocation(Invoke-ExcelXLL): "Invoke-ExcelXLL"\r\n'
+                  'ParameterBinding(Invoke-ExcelXLL): name="ComputerName"; value="srv07"\r\n'
+                  'ParameterBinding(Invoke-ExcelXLL): name="Method"; value="RegisterXLL"\r\n')],
+     "DCOM_SourceInvocation", "RegisterXLL with a remote target"),
+    ("S08", 4104, WINPS, "ws05.corp.test", block(ART_XLL, "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0a08"), "none", ""),
+    ("S09", 4104, WINPS, "ws05.corp.test", block(ART_SHELLWINDOWS, "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0a09"), "none", ""),
+    ("S10", 4104, WINPS, "ws05.corp.test",
+     block(ART_SHELLWINDOWS.replace('"9BA05972-F6A8-11CF-A442-00A0C90A8F39")', '"9BA05972-F6A8-11CF-A442-00A0C90A8F39", "10.0.0.9")'),
+           "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0a10"),
+     "DCOM_SourceInvocation", "GetTypeFromCLSID with a remote host"),
 ]
 
 
