@@ -107,6 +107,16 @@ func newTestProcessor(t testing.TB, cfg *Config, next *consumertest.LogsSink) pr
 
 func defaultConfig() *Config { return createDefaultConfig().(*Config) }
 
+// loopbackEvidence: Atomic Red Team runs its T1021.003 tests against
+// localhost (B01, B04). A call that names this computer takes the remote
+// path and differs from the attack only in the name, so it keeps the
+// catalogue's recommended DCOM_SourceInvocation, and its evidence says
+// loopback (README "What counts as remote").
+var loopbackEvidence = map[string]string{
+	"B01": "GetTypeFromProgID with a loopback host",
+	"B04": "GetTypeFromProgID with a loopback host",
+}
+
 func TestCatalogueEveryShapeBothProfiles(t *testing.T) {
 	expected := expectedOutcomes(t)
 	for _, profile := range []string{ProfileSeed, ProfileExtended} {
@@ -143,6 +153,9 @@ func TestCatalogueEveryShapeBothProfiles(t *testing.T) {
 					}
 					if assert.True(t, ok, "%s: expected %s", id, want) {
 						assert.Equal(t, want, got.Str(), id)
+					}
+					if want, ok := loopbackEvidence[id]; ok && profile == ProfileExtended {
+						assert.Equal(t, want, attrStr(lr.Attributes(), attrEvidence), id)
 					}
 				}
 				assert.Len(t, seen, 78)

@@ -13,6 +13,8 @@ OUT = os.path.join(HERE, "..", "..", "testdata", "catalogue")
 
 SYSMON = ("Microsoft-Windows-Sysmon", "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}", "Microsoft-Windows-Sysmon/Operational")
 SECURITY = ("Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-A5BA-3E3B0328C30D}", "Security")
+# DOMAIN ends each event's computer name; render_dualuse.py sets its own.
+DOMAIN = "catalogue.test"
 SYSTEM_KG = ("Microsoft-Windows-Kernel-General", "{A68CA8B7-004F-D7B6-A698-07E2DE0F1F5D}", "System")
 
 
@@ -39,7 +41,7 @@ def receiver_map(rec, n, array):
         "event_id": {"id": ev["EventID"], "qualifiers": 0},
         "provider": {"name": prov, "guid": guid, "event_source": ""},
         "system_time": "2026-11-27T10:00:%02d.000000000Z" % (n % 60),
-        "computer": rec["id"] + ".catalogue.test",
+        "computer": rec["id"] + "." + DOMAIN,
         "channel": chan,
         "record_id": 1000 + n,
         "level": "4",
@@ -68,15 +70,15 @@ def raw_xml(rec, n):
             '<Task>1</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>'
             '<TimeCreated SystemTime="2026-11-27T10:00:%02d.000000000Z"/><EventRecordID>%d</EventRecordID>'
             '<Correlation/><Execution ProcessID="3520" ThreadID="4156"/><Channel>%s</Channel>'
-            '<Computer>%s.catalogue.test</Computer>%s</System><EventData>%s</EventData></Event>') % (
-        prov, guid, ev["EventID"], n % 60, 1000 + n, chan, rec["id"], sec, data)
+            '<Computer>%s.%s</Computer>%s</System><EventData>%s</EventData></Event>') % (
+        prov, guid, ev["EventID"], n % 60, 1000 + n, chan, rec["id"], DOMAIN, sec, data)
 
 
 def flat(rec):
     # NXLog / Sumo installed collector style: Windows names at the top level.
     ev = rec["event"]
     prov, _, chan = source_of(ev)
-    out = {"EventID": ev["EventID"], "Channel": chan, "SourceName": prov, "Hostname": rec["id"] + ".catalogue.test"}
+    out = {"EventID": ev["EventID"], "Channel": chan, "SourceName": prov, "Hostname": rec["id"] + "." + DOMAIN}
     out.update({k: v for k, v in data_fields(ev)})
     return out
 
@@ -86,12 +88,12 @@ def winlogbeat(rec):
     prov, _, chan = source_of(ev)
     return {"@timestamp": "2026-11-27T10:00:00.000Z", "winlog": {
         "event_id": str(ev["EventID"]), "channel": chan, "provider_name": prov,
-        "computer_name": rec["id"] + ".catalogue.test",
+        "computer_name": rec["id"] + "." + DOMAIN,
         "event_data": {k: str(v) for k, v in data_fields(ev)}}}
 
 
-def main():
-    recs = [json.loads(l) for l in open(os.path.join(OUT, "catalogue.jsonl"))]
+def render(recs, out):
+    """Write recs into out/{map,array,flat,winlogbeat}.jsonl and out/events.xml."""
     outs = {
         "map.jsonl": lambda r, n: json.dumps(receiver_map(r, n, False)),
         "array.jsonl": lambda r, n: json.dumps(receiver_map(r, n, True)),
@@ -100,10 +102,14 @@ def main():
         "winlogbeat.jsonl": lambda r, n: json.dumps(winlogbeat(r)),
     }
     for name, fn in outs.items():
-        with open(os.path.join(OUT, name), "w") as f:
+        with open(os.path.join(out, name), "w") as f:
             for n, r in enumerate(recs):
                 f.write(fn(r, n) + "\n")
     print("rendered %d events into %s" % (len(recs), ", ".join(outs)))
+
+
+def main():
+    render([json.loads(l) for l in open(os.path.join(OUT, "catalogue.jsonl"))], OUT)
 
 
 if __name__ == "__main__":

