@@ -145,7 +145,11 @@ func (cfg *Config) engineOptions() rules.Options {
 			continue // reported by Validate
 		}
 		pc := cfg.Patterns[name]
-		if pc.Enabled != nil && !*pc.Enabled {
+		switch {
+		case pc.Enabled == nil:
+		case *pc.Enabled:
+			o.Enabled = append(o.Enabled, name)
+		default:
 			o.Disabled = append(o.Disabled, name)
 		}
 		if pc.Severity != "" {

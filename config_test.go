@@ -16,7 +16,7 @@ import (
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
-	disabled := false
+	disabled, enabled := false, true
 	tests := []struct {
 		name string
 		want *Config
@@ -29,12 +29,14 @@ func TestLoadConfig(t *testing.T) {
 			Patterns: map[string]PatternConfig{
 				"DCOM_ConfigTool":       {Enabled: &disabled},
 				"DCOM_ServerActivation": {Severity: "high"},
+				"COM_LocalAutomation":   {Enabled: &enabled},
 			},
 			Lists: map[string]ListConfig{
 				"com_servers":            {Add: []string{"onenote.exe"}},
 				"server_child_allowlist": {Add: []string{"mmc.exe>vendorhelper.exe", "contoso*.exe"}},
 				"suspicious_children":    {Remove: []string{"whoami.exe"}},
 				"source_tokens":          {Add: []string{"Contoso.RemoteAutomation", "CreateRemoteThing(host)"}},
+				"dual_use_tokens":        {Add: []string{"Contoso.Automation"}, Remove: []string{"ActivateMicrosoftApp"}},
 			},
 			Exclusions: []ExclusionConfig{
 				{Name: "sccm-ccmcache", Patterns: []string{"COM_SuspiciousChild", "DCOM_ServerChild"}, User: `NT AUTHORITY\SYSTEM`, CommandLine: `*\ccmcache\*`},
@@ -67,6 +69,9 @@ func TestConfigValidateErrors(t *testing.T) {
 		{"body key with spaces", func(c *Config) { c.BodyKey = " dcom" }, []string{"body_key:"}},
 		{"unknown pattern", func(c *Config) { c.Patterns = map[string]PatternConfig{"DCOM_Everything": {}} }, []string{"patterns::DCOM_Everything: unknown pattern"}},
 		{"unknown severity", func(c *Config) { c.Patterns = map[string]PatternConfig{"DCOM_ConfigTool": {Severity: "urgent"}} }, []string{`patterns::DCOM_ConfigTool::severity: unknown severity "urgent"`}},
+		{"dual-use host call", func(c *Config) {
+			c.Lists = map[string]ListConfig{"dual_use_tokens": {Add: []string{"OpenRemote(host)"}}}
+		}, []string{`lists::dual_use_tokens::add: token "OpenRemote(host)": a "(host)" call names its own target; add it to source_tokens`}},
 		{"unknown list", func(c *Config) { c.Lists = map[string]ListConfig{"parents": {Add: []string{"a.exe"}}} }, []string{"lists::parents: unknown list"}},
 		{"remove missing name", func(c *Config) { c.Lists = map[string]ListConfig{"com_servers": {Remove: []string{"notepad.exe"}}} }, []string{`lists::com_servers::remove: "notepad.exe" is not in the list`}},
 		{"path in a name list", func(c *Config) {

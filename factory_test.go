@@ -138,10 +138,10 @@ func TestTelemetrySeriesExistAtZero(t *testing.T) {
 	assert.Equal(t, map[string]int64{"": 0}, series(metricUnreadable))
 	assert.Equal(t, map[string]int64{"": 0}, series(metricStripped))
 	want := map[string]int64{}
-	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+	for p := rules.COMSuspiciousChild; p <= rules.LastPattern; p++ {
 		want[p.String()] = 0
 	}
-	assert.Len(t, want, 7)
+	assert.Len(t, want, 8)
 	assert.Equal(t, want, series(metricDetections))
 	assert.Equal(t, want, series(metricExcluded))
 }

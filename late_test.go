@@ -182,7 +182,7 @@ func checkLateRecord(t *testing.T, name string, s *streamtest.Stream, shape stri
 		assert.Equal(t, want.Body().AsRaw(), body.AsRaw(), "%s: the original body", name)
 		assert.Equal(t, map[string]any{"log.file.name": "events.jsonl"}, lr.Attributes().AsRaw(), "%s: record_attributes: false", name)
 		if _, ok := verdict.Map().Get(attrDetectionPattern); ok {
-			assert.Equal(t, subtechniqueID, str(verdict.Map(), attrSubtechniqueID), name)
+			assert.Equal(t, "T1021.003", str(verdict.Map(), attrSubtechniqueID), name)
 		}
 		return
 	}

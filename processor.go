@@ -67,15 +67,6 @@ const (
 	attrLogonID              = "dcom.logon_id"
 	attrCreatorAccount       = "dcom.creator.account"
 	mitreFramework           = "MITRE ATT&CK"
-	tacticID                 = "TA0008"
-	tacticName               = "Lateral Movement"
-	tacticReference          = "https://attack.mitre.org/tactics/TA0008/"
-	techniqueID              = "T1021"
-	techniqueName            = "Remote Services"
-	techniqueReference       = "https://attack.mitre.org/techniques/T1021/"
-	subtechniqueID           = "T1021.003"
-	subtechniqueName         = "Distributed Component Object Model"
-	subtechniqueReference    = "https://attack.mitre.org/techniques/T1021/003/"
 	verdictAttributeCapacity = 36 // 21 verdict attributes and at most 15 process attributes
 )
 
@@ -372,20 +363,21 @@ func (p *detectionProcessor) putVerdict(m pcommon.Map, v rules.Verdict) {
 	m.PutInt(attrSeverityScore, v.Severity.Score())
 	m.PutStr(attrEvidence, v.Evidence)
 	m.PutStr(attrProfile, p.cfg.Profile)
+	threat := v.Pattern.Threat()
 	m.PutStr(attrThreatFramework, mitreFramework)
-	m.PutStr(attrTacticID, tacticID)
-	m.PutStr(attrTacticName, tacticName)
-	m.PutStr(attrTacticReference, tacticReference)
-	m.PutStr(attrTechniqueID, techniqueID)
-	m.PutStr(attrTechniqueName, techniqueName)
-	m.PutStr(attrTechniqueReference, techniqueReference)
-	m.PutStr(attrSubtechniqueID, subtechniqueID)
-	m.PutStr(attrSubtechniqueName, subtechniqueName)
-	m.PutStr(attrSubtechniqueRef, subtechniqueReference)
+	m.PutStr(attrTacticID, threat.TacticID)
+	m.PutStr(attrTacticName, threat.TacticName)
+	m.PutStr(attrTacticReference, threat.TacticReference)
+	m.PutStr(attrTechniqueID, threat.TechniqueID)
+	m.PutStr(attrTechniqueName, threat.TechniqueName)
+	m.PutStr(attrTechniqueReference, threat.TechniqueReference)
+	m.PutStr(attrSubtechniqueID, threat.SubtechniqueID)
+	m.PutStr(attrSubtechniqueName, threat.SubtechniqueName)
+	m.PutStr(attrSubtechniqueRef, threat.SubtechniqueReference)
 	m.PutStr(attrRuleName, info.Name)
 	m.PutStr(attrRuleUUID, info.UUID)
 	m.PutStr(attrRuleDescription, info.Description)
-	m.PutStr(attrRuleReference, subtechniqueReference)
+	m.PutStr(attrRuleReference, threat.SubtechniqueReference)
 	m.PutStr(attrRulesetName, p.ruleset)
 }
 

@@ -29,8 +29,8 @@ type batchStats struct {
 	inspected  int64
 	unreadable int64
 	stripped   int64
-	detections [rules.ShellWindows + 1]int64
-	excluded   [rules.ShellWindows + 1]int64
+	detections [rules.LastPattern + 1]int64
+	excluded   [rules.LastPattern + 1]int64
 	corr       correlationBatch // late correlation findings (correlation.go)
 	// scratch takes the PowerShell texts of raw XML bodies the reads
 	// unescape: one buffer per call, not a string per record.
@@ -44,7 +44,7 @@ type telemetry struct {
 	unreadable metric.Int64Counter
 	stripped   metric.Int64Counter
 	// per-pattern attribute sets, built once
-	patternAttrs [rules.ShellWindows + 1]metric.MeasurementOption
+	patternAttrs [rules.LastPattern + 1]metric.MeasurementOption
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
@@ -66,7 +66,7 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.stripped, err = meter.Int64Counter(metricStripped,
 		metric.WithDescription("Records that arrived carrying this processor's verdict, which was removed before they were evaluated (upstream_verdicts: strip)"), metric.WithUnit("{records}"))
 	errs = errors.Join(errs, err)
-	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+	for p := rules.COMSuspiciousChild; p <= rules.LastPattern; p++ {
 		t.patternAttrs[p] = metric.WithAttributeSet(attribute.NewSet(attribute.String("pattern", p.String())))
 	}
 	if errs != nil {
@@ -84,7 +84,7 @@ func (t *telemetry) publishZeros() {
 	t.inspected.Add(ctx, 0)
 	t.unreadable.Add(ctx, 0)
 	t.stripped.Add(ctx, 0)
-	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+	for p := rules.COMSuspiciousChild; p <= rules.LastPattern; p++ {
 		t.detections.Add(ctx, 0, t.patternAttrs[p])
 		t.excluded.Add(ctx, 0, t.patternAttrs[p])
 	}
@@ -98,7 +98,7 @@ func (t *telemetry) record(ctx context.Context, s *batchStats) {
 	if s.stripped > 0 {
 		t.stripped.Add(ctx, s.stripped)
 	}
-	for p := rules.COMSuspiciousChild; p <= rules.ShellWindows; p++ {
+	for p := rules.COMSuspiciousChild; p <= rules.LastPattern; p++ {
 		if n := s.detections[p]; n > 0 {
 			t.detections.Add(ctx, n, t.patternAttrs[p])
 		}

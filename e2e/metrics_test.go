@@ -110,7 +110,7 @@ service:
 	detections := collectortest.SeriesOf(series, "otelcol_processor_dcomdetection_detections")
 	patterns := []string{
 		"COM_SuspiciousChild", "DCOM_ServerActivation", "DCOM_SourceInvocation", "DCOM_CommandLineRef",
-		"DCOM_ConfigTool", "DCOM_ServerChild", "DCOM_ShellWindows",
+		"DCOM_ConfigTool", "DCOM_ServerChild", "DCOM_ShellWindows", "COM_LocalAutomation",
 	}
 	for _, pattern := range patterns {
 		assert.Contains(t, detections, `{pattern="`+pattern+`"}`, "detections of %s", pattern)

@@ -42,6 +42,7 @@ type Exclusion struct {
 type Options struct {
 	Profile    Profile
 	Disabled   []string            // pattern names switched off
+	Enabled    []string            // pattern names switched on (those off by default)
 	Severities map[string]string   // pattern name -> severity name
 	Lists      map[string]ListEdit // list name -> edit (extended profile only)
 	Exclusions []Exclusion
@@ -156,10 +157,18 @@ type Engine struct {
 func New(o Options) (*Engine, error) {
 	e := &Engine{profile: o.Profile}
 	for p := range patternCount {
-		e.enabled[p] = p != None
+		e.enabled[p] = p != None && !patternInfo[p].Off
 		e.severity[p] = patternInfo[p].Severity
 	}
 	var errs []error
+	for _, name := range o.Enabled {
+		p, ok := ParsePattern(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(PatternNames(), ", ")))
+			continue
+		}
+		e.enabled[p] = true
+	}
 	for _, name := range o.Disabled {
 		p, ok := ParsePattern(name)
 		if !ok {
@@ -501,9 +510,9 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names
 	if e.enabled[ServerActivation] && launch {
 		return Verdict{Pattern: ServerActivation, Evidence: "DcomLaunch started an abusable COM server"}
 	}
-	if e.enabled[SourceInvocation] {
-		if h := e.tokens.find(commandLine, ev.Computer); h.lateral() {
-			return Verdict{Pattern: SourceInvocation, Evidence: h.display()}
+	if e.enabled[SourceInvocation] || e.enabled[LocalAutomation] {
+		if v := e.tokenVerdict(commandLine, ev); v.Pattern != None {
+			return v
 		}
 	}
 	if e.enabled[ConfigTool] && (names.child|names.original)&classConfigTool != 0 {
@@ -516,11 +525,22 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names
 // tokens: a script block's text (4104), a pipeline's commands and bound
 // parameters (4103), encoded commands in them decoded.
 func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
-	if !e.enabled[SourceInvocation] || !ev.FromExpectedLog() {
+	if (!e.enabled[SourceInvocation] && !e.enabled[LocalAutomation]) || !ev.FromExpectedLog() {
 		return Verdict{}
 	}
-	if h := e.tokens.find(ScriptText(ev), ev.Computer); h.lateral() {
+	return e.tokenVerdict(ScriptText(ev), ev)
+}
+
+// tokenVerdict searches a command line or script for the source tokens:
+// DCOM_SourceInvocation for lateral movement, COM_LocalAutomation (when
+// switched on) for a dual-use token used on this computer.
+func (e *Engine) tokenVerdict(text string, ev *winevent.Event) Verdict {
+	h := e.tokens.find(text, ev.Computer)
+	switch {
+	case h.lateral() && e.enabled[SourceInvocation]:
 		return Verdict{Pattern: SourceInvocation, Evidence: h.display()}
+	case h.found() && !h.lateral() && e.enabled[LocalAutomation]:
+		return Verdict{Pattern: LocalAutomation, Evidence: h.display()}
 	}
 	return Verdict{}
 }

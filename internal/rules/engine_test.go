@@ -83,3 +83,50 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalAutomationIsOffByDefault: a dual-use token used on this
+// computer raises nothing unless COM_LocalAutomation is switched on; then
+// it is that pattern, informational, T1559.001, in command lines and
+// scripts alike, and a lateral hit stays DCOM_SourceInvocation.
+func TestLocalAutomationIsOffByDefault(t *testing.T) {
+	local := &winevent.Event{
+		EventID: winevent.SysmonProcessCreate, Channel: "Microsoft-Windows-Sysmon/Operational",
+		Image:       `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+		CommandLine: `powershell -c "(New-Object -ComObject Excel.Application).RegisterXLL('C:\a.xll')"`,
+	}
+	remote := *local
+	remote.CommandLine += " -ComputerName srv07"
+	script := scriptBlock(`$xl = New-Object -ComObject Excel.Application; $xl.RegisterXLL("a.xll")`)
+
+	off, err := New(Options{})
+	require.NoError(t, err)
+	assert.Equal(t, None, off.Evaluate(local).Pattern)
+	assert.Equal(t, None, off.Evaluate(script).Pattern)
+	assert.Equal(t, SourceInvocation, off.Evaluate(&remote).Pattern)
+
+	on, err := New(Options{Enabled: []string{"COM_LocalAutomation"}})
+	require.NoError(t, err)
+	v := on.Evaluate(local)
+	assert.Equal(t, LocalAutomation, v.Pattern)
+	assert.Equal(t, "RegisterXLL without a target", v.Evidence)
+	assert.Equal(t, SeverityInformational, v.Severity)
+	assert.Equal(t, "T1559.001", v.Pattern.Threat().SubtechniqueID)
+	assert.Equal(t, LocalAutomation, on.Evaluate(script).Pattern)
+	assert.Equal(t, SourceInvocation, on.Evaluate(&remote).Pattern)
+	assert.Equal(t, "T1021.003", SourceInvocation.Threat().SubtechniqueID)
+
+	// Only COM_LocalAutomation on: the rules still read PowerShell, and a
+	// lateral hit is not local use.
+	only, err := New(Options{Enabled: []string{"COM_LocalAutomation"}, Disabled: []string{"DCOM_SourceInvocation"}})
+	require.NoError(t, err)
+	assert.Equal(t, LocalAutomation, only.Evaluate(script).Pattern)
+	assert.Equal(t, None, only.Evaluate(&remote).Pattern)
+	readsScripts := false
+	for _, n := range only.Needs() {
+		readsScripts = readsScripts || n.ID == winevent.PowerShellScriptBlock
+	}
+	assert.True(t, readsScripts)
+
+	_, err = New(Options{Enabled: []string{"COM_Nothing"}})
+	require.ErrorContains(t, err, "patterns::COM_Nothing: unknown pattern")
+}

@@ -28,7 +28,7 @@ var exclusionFields = [exclusionFieldCount]winevent.Fields{
 
 // Needs returns what Evaluate reads, for the reader's plan: the fields of
 // the profile's rules and of the configured exclusions, of Sysmon 1 and
-// Security 4688, and with DCOM_SourceInvocation on in the extended profile
+// Security 4688, and with DCOM_SourceInvocation or COM_LocalAutomation on in the extended profile
 // the text of PowerShell 4104 and 4103.
 func (e *Engine) Needs() []winevent.Need {
 	fields := extendedFields
@@ -46,7 +46,7 @@ func (e *Engine) Needs() []winevent.Need {
 		{ID: winevent.SysmonProcessCreate, First: fields},
 		{ID: winevent.SecurityProcessCreate, First: fields},
 	}
-	if e.profile == Extended && e.enabled[SourceInvocation] {
+	if e.profile == Extended && (e.enabled[SourceInvocation] || e.enabled[LocalAutomation]) {
 		script := winevent.FieldScriptBlockText
 		module := winevent.FieldPayload
 		if len(e.exclusions) > 0 {

@@ -23,18 +23,54 @@ const (
 	// ShellWindows: an explorer.exe child right after an inbound DCOM connection
 	// (found by correlation, not by a single event).
 	ShellWindows
+	// LocalAutomation: a dual-use token with no target named: local COM use
+	// (informational, off by default; not lateral movement).
+	LocalAutomation
 
 	patternCount
+
+	// LastPattern is the highest pattern, for tables indexed by pattern.
+	LastPattern = patternCount - 1
 )
 
-// PatternInfo describes a pattern: its field value, default severity and the
-// stable rule identity written as security_rule.*.
+// PatternInfo describes a pattern: its field value, default severity, the
+// stable rule identity written as security_rule.*, and the ATT&CK
+// technique written as threat.*.
 type PatternInfo struct {
 	Name        string
 	Severity    Severity
 	UUID        string
 	Description string
+	Threat      *Threat
+	// Off: the pattern is off unless configuration switches it on.
+	Off bool
 }
+
+// Threat is a MITRE ATT&CK tactic, technique and sub-technique, with the
+// references written as threat.*.reference.
+type Threat struct {
+	TacticID, TacticName, TacticReference                   string
+	TechniqueID, TechniqueName, TechniqueReference          string
+	SubtechniqueID, SubtechniqueName, SubtechniqueReference string
+}
+
+// The techniques the patterns report.
+var (
+	// lateralMovement is T1021.003, what every pattern but one reports.
+	lateralMovement = &Threat{
+		TacticID: "TA0008", TacticName: "Lateral Movement", TacticReference: "https://attack.mitre.org/tactics/TA0008/",
+		TechniqueID: "T1021", TechniqueName: "Remote Services", TechniqueReference: "https://attack.mitre.org/techniques/T1021/",
+		SubtechniqueID: "T1021.003", SubtechniqueName: "Distributed Component Object Model",
+		SubtechniqueReference: "https://attack.mitre.org/techniques/T1021/003/",
+	}
+	// comExecution is T1559.001: COM used on this computer to run code.
+	comExecution = &Threat{
+		TacticID: "TA0002", TacticName: "Execution", TacticReference: "https://attack.mitre.org/tactics/TA0002/",
+		TechniqueID: "T1559", TechniqueName: "Inter-Process Communication", TechniqueReference: "https://attack.mitre.org/techniques/T1559/",
+		SubtechniqueID: "T1559.001", SubtechniqueName: "Component Object Model",
+		SubtechniqueReference: "https://attack.mitre.org/techniques/T1559/001/",
+	}
+)
 
 // patternInfo is indexed by Pattern. The UUIDs are fixed forever: dashboards
 // and suppressions key on them.
@@ -44,36 +80,50 @@ var patternInfo = [patternCount]PatternInfo{
 		Name: "COM_SuspiciousChild", Severity: SeverityHigh,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a01",
 		Description: "An Office or MMC process acting as a COM server spawned a shell or LOLBin",
+		Threat:      lateralMovement,
 	},
 	ConfigTool: {
 		Name: "DCOM_ConfigTool", Severity: SeverityInformational,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a02",
 		Description: "The DCOM configuration tool dcomcnfg.exe was started",
+		Threat:      lateralMovement,
 	},
 	CommandLineRef: {
 		Name: "DCOM_CommandLineRef", Severity: SeverityMedium,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a03",
 		Description: "A command line names DCOM and -Exec (seed query)",
+		Threat:      lateralMovement,
 	},
 	ServerActivation: {
 		Name: "DCOM_ServerActivation", Severity: SeverityMedium,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a04",
 		Description: "The DCOM launcher started an abusable COM server (-Embedding or /automation)",
+		Threat:      lateralMovement,
 	},
 	ServerChild: {
 		Name: "DCOM_ServerChild", Severity: SeverityHigh,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a05",
 		Description: "A DCOM-activated COM server started a process that is not one of its known helpers",
+		Threat:      lateralMovement,
 	},
 	SourceInvocation: {
 		Name: "DCOM_SourceInvocation", Severity: SeverityHigh,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a06",
 		Description: "A command line instantiates or drives a remote DCOM object",
+		Threat:      lateralMovement,
 	},
 	ShellWindows: {
 		Name: "DCOM_ShellWindows", Severity: SeverityHigh,
 		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a07",
 		Description: "explorer.exe started a process right after accepting an inbound DCOM connection",
+		Threat:      lateralMovement,
+	},
+	LocalAutomation: {
+		Name: "COM_LocalAutomation", Severity: SeverityInformational,
+		UUID:        "6f1d3c2a-7d51-4f0e-9a51-0c8f3e1b2a08",
+		Description: "A command line or script drives a dual-use COM object on this computer, with no remote target",
+		Threat:      comExecution,
+		Off:         true,
 	},
 }
 
@@ -83,6 +133,14 @@ func (p Pattern) Info() PatternInfo {
 		return patternInfo[None]
 	}
 	return patternInfo[p]
+}
+
+// Threat returns the ATT&CK technique the pattern reports.
+func (p Pattern) Threat() *Threat {
+	if p == None || p >= patternCount {
+		return lateralMovement
+	}
+	return patternInfo[p].Threat
 }
 
 func (p Pattern) String() string { return p.Info().Name }

@@ -69,12 +69,13 @@ def process_event(kind, command_line):
 
 
 def cases():
-    """(command line, pattern, evidence, why) per case; {self} is the event's own computer."""
+    """(command line, pattern, evidence, why[, local evidence]) per case; {self} is the
+    event's own computer; the local evidence is COM_LocalAutomation's, when switched on."""
     out = []
     for token, (use, _) in USES.items():
         local = use.format(host="")
         out.append(("powershell.exe -NoProfile -Command \"" + local + "\"", "none", "",
-                    token + " used on this computer"))
+                    token + " used on this computer", token + " without a target"))
         remote = use.format(host=', "10.20.30.40"')
         call = "GetTypeFromCLSID" if "GetTypeFromCLSID" in use else "GetTypeFromProgID"
         out.append(("powershell.exe -NoProfile -Command \"" + remote + "\"", SI, call + " with a remote host",
@@ -86,24 +87,27 @@ def cases():
         out.append(("powershell.exe -NoProfile -Command \"" + local + "\" -ComputerName {self}", SI,
                     token + " with a loopback target", token + " with -ComputerName naming the event's own computer"))
         out.append(("powershell.exe -NoP -EncodedCommand " + encode(local), "none", "",
-                    token + " used on this computer, encoded"))
+                    token + " used on this computer, encoded",
+                    token + " without a target (decoded from -EncodedCommand)"))
         out.append(("powershell.exe -NoP -EncodedCommand " + encode(local + " -ComputerName srv07"), SI,
                     token + " with a remote target (decoded from -EncodedCommand)", token + " with a target, encoded"))
     out += [
-        (art(ART_T1137_006), "none", "", "Atomic Red Team T1137.006 test 441b1a0f: a local Excel add-in"),
-        (art(ART_T1546_015), "none", "", "Atomic Red Team T1546.015 test 752191b1: local ShellWindows"),
+        (art(ART_T1137_006), "none", "", "Atomic Red Team T1137.006 test 441b1a0f: a local Excel add-in",
+         "RegisterXLL without a target"),
+        (art(ART_T1546_015), "none", "", "Atomic Red Team T1546.015 test 752191b1: local ShellWindows",
+         "9BA05972-F6A8-11CF-A442-00A0C90A8F39 without a target"),
         (art(ART_T1546_015.replace('"9BA05972-F6A8-11CF-A442-00A0C90A8F39")', '"9BA05972-F6A8-11CF-A442-00A0C90A8F39","fs09")')),
          SI, "GetTypeFromCLSID with a remote host", "T1546.015's ShellWindows against a remote computer"),
         ('powershell.exe -Command "$xl = [type]::GetTypeFromProgID(\'Excel.Application\', $true); $xl.RegisterXLL(\'a.xll\')"',
-         "none", "", "GetTypeFromProgID(progID, throwOnError): no server"),
+         "none", "", "GetTypeFromProgID(progID, throwOnError): no server", "RegisterXLL without a target"),
         ('powershell.exe -Command "$x = [type]::GetTypeFromProgID(\'Excel.Application\', $null)"', "none", "",
          "a $null server is this computer"),
         ('mshta.exe vbscript:Execute("Set x = CreateObject(""Excel.Application"", ""srv07""): x.RegisterXLL ""a.xll"": close")',
          SI, "CreateObject with a remote host", "VBScript CreateObject with a server name"),
         ('mshta.exe vbscript:Execute("Set x = CreateObject(""Excel.Application""): x.RegisterXLL ""a.xll"": close")',
-         "none", "", "VBScript CreateObject on this computer"),
+         "none", "", "VBScript CreateObject on this computer", "RegisterXLL without a target"),
         ('mshta.exe vbscript:Execute("Set x = WScript.CreateObject(""Excel.Application"", ""xl_""): x.RegisterXLL ""a.xll"": close")',
-         "none", "", "WScript.CreateObject's second argument is an event prefix"),
+         "none", "", "WScript.CreateObject's second argument is an event prefix", "RegisterXLL without a target"),
         ('mshta.exe javascript:o=new ActiveXObject("MMC20.Application","srv07");o.Document.ActiveView.ExecuteShellCommand("cmd")',
          SI, "ActiveXObject with a remote host", "JScript ActiveXObject with a server name"),
         ('powershell.exe -Command "[activator]::CreateInstance([type]::GetTypeFromProgID(\'MMC20.Application\', \'127.0.0.1\'))"',
@@ -121,11 +125,13 @@ def main():
     recs = []
     n = 0
     for kind in (1, 4688):
-        for cmd, pattern, evidence, why in cases():
+        for case in cases():
+            cmd, pattern, evidence, why = case[:4]
             n += 1
             ident = "D%03d" % n
             recs.append({"id": ident, "event": process_event(kind, cmd.replace("{self}", ident)),
-                         "pattern": pattern, "evidence": evidence, "why": why})
+                         "pattern": pattern, "evidence": evidence, "why": why,
+                         "local_evidence": case[4] if len(case) > 4 else ""})
     with open(os.path.join(OUT, "dualuse.jsonl"), "w") as f:
         for r in recs:
             f.write(json.dumps(r) + "\n")
