@@ -246,8 +246,9 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	}
 	if ev.IsPowerShell() {
 		verdict := p.engine.Evaluate(ev)
-		if across, ok := p.reassemble(lr, ev); ok && verdict.Pattern == rules.None {
-			verdict = across
+		own := verdict.Pattern == rules.SourceInvocation
+		if joined, ok := p.reassemble(lr, ev, own); ok && !own {
+			verdict = joined
 		}
 		return p.report(lr, ev, verdict, nil, stats)
 	}
@@ -266,8 +267,11 @@ const scriptBlockPartFields = winevent.FieldScriptBlockID | winevent.FieldMessag
 
 // reassemble gives a part of a multi-part script block to the reassembly
 // and returns the verdict on a token split between it and a part seen
-// before (ok false: none). A single-part block costs a look at its total.
-func (p *detectionProcessor) reassemble(lr plog.LogRecord, ev *winevent.Event) (rules.Verdict, bool) {
+// before, or on a dual-use token and a target that the block's parts hold
+// apart (ok false: none). detected says the part is a detection on its
+// own: its block then needs no join. A single-part block costs a look at
+// its total.
+func (p *detectionProcessor) reassemble(lr plog.LogRecord, ev *winevent.Event, detected bool) (rules.Verdict, bool) {
 	if p.scripts == nil || ev.EventID != winevent.PowerShellScriptBlock || !ev.FromExpectedLog() {
 		return rules.Verdict{}, false
 	}
@@ -283,12 +287,42 @@ func (p *detectionProcessor) reassemble(lr plog.LogRecord, ev *winevent.Event) (
 	if t, untimed := recordTime(lr, ev); !untimed {
 		part.Time = t
 	}
+	token, targets := p.engine.ScriptFacts(part.Text, ev.Computer, number > 1, number < total)
+	part.Facts = scriptblock.Facts{Bits: targets, Tag: token}
+	if detected {
+		part.Facts.Bits |= factDetected
+	}
 	var verdict rules.Verdict
-	found := p.scripts.Add(part, func(window string, seam int) bool {
-		verdict = p.engine.EvaluateAcross(ev, window, seam)
-		return verdict.Pattern != rules.None
-	})
-	return verdict, found
+	added := p.scripts.Add(part, func(window string, seam int) (bool, scriptblock.Facts) {
+		found := false
+		if verdict.Pattern == rules.None {
+			verdict = p.engine.EvaluateAcross(ev, window, seam)
+			found = verdict.Pattern != rules.None
+		}
+		token, targets := p.engine.ScriptFacts(window, ev.Computer, true, true)
+		facts := scriptblock.Facts{Bits: targets, Tag: token}
+		if found {
+			facts.Bits |= factDetected
+		}
+		return found, facts
+	}, joinsLateral)
+	switch {
+	case added.Found:
+		return verdict, true
+	case added.Joined:
+		return p.engine.EvaluateJoined(ev, added.Facts.Tag, added.Facts.Bits&^factDetected), true
+	}
+	return rules.Verdict{}, false
+}
+
+// factDetected marks a script block one of whose parts or seams is a
+// detection already: its parts' facts then make no second one.
+const factDetected uint8 = 1 << 7
+
+// joinsLateral: a block's parts hold a dual-use token and a target, and
+// none of its parts or seams was a detection.
+func joinsLateral(f scriptblock.Facts) bool {
+	return f.Tag != 0 && f.Bits&(rules.TargetRemote|rules.TargetLoopback) != 0 && f.Bits&factDetected == 0
 }
 
 // report counts and annotates a record's verdict (a detection, a

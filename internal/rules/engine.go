@@ -511,7 +511,7 @@ func (e *Engine) matchExtended(ev *winevent.Event, child, parent *nameBuf, names
 		return Verdict{Pattern: ServerActivation, Evidence: "DcomLaunch started an abusable COM server"}
 	}
 	if e.enabled[SourceInvocation] || e.enabled[LocalAutomation] {
-		if v := e.tokenVerdict(commandLine, ev); v.Pattern != None {
+		if v := e.tokenVerdict(commandLine, ev, false, false); v.Pattern != None {
 			return v
 		}
 	}
@@ -528,14 +528,37 @@ func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
 	if (!e.enabled[SourceInvocation] && !e.enabled[LocalAutomation]) || !ev.FromExpectedLog() {
 		return Verdict{}
 	}
-	return e.tokenVerdict(ScriptText(ev), ev)
+	// A part of a multi-part script block is cut out of the block: a
+	// parameter at its start or a value at its end is read across the seam.
+	var cutStart, cutEnd bool
+	if ev.EventID == winevent.PowerShellScriptBlock {
+		number, total := atoiOrZero(ev.MessageNumber), atoiOrZero(ev.MessageTotal)
+		cutStart, cutEnd = total > 1 && number > 1, total > 1 && number < total
+	}
+	return e.tokenVerdict(ScriptText(ev), ev, cutStart, cutEnd)
+}
+
+// atoiOrZero reads a small decimal number, 0 when it is none.
+func atoiOrZero(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9' && n < 1<<20:
+			n = n*10 + int(c-'0')
+		case c == ' ' || c == '\t':
+		default:
+			return 0
+		}
+	}
+	return n
 }
 
 // tokenVerdict searches a command line or script for the source tokens:
 // DCOM_SourceInvocation for lateral movement, COM_LocalAutomation (when
 // switched on) for a dual-use token used on this computer.
-func (e *Engine) tokenVerdict(text string, ev *winevent.Event) Verdict {
-	h := e.tokens.find(text, ev.Computer)
+func (e *Engine) tokenVerdict(text string, ev *winevent.Event, cutStart, cutEnd bool) Verdict {
+	h := e.tokens.findIn(text, ev.Computer, cutStart, cutEnd)
 	switch {
 	case h.lateral() && e.enabled[SourceInvocation]:
 		return Verdict{Pattern: SourceInvocation, Evidence: h.display()}
@@ -556,6 +579,52 @@ func (e *Engine) EvaluateAcross(ev *winevent.Event, window string, seam int) Ver
 	h := e.tokens.findAcross(window, seam, ev.Computer)
 	if !h.lateral() {
 		return Verdict{}
+	}
+	return e.conclude(Verdict{Pattern: SourceInvocation, Evidence: h.display()}, ev)
+}
+
+// What ScriptFacts says of the targets a text names.
+const (
+	TargetRemote   uint8 = 1 << iota // a target parameter names another computer
+	TargetLoopback                   // a target parameter names this computer
+)
+
+// ScriptFacts returns what a text of a multi-part script block (a part,
+// or the window across a seam) says toward a finding that its parts make
+// together: the first dual-use token in it (its number, 0 for none) and
+// the targets its parameters name (TargetRemote, TargetLoopback). cutStart
+// and cutEnd say that the text starts or ends inside the block, where a
+// parameter or its value may be cut; those are read from the window
+// across the seam instead. EvaluateJoined turns the facts of a whole
+// block into a verdict.
+func (e *Engine) ScriptFacts(text, self string, cutStart, cutEnd bool) (token, targets uint8) {
+	if i := e.tokens.firstDualUse(text); i >= 0 {
+		token = uint8(i + 1) //nolint:gosec // G115: at most maxTokens
+	}
+	switch namedTargetIn(text, self, cutStart, cutEnd) {
+	case targetRemote:
+		targets = TargetRemote
+	case targetLoopback:
+		targets = TargetLoopback
+	}
+	return token, targets
+}
+
+// EvaluateJoined returns the verdict for a script block (4104) whose parts
+// hold a dual-use token (token, from ScriptFacts) and a target (targets)
+// that no part and no seam holds together: DCOM_SourceInvocation, as if
+// the block had been one text.
+func (e *Engine) EvaluateJoined(ev *winevent.Event, token, targets uint8) Verdict {
+	if e.profile == Seed || !e.enabled[SourceInvocation] || !ev.FromExpectedLog() ||
+		token == 0 || int(token) > len(e.tokens.tokens) || targets == 0 {
+		return Verdict{}
+	}
+	h := tokenHit{token: &e.tokens.tokens[token-1], target: targetRemote, place: placeSplit}
+	if h.token.Kind != dualUseToken {
+		return Verdict{}
+	}
+	if targets&TargetRemote == 0 {
+		h.target = targetLoopback
 	}
 	return e.conclude(Verdict{Pattern: SourceInvocation, Evidence: h.display()}, ev)
 }

@@ -47,7 +47,8 @@ func (e *Engine) Needs() []winevent.Need {
 		{ID: winevent.SecurityProcessCreate, First: fields},
 	}
 	if e.profile == Extended && (e.enabled[SourceInvocation] || e.enabled[LocalAutomation]) {
-		script := winevent.FieldScriptBlockText
+		// The part's number and total say whether its text is cut.
+		script := winevent.FieldScriptBlockText | winevent.FieldMessageNumber | winevent.FieldMessageTotal
 		module := winevent.FieldPayload
 		if len(e.exclusions) > 0 {
 			script |= winevent.FieldUserID

@@ -107,16 +107,22 @@ func equalFold(a, b string) bool {
 	return true
 }
 
-// namedTarget returns the target the text's target parameters name: a
+// namedTargetIn returns the target the text's target parameters name: a
 // remote one if any does, else loopback if one names this computer, else
-// targetNone. It runs once per text that holds a dual-use token.
-func namedTarget(s, self string) target {
+// targetNone. It runs once per text that holds a dual-use token. The text
+// may be cut out of a longer one: cutStart, what precedes its first byte
+// is unknown, so no parameter starts there; cutEnd, a value that runs to
+// its end may go on, so it is not read.
+func namedTargetIn(s, self string, cutStart, cutEnd bool) target {
 	found := targetNone
 	for i := 0; i < len(s); i++ {
-		if i > 0 && !isParameterBoundary(s[i-1]) {
+		if (i > 0 && !isParameterBoundary(s[i-1])) || (i == 0 && cutStart) {
 			continue
 		}
-		if v, ok := boundParameter(s[i:]); ok {
+		if v, ok, ended := boundParameter(s[i:]); ok {
+			if !ended && cutEnd {
+				continue
+			}
 			// A pipeline's 4103 record: name="ComputerName"; value="srv01".
 			switch hostTarget(v, self) {
 			case targetRemote:
@@ -156,6 +162,9 @@ func namedTarget(s, self string) target {
 		for v < len(s) && !isValueEnd(s[v]) {
 			v++
 		}
+		if v == len(s) && cutEnd {
+			break
+		}
 		switch hostTarget(s[k:v], self) {
 		case targetRemote:
 			return targetRemote
@@ -169,26 +178,27 @@ func namedTarget(s, self string) target {
 
 // boundParameter reads a parameter binding as PowerShell's module
 // logging (4103) writes it, ParameterBinding(Cmd): name="ComputerName";
-// value="srv01", and returns its value if the name is a target parameter.
-func boundParameter(s string) (string, bool) {
+// value="srv01", and returns its value if the name is a target parameter,
+// and whether the value ended before the text.
+func boundParameter(s string) (v string, ok, ended bool) {
 	const name, value = `name="`, `"; value="`
 	if !hasPrefixFold(s, name) {
-		return "", false
+		return "", false, false
 	}
 	k := len(name)
 	for k < len(s) && isASCIILetter(s[k]) {
 		k++
 	}
 	if !inFold(s[len(name):k], targetParameters) || !hasPrefixFold(s[k:], value) {
-		return "", false
+		return "", false, false
 	}
-	v := s[k+len(value):]
+	v = s[k+len(value):]
 	for i := 0; i < len(v); i++ {
 		if v[i] == '"' || v[i] == '\r' || v[i] == '\n' {
-			return v[:i], true
+			return v[:i], true, true
 		}
 	}
-	return v, true
+	return v, true, false
 }
 
 // isParameterBoundary is what may precede a parameter: the start of an

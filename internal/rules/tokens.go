@@ -9,6 +9,7 @@ type tokenSet struct {
 	second [256]uint64 // bit i set: tokens[i] has this second byte (either case); encodedBit: 'e' after a dash
 	// buffers lend the space encoded commands are decoded to.
 	buffers *decodeBuffers
+	dualUse uint64 // bit i set: tokens[i] is a dual-use token
 }
 
 // tokenKind says when a token is lateral movement.
@@ -103,6 +104,9 @@ func newTokenSet(tokens []sourceToken) tokenSet {
 	for i, t := range tokens {
 		setBoth(&ts.first, t.Text[0], i)
 		setBoth(&ts.second, t.Text[1], i)
+		if t.Kind == dualUseToken {
+			ts.dualUse |= 1 << uint(i)
+		}
 	}
 	for _, dash := range []byte{'-', '/', unicodeDashes[0][0]} {
 		ts.first[dash] |= 1 << encodedBit
@@ -124,11 +128,17 @@ func setBoth(table *[256]uint64, c byte, i int) {
 // that position; failing one, the first dual-use token, as local use.
 // self is the event's computer name, which counts as loopback. Tokens are
 // at least two bytes long (config validation requires four).
-func (ts *tokenSet) find(s, self string) tokenHit {
+func (ts *tokenSet) find(s, self string) tokenHit { return ts.findIn(s, self, false, false) }
+
+// findIn is find over a text cut out of a longer one, a part of a script
+// block: cutStart, no parameter starts at its first byte (what precedes it
+// is unknown); cutEnd, an argument or value it ends in may go on, so it
+// is not read (the search across the seam reads it whole).
+func (ts *tokenSet) findIn(s, self string, cutStart, cutEnd bool) tokenHit {
 	if len(ts.tokens) == 0 {
 		return tokenHit{}
 	}
-	st := decodeState{budget: maxDecoded, self: self}
+	st := decodeState{budget: maxDecoded, self: self, cutStart: cutStart, cutEnd: cutEnd}
 	return ts.findAt(s, &st)
 }
 
@@ -137,8 +147,9 @@ func (ts *tokenSet) find(s, self string) tokenHit {
 // that the search's loop keeps no more values live than before decoding
 // was added.
 type decodeState struct {
-	depth, budget int
-	self          string
+	depth, budget    int
+	self             string
+	cutStart, cutEnd bool // of the text at depth 0 (findIn)
 }
 
 // findAt is find at a depth of decoding, sharing one budget of decoded bytes.
@@ -180,14 +191,15 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 				if t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(s[i-len(t.NotAfter):], t.NotAfter) {
 					continue
 				}
-				if tg := callTarget(rest[len(t.Text):], &budget, st.self); tg != targetNone {
+				if tg := callTarget(rest[len(t.Text):], &budget, st.self, st.cutEnd && st.depth == 0); tg != targetNone {
 					return tokenHit{token: t, target: tg}
 				}
 			case dualUseToken:
 				if !targetChecked {
 					// Once per text, at its first dual-use token.
 					targetChecked = true
-					if tg := namedTarget(s, st.self); tg != targetNone {
+					cut := st.depth == 0
+					if tg := namedTargetIn(s, st.self, cut && st.cutStart, cut && st.cutEnd); tg != targetNone {
 						return tokenHit{token: t, target: tg}
 					}
 				}
@@ -212,8 +224,9 @@ const hostLookahead = 512
 // bytes, which it charges for what it scans. A call whose scan the budget
 // cuts short counts as naming a remote host: only a command line stuffed
 // with unclosed calls exhausts the budget, and it must not hide a real
-// call behind them. An argument the text ends in is read as far as it goes.
-func callTarget(s string, budget *int, self string) target {
+// call behind them. An argument the text ends in is read as far as it
+// goes, unless cutEnd says the text is cut there.
+func callTarget(s string, budget *int, self string, cutEnd bool) target {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
@@ -253,10 +266,25 @@ func callTarget(s string, budget *int, self string) target {
 	if limit < end {
 		return targetRemote
 	}
-	if second < 0 {
+	if second < 0 || (cutEnd && limit == len(s)) {
 		return targetNone
 	}
 	return hostTarget(s[second:limit], self)
+}
+
+// firstDualUse returns the index of the first dual-use token in s, by
+// position, whatever its target; -1 for none. Encoded arguments are not
+// decoded here.
+func (ts *tokenSet) firstDualUse(s string) int {
+	for i := 0; i+1 < len(s); i++ {
+		bits := ts.first[s[i]] & ts.second[s[i+1]] & ts.dualUse
+		for j := 0; bits != 0; j, bits = j+1, bits>>1 {
+			if bits&1 != 0 && hasPrefixFold(s[i:], ts.tokens[j].Text) {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // findAcross returns a lateral-movement hit that the seam at window[seam]
@@ -296,21 +324,21 @@ func splitBySeam(t *sourceToken, window string, i, seam int, self string) target
 		}
 	case dualUseToken:
 		if end > seam {
-			return namedTarget(window, self)
+			return namedTargetIn(window, self, true, true)
 		}
 	case hostCallToken:
 		if t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(window[i-len(t.NotAfter):], t.NotAfter) {
 			return targetNone
 		}
 		budget := len(window) + hostLookahead
-		tg := callTarget(window[end:], &budget, self)
+		tg := callTarget(window[end:], &budget, self, true)
 		if tg == targetNone || end > seam {
 			return tg
 		}
 		// The call's name is before the seam: the left part alone saw it
 		// unless its argument list runs past the seam.
 		budget = seam + hostLookahead
-		if callTarget(window[end:seam], &budget, self) == targetNone {
+		if callTarget(window[end:seam], &budget, self, true) == targetNone {
 			return tg
 		}
 	}

@@ -176,7 +176,7 @@ func TestTokenAtEveryPosition(t *testing.T) {
 }
 
 // hostCall is callTarget for a test: whether the call names a server.
-func hostCall(s string, budget *int) bool { return callTarget(s, budget, "") != targetNone }
+func hostCall(s string, budget *int) bool { return callTarget(s, budget, "", false) != targetNone }
 
 func TestCallTargetWindow(t *testing.T) {
 	budget := 1 << 20
@@ -194,14 +194,17 @@ func TestCallTargetWindow(t *testing.T) {
 	assert.False(t, hostCall(`()`, &budget))
 	assert.False(t, hostCall(`)(,`, &budget))
 	// the second argument ends at the third or at the closing parenthesis
-	assert.Equal(t, targetNone, callTarget(`("x", $true)`, &budget, ""))
-	assert.Equal(t, targetNone, callTarget(`("x", $null, $true)`, &budget, ""))
-	assert.Equal(t, targetLoopback, callTarget(`("x", $env:COMPUTERNAME, $true)`, &budget, ""))
-	assert.Equal(t, targetLoopback, callTarget(`("x", [Net.Dns]::GetHostName())`, &budget, ""))
-	assert.Equal(t, targetRemote, callTarget(`("x", "h", $true)`, &budget, ""))
+	assert.Equal(t, targetNone, callTarget(`("x", $true)`, &budget, "", false))
+	assert.Equal(t, targetNone, callTarget(`("x", $null, $true)`, &budget, "", false))
+	assert.Equal(t, targetLoopback, callTarget(`("x", $env:COMPUTERNAME, $true)`, &budget, "", false))
+	assert.Equal(t, targetLoopback, callTarget(`("x", [Net.Dns]::GetHostName())`, &budget, "", false))
+	assert.Equal(t, targetRemote, callTarget(`("x", "h", $true)`, &budget, "", false))
 	// an argument the text ends in is read as far as it goes
-	assert.Equal(t, targetRemote, callTarget(`("x", "fs`, &budget, ""))
-	assert.Equal(t, targetNone, callTarget(`("x", `, &budget, ""))
+	assert.Equal(t, targetRemote, callTarget(`("x", "fs`, &budget, "", false))
+	assert.Equal(t, targetNone, callTarget(`("x", `, &budget, "", false))
+	// ...unless the text is cut there: then the seam reads it
+	assert.Equal(t, targetNone, callTarget(`("x", "fs`, &budget, "", true))
+	assert.Equal(t, targetRemote, callTarget(`("x", "fs") + "`, &budget, "", true))
 }
 
 func TestCallTargetBudget(t *testing.T) {

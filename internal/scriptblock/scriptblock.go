@@ -41,13 +41,38 @@ type Part struct {
 	Number, Total int
 	Text          string
 	Time          int64 // event time, Unix ns; 0 when unknown (the block then leaves by the caps only)
+	Facts         Facts // what the caller found in Text
 }
 
 // Across is asked about the seam between two neighbouring parts: window is
 // the end of the earlier part and the start of the later one, seam where
-// they meet. It reports whether the seam splits a token. The window is valid
-// only during the call.
-type Across func(window string, seam int) bool
+// they meet. It reports whether the seam splits a token, and the window's
+// facts. The window is valid only during the call.
+type Across func(window string, seam int) (found bool, facts Facts)
+
+// Facts are what the caller found in a block's parts and seams toward a
+// finding that needs two things anywhere in the block (a dual-use token
+// and a target): Bits are OR-ed over the block, Tag keeps the first
+// non-zero value. Their meaning is the caller's.
+type Facts struct{ Bits, Tag uint8 }
+
+func (f *Facts) add(g Facts) {
+	f.Bits |= g.Bits
+	if f.Tag == 0 {
+		f.Tag = g.Tag
+	}
+}
+
+// Joins reports whether a block's facts make a finding.
+type Joins func(Facts) bool
+
+// Added is what Add found: a token split by a seam between the part and
+// one seen before (Found), or the block's facts making a finding for the
+// first time with this part (Joined, with the block's Facts).
+type Added struct {
+	Found, Joined bool
+	Facts         Facts
+}
 
 // Stats describe the state.
 type Stats struct {
@@ -55,6 +80,7 @@ type Stats struct {
 	Completed, Evicted  int64 // blocks that left complete; blocks let go incomplete (caps or Hold)
 	Ignored             int64 // parts not taken: a number out of range, a repeat
 	SeamsChecked, Found int64
+	Joined              int64 // blocks whose facts made a finding
 }
 
 type key struct{ host, id string }
@@ -85,6 +111,7 @@ type block struct {
 	last   int64        // event time of the latest part
 	bytes  int
 	gone   bool
+	facts  Facts // over the parts and seams seen
 }
 
 // Reuse: blocks and ends buffers that left serve the next ones, so that a
@@ -114,17 +141,19 @@ func New(edge int) *Assembler {
 }
 
 // Add takes one part and reports whether a seam between it and a part
-// already seen splits a token (across says so); the part that completes a
-// seam is the one reported. Parts of single-part blocks, numbers out of
-// range and repeats are not taken.
-func (a *Assembler) Add(p Part, across Across) bool {
+// already seen splits a token (across says so; the part that completes a
+// seam is the one reported), and whether with it the facts of its block
+// (the parts' and the seams') make a finding for the first time (joins
+// says so; nil: never). Parts of single-part blocks, numbers out of range
+// and repeats are not taken.
+func (a *Assembler) Add(p Part, across Across, joins Joins) Added {
 	if p.Total <= 1 || p.Total > MaxParts || p.Number < 1 || p.Number > p.Total {
 		if p.Total > 1 {
 			a.mu.Lock()
 			a.stats.Ignored++
 			a.mu.Unlock()
 		}
-		return false
+		return Added{}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -139,22 +168,29 @@ func (a *Assembler) Add(p Part, across Across) bool {
 	}
 	if _, seen := b.parts[p.Number]; seen {
 		a.stats.Ignored++
-		return false
+		return Added{}
 	}
 	e := a.ends(p.Text)
 	b.parts[p.Number] = e
 	a.charge(b, partOverhead+len(e.buf))
 	b.last = max(b.last, p.Time)
 
-	found := false
+	before := b.facts
+	b.facts.add(p.Facts)
+	var added Added
 	if prev := b.parts[p.Number-1]; prev.buf != nil {
-		found = a.check(prev.tail(), e.head(), across)
+		added.Found = a.check(b, prev.tail(), e.head(), across)
 	}
-	if next := b.parts[p.Number+1]; next.buf != nil && !found {
-		found = a.check(e.tail(), next.head(), across)
+	if next := b.parts[p.Number+1]; next.buf != nil {
+		// Both seams are checked, for their facts.
+		added.Found = a.check(b, e.tail(), next.head(), across) || added.Found
 	}
-	if found {
+	if added.Found {
 		a.stats.Found++
+	}
+	if joins != nil && !joins(before) && joins(b.facts) {
+		added.Joined, added.Facts = true, b.facts
+		a.stats.Joined++
 	}
 	if len(b.parts) == b.total {
 		a.remove(b, true)
@@ -169,7 +205,7 @@ func (a *Assembler) Add(p Part, across Across) bool {
 		}
 	}
 	a.compact()
-	return found
+	return added
 }
 
 // Stats returns the state's counters.
@@ -192,7 +228,7 @@ func (a *Assembler) open(k key, total int) *block {
 	} else {
 		b = &block{parts: map[int]ends{}}
 	}
-	b.total, b.last, b.bytes, b.gone = total, 0, 0, false
+	b.total, b.last, b.bytes, b.gone, b.facts = total, 0, 0, false, Facts{}
 	// The key is copied into the block's own bytes: the caller's strings
 	// may be views of a record or of a read's scratch.
 	b.keyBuf = append(append(b.keyBuf[:0], k.host...), k.id...)
@@ -237,14 +273,17 @@ func (a *Assembler) spare(buf []byte) {
 	}
 }
 
-// check joins two ends in the reused window and asks across about their seam.
-func (a *Assembler) check(left, right []byte, across Across) bool {
+// check joins two ends in the reused window, asks across about their seam
+// and adds the window's facts to the block's.
+func (a *Assembler) check(b *block, left, right []byte, across Across) bool {
 	a.stats.SeamsChecked++
 	a.window = append(append(a.window[:0], left...), right...)
 	if len(a.window) == 0 {
 		return false
 	}
-	return across(view(a.window), len(left))
+	found, facts := across(view(a.window), len(left))
+	b.facts.add(facts)
+	return found
 }
 
 // release drops the ends of part n once both its neighbours were seen (or

@@ -112,6 +112,18 @@ SYNTHETIC += [
      "DCOM_SourceInvocation", "GetTypeFromCLSID with a remote host"),
 ]
 
+# A dual-use token in one part of a block and its target in another: lateral
+# movement together, found on the part that completes the block (here the
+# first part, arriving second).
+J_ID = "5d0b1f7e-0d6b-4c1f-8d6e-3f3c6e0f0b03"
+J_PARTS = [FILLER + "$xl.RegisterXLL('C:\\Users\\Public\\report.xll')\r\n",
+           "Invoke-Command -ComputerName fs05 -ScriptBlock { Get-Service }\r\n" + FILLER]
+SYNTHETIC += [
+    ("J02", 4104, WINPS, "ws06.corp.test", block(J_PARTS[1], J_ID, 2, 2), "none", ""),
+    ("J01", 4104, WINPS, "ws06.corp.test", block(J_PARTS[0], J_ID, 1, 2),
+     "DCOM_SourceInvocation", "RegisterXLL with a remote target (across script block parts)"),
+]
+
 
 def xml_value(v):
     return escape(str(v), {'"': "&quot;", "\n": "&#10;", "\r": "&#13;"})
