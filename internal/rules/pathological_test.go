@@ -139,7 +139,7 @@ func pathologicalCommandLines(n, oneByte int) map[string]string {
 	for _, c := range []string{"a", "A", "g", "G", "-", "/", "\\", "(", ",", "&", "\"", " ", "D", "e", "\x00", "\xff"} {
 		cases[fmt.Sprintf("one byte %q", c)] = repeatTo(c, oneByte)
 	}
-	for _, tok := range DefaultLists()[ListSourceTokens] {
+	for _, tok := range append(DefaultLists()[ListSourceTokens], DefaultLists()[ListDualUseTokens]...) {
 		text, withHost := strings.CutSuffix(tok, "(host)")
 		cases["near miss "+text] = repeatTo(text[:len(text)-1], n)
 		cases["near miss lower "+text] = repeatTo(strings.ToLower(text[:len(text)-1]), n)
@@ -156,8 +156,15 @@ func pathologicalCommandLines(n, oneByte int) map[string]string {
 		"dcomlaunc", "DCOM", "-Exe", "DCOM-Exe", // DcomLaunch and the seed branch
 		"((((,", ")))),", "\"\"\"\"", "&&&&;",
 		"-e ", " -enc AAAA", " -ec QQBBAA==", " /e \"////\"", " \u2013e A", // encoded commands to decode
+		"RegisterXLL ", "RegisterXLL -ComputerName ", " -cn $null", " -ComputerName", // dual-use tokens and targets
+		`name="ComputerName"; value="`, `computername=`, ", $true)", `GetTypeFromProgID("x", $true) `,
 	} {
 		cases["repeated "+unit] = repeatTo(unit, n)
+	}
+	// One dual-use token, then a text of near-targets: the target scan
+	// runs once over all of it.
+	for _, unit := range []string{" -ComputerName", " -cn $null", `name="ComputerName"; value="`, " -Target:''", "computername="} {
+		cases["dual-use token then "+unit] = "RegisterXLL " + repeatTo(unit, n-len("RegisterXLL "))
 	}
 	return cases
 }
