@@ -209,6 +209,14 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 			}
 		}
 	}
+	if local.found() && !targetChecked {
+		// The dual-use token was in a decoded argument: a target the
+		// command line names around it counts too.
+		cut := st.depth == 0
+		if tg := namedTargetIn(s, st.self, cut && st.cutStart, cut && st.cutEnd); tg != targetNone {
+			local.target = tg
+		}
+	}
 	return local
 }
 

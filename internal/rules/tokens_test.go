@@ -114,8 +114,9 @@ func TestLocalUse(t *testing.T) {
 	for s, want := range map[string]string{
 		`$excel = New-Object -ComObject Excel.Application; $excel.RegisterXLL("C:\a.xll")`:              "RegisterXLL without a target",
 		`[activator]::CreateInstance([type]::GetTypeFromCLSID("9BA05972-F6A8-11CF-A442-00A0C90A8F39"))`: "9BA05972-F6A8-11CF-A442-00A0C90A8F39 without a target",
-		`RegisterXLL x; DDEInitiate y`:                            "RegisterXLL without a target",
-		"powershell -enc " + encodeCommand("$x.RegisterXLL('a')"): "RegisterXLL without a target (decoded from -EncodedCommand)",
+		`RegisterXLL x; DDEInitiate y`:                                                     "RegisterXLL without a target",
+		"powershell -enc " + encodeCommand("$x.RegisterXLL('a')"):                          "RegisterXLL without a target (decoded from -EncodedCommand)",
+		"powershell -enc " + encodeCommand("$x.RegisterXLL('a')") + " -ComputerName $null": "RegisterXLL without a target (decoded from -EncodedCommand)",
 	} {
 		h := ts.find(s, "")
 		assert.True(t, h.found(), s)
@@ -306,4 +307,39 @@ func TestTokenFindDoesNotAllocate(t *testing.T) {
 	// dual-use tokens, their targets and host calls' values allocate nothing either
 	s = strings.Repeat(`RegisterXLL -ComputerName $null GetTypeFromProgID("x", $true) `, 50) + `-cn localhost`
 	assert.Zero(t, testing.AllocsPerRun(10, func() { ts.find(s, "WORKSTATION5.corp.local") }))
+}
+
+// TestEncodedDualUseWithOuterTarget: a dual-use token in a decoded
+// argument and a target named around it in the command line are one text.
+func TestEncodedDualUseWithOuterTarget(t *testing.T) {
+	ts := defaultTokenSet(t)
+	got, ok := findLateral(&ts, "Invoke-Pivot -ComputerName srv07 -Payload (powershell -enc "+encodeCommand("$x.RegisterXLL('a')")+")")
+	assert.True(t, ok)
+	assert.Equal(t, "RegisterXLL with a remote target (decoded from -EncodedCommand)", got)
+}
+
+// FuzzDualUse: any text searches without panic, cut or not; a text whose
+// only find is a dual-use token used locally is lateral movement once a
+// remote target is named after it.
+func FuzzDualUse(f *testing.F) {
+	for _, s := range []string{
+		"RegisterXLL", "$xl.RegisterXLL('a') -ComputerName $null", `GetTypeFromCLSID("9BA05972-F6A8-11CF-A442-00A0C90A8F39")`,
+		`name="ComputerName"; value="`, "-cn", `GetTypeFromProgID("x", "local`, "powershell -enc " + encodeCommand("RegisterXLL"),
+		"x -ComputerName localhost ExecuteShellCommand", "\xe2\x80\x93ComputerName x RegisterXLL",
+	} {
+		f.Add(s, "WS01.corp.local")
+	}
+	ts := defaultTokenSet(f)
+	f.Fuzz(func(t *testing.T, s, self string) {
+		for _, cut := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			h := ts.findIn(s, self, cut[0], cut[1])
+			_ = h.display()
+			_ = namedTargetIn(s, self, cut[0], cut[1])
+		}
+		h := ts.find(s, self)
+		if h.found() && !h.lateral() {
+			after := ts.find(s+" -ComputerName srv99.example", self)
+			assert.True(t, after.lateral(), "%q with a remote target is not lateral", s)
+		}
+	})
 }
