@@ -533,7 +533,9 @@ func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
 	var cutStart, cutEnd bool
 	if ev.EventID == winevent.PowerShellScriptBlock {
 		number, total := atoiOrZero(ev.MessageNumber), atoiOrZero(ev.MessageTotal)
-		cutStart, cutEnd = total > 1 && number > 1, total > 1 && number < total
+		if total > 1 && number >= 1 && number <= total {
+			cutStart, cutEnd = number > 1, number < total
+		}
 	}
 	return e.tokenVerdict(ScriptText(ev), ev, cutStart, cutEnd)
 }

@@ -85,3 +85,34 @@ func hasUserID(needs []winevent.Need) bool {
 	}
 	return false
 }
+
+// TestScriptBlockPartIsReadAsCut: a part of a multi-part block ending in
+// a target's value does not read that value (it may go on in the next
+// part; the seam reads it); a whole block, and a part whose number is not
+// one, do.
+func TestScriptBlockPartIsReadAsCut(t *testing.T) {
+	e, err := New(Options{})
+	require.NoError(t, err)
+	text := "$xl.RegisterXLL('a.xll')\nGet-Service -ComputerName $nu"
+	for _, tc := range []struct {
+		number, total string
+		want          Pattern
+	}{
+		{"", "", SourceInvocation},
+		{"1", "1", SourceInvocation},
+		{"2", "2", SourceInvocation}, // the last part ends where the block does
+		{"1", "2", None},
+		{"x", "2", SourceInvocation},
+		{"3", "2", SourceInvocation},
+	} {
+		ev := scriptBlock(text)
+		ev.MessageNumber, ev.MessageTotal = tc.number, tc.total
+		assert.Equal(t, tc.want, e.Evaluate(ev).Pattern, "part %q of %q", tc.number, tc.total)
+	}
+	// A parameter at a later part's very start may be the end of a word.
+	ev := scriptBlock("-ComputerName fs02 $xl.RegisterXLL('a.xll')")
+	ev.MessageNumber, ev.MessageTotal = "2", "2"
+	assert.Equal(t, None, e.Evaluate(ev).Pattern)
+	ev.MessageNumber = "1"
+	assert.Equal(t, SourceInvocation, e.Evaluate(ev).Pattern)
+}

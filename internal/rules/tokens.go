@@ -188,7 +188,7 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 			case lateralToken:
 				return tokenHit{token: t}
 			case hostCallToken:
-				if t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(s[i-len(t.NotAfter):], t.NotAfter) {
+				if t.otherMethodAt(s, i) {
 					continue
 				}
 				if tg := callTarget(rest[len(t.Text):], &budget, st.self, st.cutEnd && st.depth == 0); tg != targetNone {
@@ -198,8 +198,7 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 				if !targetChecked {
 					// Once per text, at its first dual-use token.
 					targetChecked = true
-					cut := st.depth == 0
-					if tg := namedTargetIn(s, st.self, cut && st.cutStart, cut && st.cutEnd); tg != targetNone {
+					if tg := st.namedTarget(s); tg != targetNone {
 						return tokenHit{token: t, target: tg}
 					}
 				}
@@ -212,16 +211,26 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 	if local.found() && !targetChecked {
 		// The dual-use token was in a decoded argument: a target the
 		// command line names around it counts too.
-		cut := st.depth == 0
-		if tg := namedTargetIn(s, st.self, cut && st.cutStart, cut && st.cutEnd); tg != targetNone {
-			local.target = tg
-		}
+		local.target = st.namedTarget(s)
 	}
 	return local
 }
 
-// hostLookahead is how far past a call's '(' hasHostArgument looks for the
-// second argument.
+// namedTarget is namedTargetIn for a text the search is in: cut as findIn
+// says at depth 0, whole when decoded.
+func (st *decodeState) namedTarget(s string) target {
+	cut := st.depth == 0
+	return namedTargetIn(s, st.self, cut && st.cutStart, cut && st.cutEnd)
+}
+
+// otherMethodAt reports whether host call t, found at s[i:], is another
+// method of that name: WScript.CreateObject.
+func (t *sourceToken) otherMethodAt(s string, i int) bool {
+	return t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(s[i-len(t.NotAfter):], t.NotAfter)
+}
+
+// hostLookahead is how far past a call's '(' callTarget looks for the
+// server argument.
 const hostLookahead = 512
 
 // callTarget reads a call's argument list, starting right after the
@@ -335,7 +344,7 @@ func splitBySeam(t *sourceToken, window string, i, seam int, self string) target
 			return namedTargetIn(window, self, true, true)
 		}
 	case hostCallToken:
-		if t.NotAfter != "" && i >= len(t.NotAfter) && hasPrefixFold(window[i-len(t.NotAfter):], t.NotAfter) {
+		if t.otherMethodAt(window, i) {
 			return targetNone
 		}
 		budget := len(window) + hostLookahead
