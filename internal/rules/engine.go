@@ -161,21 +161,18 @@ func New(o Options) (*Engine, error) {
 		e.severity[p] = patternInfo[p].Severity
 	}
 	var errs []error
-	for _, name := range o.Enabled {
-		p, ok := ParsePattern(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(PatternNames(), ", ")))
-			continue
+	for _, sw := range []struct {
+		names []string
+		on    bool
+	}{{o.Enabled, true}, {o.Disabled, false}} {
+		for _, name := range sw.names {
+			p, ok := ParsePattern(name)
+			if !ok {
+				errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(PatternNames(), ", ")))
+				continue
+			}
+			e.enabled[p] = sw.on
 		}
-		e.enabled[p] = true
-	}
-	for _, name := range o.Disabled {
-		p, ok := ParsePattern(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("patterns::%s: unknown pattern (known: %s)", name, strings.Join(PatternNames(), ", ")))
-			continue
-		}
-		e.enabled[p] = false
 	}
 	for _, name := range sortedNames(o.Severities) {
 		sev := o.Severities[name]
