@@ -74,9 +74,16 @@ func loadDualUseCases(t *testing.T) []dualUseCase {
 // processDualUse runs testdata/dualuse in one shape through a processor.
 func processDualUse(t *testing.T, s shape, cfg *Config) plog.LogRecordSlice {
 	t.Helper()
+	return processFixture(t, filepath.Join("testdata", "dualuse", s.file), s, cfg)
+}
+
+// processFixture runs a rendered fixture file in its shape through a
+// processor, in one batch, and returns the records that leave it.
+func processFixture(t *testing.T, file string, s shape, cfg *Config) plog.LogRecordSlice {
+	t.Helper()
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "dualuse", s.file)) {
+	for _, line := range streamtest.MustLines(t, file) {
 		s.render(t, line, lrs.AppendEmpty())
 	}
 	sink := new(consumertest.LogsSink)
