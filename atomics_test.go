@@ -1,7 +1,6 @@
 package dcomdetectionprocessor
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -25,12 +24,7 @@ func TestAtomicRedTeam(t *testing.T) {
 		GUID      string `json:"guid"`
 		Name      string `json:"name"`
 	}
-	var atomics []atomic
-	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "atomics", "atomics.jsonl")) {
-		var a atomic
-		require.NoError(t, json.Unmarshal([]byte(line), &a))
-		atomics = append(atomics, a)
-	}
+	atomics := streamtest.MustDecodeLines[atomic](t, filepath.Join("testdata", "atomics", "atomics.jsonl"))
 	require.Len(t, atomics, 30)
 	for _, s := range shapes {
 		t.Run(s.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package dcomdetectionprocessor
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -61,12 +60,7 @@ func TestDualUseTokensEveryShape(t *testing.T) {
 
 func loadDualUseCases(t *testing.T) []dualUseCase {
 	t.Helper()
-	var cases []dualUseCase
-	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "dualuse", "dualuse.jsonl")) {
-		var c dualUseCase
-		require.NoError(t, json.Unmarshal([]byte(line), &c))
-		cases = append(cases, c)
-	}
+	cases := streamtest.MustDecodeLines[dualUseCase](t, filepath.Join("testdata", "dualuse", "dualuse.jsonl"))
 	require.Len(t, cases, 164)
 	return cases
 }

@@ -162,6 +162,20 @@ func MustLines(tb testing.TB, path string) []string {
 	return out
 }
 
+// MustDecodeLines decodes each line of a JSON-lines file into a T, for a
+// test: a file or line that cannot be read fails it.
+func MustDecodeLines[T any](tb testing.TB, path string) []T {
+	tb.Helper()
+	lines := MustLines(tb, path)
+	out := make([]T, len(lines))
+	for i, line := range lines {
+		if err := json.Unmarshal([]byte(line), &out[i]); err != nil {
+			tb.Fatalf("%s:%d: %v", path, i+1, err)
+		}
+	}
+	return out
+}
+
 // Body renders line i (0-based) in a shape: "json" (receiver map) or "xml".
 func (s *Stream) Body(shape string, i int) (pcommon.Value, error) {
 	if shape == "xml" {

@@ -11,7 +11,7 @@ command_prompt executor "cmd.exe" /c <command> (invoke-atomicredteam's
 Invoke-ExecuteCommand, approximately). atomics.jsonl keeps each test's
 technique, guid and name, and the checkout's commit.
 """
-import json, os, re, subprocess, sys
+import os, re, subprocess, sys
 
 import yaml
 
@@ -72,10 +72,7 @@ def main():
                       "SubjectUserName": "alice", "SubjectDomainName": "CORP", "TargetUserName": "-", "TargetDomainName": "-"}
             recs.append({"id": ident, "event": ev, "technique": technique, "guid": t["auto_generated_guid"],
                          "name": t["name"], "atomic_red_team_commit": commit})
-    with open(os.path.join(OUT, "atomics.jsonl"), "w") as f:
-        for r in recs:
-            f.write(json.dumps(r) + "\n")
-    rc.render(recs, OUT)
+    rc.render(recs, OUT, "atomics.jsonl")
 
 
 if __name__ == "__main__":

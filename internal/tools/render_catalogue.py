@@ -92,8 +92,13 @@ def winlogbeat(rec):
         "event_data": {k: str(v) for k, v in data_fields(ev)}}}
 
 
-def render(recs, out):
-    """Write recs into out/{map,array,flat,winlogbeat}.jsonl and out/events.xml."""
+def render(recs, out, source=None):
+    """Write recs into out/{map,array,flat,winlogbeat}.jsonl and out/events.xml,
+    and the records themselves into out/<source> when it is given."""
+    if source:
+        with open(os.path.join(out, source), "w") as f:
+            for r in recs:
+                f.write(json.dumps(r) + "\n")
     outs = {
         "map.jsonl": lambda r, n: json.dumps(receiver_map(r, n, False)),
         "array.jsonl": lambda r, n: json.dumps(receiver_map(r, n, True)),

@@ -12,7 +12,7 @@ events are Atomic Red Team's tests as their atomics/*.yaml write them
 (T1137.006 test 441b1a0f, T1546.015 test 752191b1), wrapped as Invoke-AtomicTest's
 PowerShell executor runs them; both are local.
 """
-import base64, json, os, sys
+import base64, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -132,10 +132,7 @@ def main():
             recs.append({"id": ident, "event": process_event(kind, cmd.replace("{self}", ident)),
                          "pattern": pattern, "evidence": evidence, "why": why,
                          "local_evidence": case[4] if len(case) > 4 else ""})
-    with open(os.path.join(OUT, "dualuse.jsonl"), "w") as f:
-        for r in recs:
-            f.write(json.dumps(r) + "\n")
-    rc.render(recs, OUT)
+    rc.render(recs, OUT, "dualuse.jsonl")
 
 
 if __name__ == "__main__":
