@@ -42,6 +42,15 @@ func TestAtomicRedTeam(t *testing.T) {
 				assert.Equal(t, "GetTypeFromProgID with a loopback host", attrStr(attrs, attrEvidence), "%s %q", a.ID, a.Name)
 			}
 			assert.Equal(t, 4, lateral)
+
+			// loopback_targets: local: the loopback runs are local COM
+			// use too, and nothing is flagged.
+			cfg := defaultConfig()
+			cfg.LoopbackTargets = LoopbackTargetsLocal
+			out = processFixture(t, filepath.Join("testdata", "atomics", s.file), s, cfg)
+			for i, a := range atomics {
+				assert.Empty(t, attrStr(out.At(i).Attributes(), attrDetectionPattern), "%s %s %q", a.ID, a.Technique, a.Name)
+			}
 		})
 	}
 }

@@ -29,6 +29,16 @@ const (
 	UpstreamVerdictsKeep = "keep"
 )
 
+// How a call or parameter that names this computer counts
+// (loopback_targets).
+const (
+	// LoopbackTargetsLateral counts it as lateral movement: it takes the
+	// remote-activation path, and Atomic Red Team's T1021.003 tests run so.
+	LoopbackTargetsLateral = "lateral"
+	// LoopbackTargetsLocal counts it as local COM use.
+	LoopbackTargetsLocal = "local"
+)
+
 // Config configures the dcomdetection processor.
 type Config struct {
 	// Profile is "extended" (default) or "seed" (the Sumo Logic seed query exactly).
@@ -54,6 +64,10 @@ type Config struct {
 	// UpstreamVerdicts is "strip" (default) or "keep": what happens to this
 	// processor's verdict on a record that arrives with one (verdict.go).
 	UpstreamVerdicts string `mapstructure:"upstream_verdicts"`
+	// LoopbackTargets is "lateral" (default) or "local": how a COM call or
+	// target parameter that names this computer (localhost, 127.0.0.1, its
+	// own name) counts.
+	LoopbackTargets string `mapstructure:"loopback_targets"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -93,6 +107,7 @@ func createDefaultConfig() component.Config {
 		ProcessAttributes: true,
 		Correlation:       defaultCorrelationConfig(),
 		UpstreamVerdicts:  UpstreamVerdictsStrip,
+		LoopbackTargets:   LoopbackTargetsLateral,
 	}
 }
 
@@ -104,6 +119,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.UpstreamVerdicts != UpstreamVerdictsStrip && cfg.UpstreamVerdicts != UpstreamVerdictsKeep {
 		errs = append(errs, fmt.Errorf("upstream_verdicts: unknown value %q (use %q or %q)", cfg.UpstreamVerdicts, UpstreamVerdictsStrip, UpstreamVerdictsKeep))
+	}
+	if cfg.LoopbackTargets != LoopbackTargetsLateral && cfg.LoopbackTargets != LoopbackTargetsLocal {
+		errs = append(errs, fmt.Errorf("loopback_targets: unknown value %q (use %q or %q)", cfg.LoopbackTargets, LoopbackTargetsLateral, LoopbackTargetsLocal))
 	}
 	if cfg.BodyKey != "" && strings.TrimSpace(cfg.BodyKey) != cfg.BodyKey {
 		errs = append(errs, fmt.Errorf("body_key: %q has leading or trailing spaces", cfg.BodyKey))
@@ -136,7 +154,7 @@ func (cfg *Config) Validate() error {
 
 // engineOptions translates the configuration into rule-engine options.
 func (cfg *Config) engineOptions() rules.Options {
-	o := rules.Options{Profile: rules.Extended}
+	o := rules.Options{Profile: rules.Extended, LoopbackLocal: cfg.LoopbackTargets == LoopbackTargetsLocal}
 	if cfg.Profile == ProfileSeed {
 		o.Profile = rules.Seed
 	}

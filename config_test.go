@@ -21,11 +21,11 @@ func TestLoadConfig(t *testing.T) {
 		name string
 		want *Config
 	}{
-		{"", &Config{Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip}},
-		{"seed", &Config{Profile: ProfileSeed, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip}},
+		{"", &Config{Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral}},
+		{"seed", &Config{Profile: ProfileSeed, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral}},
 		{"tuned", &Config{
 			Profile: ProfileExtended, DropUnmatched: true, BodyKey: "dcom_detection", Correlation: defaultCorrelationConfig(),
-			UpstreamVerdicts: UpstreamVerdictsStrip,
+			UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLocal,
 			Patterns: map[string]PatternConfig{
 				"DCOM_ConfigTool":       {Enabled: &disabled},
 				"DCOM_ServerActivation": {Severity: "high"},
@@ -64,6 +64,7 @@ func TestConfigValidateErrors(t *testing.T) {
 	}{
 		{"unknown profile", func(c *Config) { c.Profile = "strict" }, []string{`profile: unknown profile "strict"`}},
 		{"empty profile", func(c *Config) { c.Profile = "" }, []string{`profile: unknown profile ""`}},
+		{"unknown loopback_targets", func(c *Config) { c.LoopbackTargets = "remote" }, []string{`loopback_targets: unknown value "remote" (use "lateral" or "local")`}},
 		{"unknown upstream_verdicts", func(c *Config) { c.UpstreamVerdicts = "drop" }, []string{`upstream_verdicts: unknown value "drop" (use "strip" or "keep")`}},
 		{"attributes off without body key", func(c *Config) { c.RecordAttributes = false }, []string{"record_attributes: false needs body_key"}},
 		{"body key with spaces", func(c *Config) { c.BodyKey = " dcom" }, []string{"body_key:"}},

@@ -46,6 +46,9 @@ type Options struct {
 	Severities map[string]string   // pattern name -> severity name
 	Lists      map[string]ListEdit // list name -> edit (extended profile only)
 	Exclusions []Exclusion
+	// LoopbackLocal counts a call or target parameter that names this
+	// computer as local COM use, not lateral movement.
+	LoopbackLocal bool
 }
 
 // Verdict is the outcome for one event.
@@ -231,6 +234,7 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.tokens = newTokenSet(tokens)
+	e.tokens.loopbackLocal = o.LoopbackLocal
 	return e, nil
 }
 
@@ -604,7 +608,9 @@ func (e *Engine) ScriptFacts(text, self string, cutStart, cutEnd bool) (token, t
 	case targetRemote:
 		targets = TargetRemote
 	case targetLoopback:
-		targets = TargetLoopback
+		if !e.tokens.loopbackLocal {
+			targets = TargetLoopback
+		}
 	}
 	return token, targets
 }

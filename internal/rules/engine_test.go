@@ -130,3 +130,31 @@ func TestLocalAutomationIsOffByDefault(t *testing.T) {
 	_, err = New(Options{Enabled: []string{"COM_Nothing"}})
 	require.ErrorContains(t, err, "patterns::COM_Nothing: unknown pattern")
 }
+
+// TestLoopbackLocalOption: Options.LoopbackLocal makes Atomic Red Team's
+// loopback run local use (COM_LocalAutomation when on, else nothing) in
+// command lines and in the join of script block parts.
+func TestLoopbackLocalOption(t *testing.T) {
+	ev := &winevent.Event{
+		EventID: winevent.SysmonProcessCreate, Channel: "Microsoft-Windows-Sysmon/Operational",
+		Image:       `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`,
+		CommandLine: `"powershell.exe" & {[activator]::CreateInstance([type]::GetTypeFromProgID(\""MMC20.application\"",\""localhost\"")).Document.ActiveView.ExecuteShellCommand(\""c:\windows\system32\calc.exe\"", $null, $null, \""7\"")}`,
+	}
+	lateral, err := New(Options{})
+	require.NoError(t, err)
+	assert.Equal(t, SourceInvocation, lateral.Evaluate(ev).Pattern)
+	local, err := New(Options{LoopbackLocal: true})
+	require.NoError(t, err)
+	assert.Equal(t, None, local.Evaluate(ev).Pattern)
+	localOn, err := New(Options{LoopbackLocal: true, Enabled: []string{"COM_LocalAutomation"}})
+	require.NoError(t, err)
+	v := localOn.Evaluate(ev)
+	assert.Equal(t, LocalAutomation, v.Pattern)
+	assert.Equal(t, "GetTypeFromProgID with a loopback host", v.Evidence)
+
+	token, targets := lateral.ScriptFacts("RegisterXLL -ComputerName localhost", "", false, false)
+	assert.Equal(t, TargetLoopback, targets)
+	assert.True(t, lateral.EvaluateJoined(scriptBlock(""), token, targets).Detected())
+	_, targets = local.ScriptFacts("RegisterXLL -ComputerName localhost", "", false, false)
+	assert.Zero(t, targets, "a loopback target joins nothing when loopback is local")
+}

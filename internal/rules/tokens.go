@@ -10,6 +10,9 @@ type tokenSet struct {
 	// buffers lend the space encoded commands are decoded to.
 	buffers *decodeBuffers
 	dualUse uint64 // bit i set: tokens[i] is a dual-use token
+	// loopbackLocal: a target that is this computer makes a hit local
+	// COM use, not lateral movement (loopback_targets: local).
+	loopbackLocal bool
 }
 
 // tokenKind says when a token is lateral movement.
@@ -65,18 +68,25 @@ type sourceToken struct {
 
 // tokenHit is a token found in a text: lateral movement when it names a
 // target (or needs none), local COM use when it is a dual-use token with
-// no target.
+// no target, or names this computer and loopback counts as local.
 type tokenHit struct {
 	token  *sourceToken
 	target target
 	place  place
+	local  bool
 }
 
 // found reports whether a token was found at all.
 func (h tokenHit) found() bool { return h.token != nil }
 
 // lateral reports whether the hit is lateral movement.
-func (h tokenHit) lateral() bool { return h.token != nil && h.target != targetNone }
+func (h tokenHit) lateral() bool { return h.token != nil && !h.local }
+
+// hit is the hit of token t with a target, local when there is none or
+// it is this computer and loopback counts as local.
+func (ts *tokenSet) hit(t *sourceToken, tg target, p place) tokenHit {
+	return tokenHit{token: t, target: tg, place: p, local: tg == targetNone || (tg == targetLoopback && ts.loopbackLocal)}
+}
 
 // display is the hit's evidence.
 func (h tokenHit) display() string {
@@ -159,7 +169,7 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 	// They share one budget instead: one pass plus one window.
 	budget := len(s) + hostLookahead
 	var local tokenHit
-	targetChecked := false
+	targetChecked, textTarget := false, targetNone
 	for i := 0; i+1 < len(s); i++ {
 		bits := ts.first[s[i]] & ts.second[s[i+1]]
 		if bits == 0 {
@@ -192,26 +202,30 @@ func (ts *tokenSet) findAt(s string, st *decodeState) tokenHit {
 					continue
 				}
 				if tg := callTarget(rest[len(t.Text):], &budget, st.self, st.cutEnd && st.depth == 0); tg != targetNone {
-					return tokenHit{token: t, target: tg}
+					if h := ts.hit(t, tg, placeText); h.lateral() {
+						return h
+					} else if !local.found() {
+						local = h
+					}
 				}
 			case dualUseToken:
 				if !targetChecked {
 					// Once per text, at its first dual-use token.
 					targetChecked = true
-					if tg := st.namedTarget(s); tg != targetNone {
-						return tokenHit{token: t, target: tg}
-					}
+					textTarget = st.namedTarget(s)
 				}
-				if !local.found() {
-					local = tokenHit{token: t, target: targetNone}
+				if h := ts.hit(t, textTarget, placeText); h.lateral() {
+					return h
+				} else if !local.found() {
+					local = h
 				}
 			}
 		}
 	}
-	if local.found() && !targetChecked {
+	if local.found() && local.target == targetNone && !targetChecked {
 		// The dual-use token was in a decoded argument: a target the
 		// command line names around it counts too.
-		local.target = st.namedTarget(s)
+		local = ts.hit(local.token, st.namedTarget(s), local.place)
 	}
 	return local
 }
@@ -322,7 +336,9 @@ func (ts *tokenSet) findAcross(window string, seam int, self string) tokenHit {
 				continue
 			}
 			if tg := splitBySeam(t, window, i, seam, self); tg != targetNone {
-				return tokenHit{token: t, target: tg, place: placeSplit}
+				if h := ts.hit(t, tg, placeSplit); h.lateral() {
+					return h
+				}
 			}
 		}
 	}

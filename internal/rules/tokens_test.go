@@ -343,3 +343,33 @@ func FuzzDualUse(f *testing.F) {
 		}
 	})
 }
+
+// TestLoopbackAsLocal: with loopback counted as local, a call or target
+// parameter that names this computer is local COM use, and a remote one
+// anywhere in the text still wins.
+func TestLoopbackAsLocal(t *testing.T) {
+	tokens, err := parseTokens(DefaultLists()[ListSourceTokens], DefaultLists()[ListDualUseTokens])
+	require.NoError(t, err)
+	ts := newTokenSet(tokens)
+	ts.loopbackLocal = true
+	for s, want := range map[string]struct {
+		lateral  bool
+		evidence string
+	}{
+		`GetTypeFromProgID("MMC20.Application", "localhost")`:                                   {false, "GetTypeFromProgID with a loopback host"},
+		`GetTypeFromProgID("MMC20.Application", "WS01")`:                                        {false, "GetTypeFromProgID with a loopback host"},
+		`GetTypeFromProgID("MMC20.Application", "127.0.0.1"); GetTypeFromCLSID($clsid, "fs01")`: {true, "GetTypeFromCLSID with a remote host"},
+		`RegisterXLL -ComputerName localhost`:                                                   {false, "RegisterXLL with a loopback target"},
+		`RegisterXLL -ComputerName localhost -cn fs01`:                                          {true, "RegisterXLL with a remote target"},
+		`Invoke-DCOM -ComputerName localhost`:                                                   {true, "Invoke-DCOM"},
+		"powershell -enc " + encodeCommand(`GetTypeFromProgID("x", "localhost")`):               {false, "GetTypeFromProgID with a loopback host (decoded from -EncodedCommand)"},
+	} {
+		h := ts.find(s, "WS01.corp.local")
+		assert.True(t, h.found(), s)
+		assert.Equal(t, want.lateral, h.lateral(), s)
+		assert.Equal(t, want.evidence, h.display(), s)
+	}
+	// Across a seam, a loopback call is not lateral either.
+	window := `GetTypeFromProgID("MMC20.Application", "local` + `host")`
+	assert.False(t, ts.findAcross(window, len(`GetTypeFromProgID("MMC20.Application", "local`), "").found())
+}
