@@ -275,12 +275,8 @@ func (p *detectionProcessor) reassemble(lr plog.LogRecord, ev *winevent.Event, d
 	if p.scripts == nil || ev.EventID != winevent.PowerShellScriptBlock || !ev.FromExpectedLog() {
 		return rules.Verdict{}, false
 	}
-	total, err := strconv.Atoi(strings.TrimSpace(ev.MessageTotal))
-	if err != nil || total <= 1 {
-		return rules.Verdict{}, false
-	}
-	number, err := strconv.Atoi(strings.TrimSpace(ev.MessageNumber))
-	if err != nil {
+	number, total := ev.ScriptBlockPart()
+	if total <= 1 {
 		return rules.Verdict{}, false
 	}
 	part := scriptblock.Part{Host: ev.Computer, ID: ev.ScriptBlockID, Number: number, Total: total, Text: ev.ScriptBlockText}

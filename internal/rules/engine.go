@@ -533,28 +533,12 @@ func (e *Engine) evaluatePowerShell(ev *winevent.Event) Verdict {
 	// parameter at its start or a value at its end is read across the seam.
 	var cutStart, cutEnd bool
 	if ev.EventID == winevent.PowerShellScriptBlock {
-		number, total := atoiOrZero(ev.MessageNumber), atoiOrZero(ev.MessageTotal)
+		number, total := ev.ScriptBlockPart()
 		if total > 1 && number >= 1 && number <= total {
 			cutStart, cutEnd = number > 1, number < total
 		}
 	}
 	return e.tokenVerdict(ScriptText(ev), ev, cutStart, cutEnd)
-}
-
-// atoiOrZero reads a small decimal number, 0 when it is none.
-func atoiOrZero(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9' && n < 1<<20:
-			n = n*10 + int(c-'0')
-		case c == ' ' || c == '\t':
-		default:
-			return 0
-		}
-	}
-	return n
 }
 
 // tokenVerdict searches a command line or script for the source tokens:

@@ -42,9 +42,10 @@ func trimHost(v string) string {
 	return v
 }
 
+// inFold reports whether v is one of list, ignoring ASCII case.
 func inFold(v string, list []string) bool {
 	for _, s := range list {
-		if len(v) == len(s) && hasPrefixFold(v, s) {
+		if equalFold(v, s) {
 			return true
 		}
 	}

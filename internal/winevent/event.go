@@ -287,6 +287,15 @@ func (e *Event) SessionLogonID() string {
 // usable reports whether a Windows field holds a value ("-" means none).
 func usable(s string) bool { return s != "" && s != "-" }
 
+// ScriptBlockPart returns which part of how many a 4104 is (MessageNumber
+// of MessageTotal), read as event ids are: decimal, spaces around allowed;
+// 0 for a value that is not such a number.
+func (e *Event) ScriptBlockPart() (number, total int) {
+	n, _ := parseEventID(e.MessageNumber)
+	t, _ := parseEventID(e.MessageTotal)
+	return int(n), int(t)
+}
+
 // IsPowerShell reports whether the event is a PowerShell 4103 or 4104 event.
 func (e *Event) IsPowerShell() bool {
 	return e.EventID == PowerShellScriptBlock || e.EventID == PowerShellModule
