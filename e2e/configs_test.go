@@ -19,6 +19,7 @@ import (
 var dummyEnv = []string{
 	"SUMO_HTTP_SOURCE_URL=https://endpoint.collection.example.invalid/receiver/v1/http/ZHVtbXktc2VjcmV0",
 	"OTLP_HTTP_ENDPOINT=http://127.0.0.1:4318",
+	"KAFKA_BROKERS=127.0.0.1:9092,127.0.0.1:9093",
 }
 
 // windowsOnlyError is what the windowseventlog receiver answers when it is
@@ -40,11 +41,11 @@ func TestShippedConfigsValidate(t *testing.T) {
 	for _, c := range configs {
 		names = append(names, filepath.Base(c))
 	}
-	for _, want := range []string{"demo.yaml", "gateway.yaml", "windows-edge.yaml"} {
+	for _, want := range []string{"demo.yaml", "gateway.yaml", "windows-edge.yaml", "edge-kafka.yaml", "wef-collector.yaml", "gateway-kafka.yaml"} {
 		assert.Contains(t, names, want)
 	}
 	// Pipelines that read with windowseventlog, per config.
-	windowsPipelines := map[string][]string{"windows-edge.yaml": {"logs"}}
+	windowsPipelines := map[string][]string{"windows-edge.yaml": {"logs"}, "edge-kafka.yaml": {"logs"}, "wef-collector.yaml": {"logs"}}
 
 	for _, path := range configs {
 		name := filepath.Base(path)
@@ -160,7 +161,7 @@ func TestShippedConfigsOperationalDefaults(t *testing.T) {
 	configs, err := filepath.Glob(collectortest.RepoPath(t, "config", "*.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, configs)
-	networkExporters := map[string]bool{"sumologic": true, "otlp_http": true, "otlphttp": true, "otlp": true, "otlp_grpc": true}
+	networkExporters := map[string]bool{"sumologic": true, "otlp_http": true, "otlphttp": true, "otlp": true, "otlp_grpc": true, "kafka": true}
 	for _, path := range configs {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
@@ -202,4 +203,34 @@ func TestShippedConfigsOperationalDefaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKafkaProducersKeyAlike: the two configs that produce to Kafka
+// (edge-kafka.yaml on a Windows host, wef-collector.yaml on a Windows Event
+// Collector) differ only in their receivers and client id, so the tier's
+// end-to-end test, which runs wef-collector.yaml, covers how both key a
+// host's events to one partition.
+func TestKafkaProducersKeyAlike(t *testing.T) {
+	t.Parallel()
+	load := func(name string) *confmap.Conf {
+		conf, err := confmaptest.LoadConf(collectortest.RepoPath(t, "config", name))
+		require.NoError(t, err)
+		require.NoError(t, conf.Merge(confmap.NewFromStringMap(map[string]any{"exporters": map[string]any{"kafka": map[string]any{"client_id": ""}}})))
+		return conf
+	}
+	edge, wef := load("edge-kafka.yaml"), load("wef-collector.yaml")
+	for _, key := range []string{"processors", "exporters", "extensions", "service::pipelines::logs::processors", "service::pipelines::logs::exporters"} {
+		assert.Equal(t, wef.Get(key), edge.Get(key), key)
+	}
+	assert.Equal(t, []any{"memory_limiter", "transform/host_name", "batch", "groupbyattrs/host_name"}, wef.Get("service::pipelines::logs::processors"))
+	assert.Equal(t, true, wef.Get("exporters::kafka::partition_logs_by_resource_attributes"))
+	assert.Equal(t, []any{"host.name"}, wef.Get("processors::groupbyattrs/host_name::keys"))
+	assert.Equal(t, "${env:KAFKA_TOPIC:-windows-events}", wef.Get("exporters::kafka::logs::topic"))
+
+	gateway, err := confmaptest.LoadConf(collectortest.RepoPath(t, "config", "gateway-kafka.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, []any{"${env:KAFKA_TOPIC:-windows-events}"}, gateway.Get("receivers::kafka::logs::topics"))
+	assert.Equal(t, "${env:KAFKA_GROUP:-otelcol-dcom-gateway}", gateway.Get("receivers::kafka::group_id"))
+	assert.Equal(t, []any{"memory_limiter", "dcomdetection", "batch"}, gateway.Get("service::pipelines::logs::processors"))
+	assert.Equal(t, []any{"sumologic", "otlp_http"}, gateway.Get("service::pipelines::logs::exporters"))
 }
