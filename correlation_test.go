@@ -3,7 +3,6 @@ package dcomdetectionprocessor
 import (
 	"context"
 	"math/rand"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,80 +59,6 @@ func lineOrder(n int) []int {
 	return order
 }
 
-// observedFromOutput reads the correlation findings back from the records
-// the processor passed on: annotations on a record, and late records.
-func observedFromOutput(t testing.TB, lds []plog.Logs) (obs []streamtest.Observed, patterns map[string]string) {
-	t.Helper()
-	patterns = map[string]string{} // record key -> DetectionPattern of the record or its late alert
-	for _, ld := range lds {
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
-					attrs := lr.Attributes()
-					var base streamtest.Observed
-					if late, ok := attrs.Get(attrCorrLate); ok && late.Bool() {
-						base.Late = true
-						base.Host = str(attrs, attrCorrHost)
-						base.EventID = integer(attrs, attrCorrRecord+"event_id")
-						base.RecordID = integer(attrs, attrCorrRecord+"record_id")
-					} else {
-						var ce winevent.Event
-						if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
-							continue
-						}
-						base.Host, base.EventID, base.RecordID = ce.Computer, ce.EventID, ce.RecordID
-					}
-					// the pattern of a record: on it, or on the late alert about it
-					if p := str(attrs, attrDetectionPattern); p != "" {
-						patterns[streamtest.Key(base.Host, base.EventID, base.RecordID)] = p
-					}
-					kindsValue, ok := attrs.Get(attrCorrKinds)
-					if !ok {
-						continue
-					}
-					var kinds []string
-					for _, v := range kindsValue.Slice().All() {
-						kinds = append(kinds, v.Str())
-					}
-					if slices.Contains(kinds, "inbound_child") {
-						o := base
-						o.Feature = streamtest.InboundChild
-						o.RemoteAddress = str(attrs, attrSourceAddress)
-						o.RemotePort = int(integer(attrs, attrSourcePort))
-						o.LocalPort = int(integer(attrs, attrDestinationPort))
-						obs = append(obs, o)
-					}
-					if slices.Contains(kinds, "server_child") {
-						o := base
-						o.Feature = streamtest.ServerChild
-						o.ServerCommandLine = str(attrs, attrCorrServerCmd)
-						o.ServerPID = integer(attrs, attrCorrServerPID)
-						obs = append(obs, o)
-					}
-					if join := str(attrs, attrCorrLogonJoin); join != "" {
-						o := base
-						o.Feature = streamtest.Logon
-						if join == "address_port" {
-							o.Feature = streamtest.AddressLogon
-						}
-						o.LogonID = str(attrs, attrCorrLogonID)
-						o.Account, o.Domain = str(attrs, attrUserName), str(attrs, attrUserDomain)
-						o.AuthPackage, o.LogonProcess = str(attrs, attrCorrLogonAuth), str(attrs, attrCorrLogonProcess)
-						o.Workstation = str(attrs, attrCorrLogonWorkstation)
-						o.RemoteAddress, o.RemotePort = str(attrs, attrSourceAddress), int(integer(attrs, attrSourcePort))
-						obs = append(obs, o)
-					}
-				}
-			}
-		}
-	}
-	return obs, patterns
-}
-
 func str(m pcommon.Map, key string) string {
 	if v, ok := m.Get(key); ok {
 		return v.AsString()
@@ -152,7 +77,7 @@ func integer(m pcommon.Map, key string) int64 {
 // pattern the issue names.
 func checkStream(t *testing.T, s *streamtest.Stream, lds []plog.Logs) *streamtest.Report {
 	t.Helper()
-	obs, patterns := observedFromOutput(t, lds)
+	obs, patterns := streamtest.Observe(lds)
 	rep := s.Check(obs)
 	for _, e := range rep.Errors {
 		t.Error(e)
@@ -421,7 +346,7 @@ func TestCorrelationOff(t *testing.T) {
 		mutate(cfg)
 		for _, s := range loadCorrelationStreams(t) {
 			out := consumeAll(t, cfg, streamBatches(t, s, "json", lineOrder(len(s.JSON)), 32))
-			obs, _ := observedFromOutput(t, out)
+			obs, _ := streamtest.Observe(out)
 			assert.Empty(t, obs)
 		}
 	}
@@ -431,7 +356,7 @@ func TestCorrelationOff(t *testing.T) {
 	cfg.Correlation.ServerChild.Enabled = false
 	cfg.Correlation.LateRecords = false
 	for _, s := range loadCorrelationStreams(t) {
-		obs, _ := observedFromOutput(t, consumeAll(t, cfg, streamBatches(t, s, "json", lineOrder(len(s.JSON)), 32)))
+		obs, _ := streamtest.Observe(consumeAll(t, cfg, streamBatches(t, s, "json", lineOrder(len(s.JSON)), 32)))
 		for _, o := range obs {
 			assert.Equal(t, streamtest.Logon, o.Feature)
 			assert.False(t, o.Late)

@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -490,4 +491,93 @@ func (s *Stream) Record(shape string, i int, lr plog.LogRecord) error {
 	}
 	m.MoveTo(lr.Body().SetEmptyMap())
 	return nil
+}
+
+// Observe reads the correlation findings back from the records the
+// processor passed on: annotations on a record, and late records (the
+// processor's attribute names, correlation.go). patterns maps a record's Key
+// to the DetectionPattern on it or on the late alert about it.
+func Observe(lds []plog.Logs) (obs []Observed, patterns map[string]string) {
+	patterns = map[string]string{} // record key -> DetectionPattern of the record or its late alert
+	for _, ld := range lds {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					attrs := lr.Attributes()
+					var base Observed
+					if late, ok := attrs.Get("dcom.correlation.late"); ok && late.Bool() {
+						base.Late = true
+						base.Host = attrStr(attrs, "dcom.correlation.host")
+						base.EventID = attrInt(attrs, "dcom.correlation.record.event_id")
+						base.RecordID = attrInt(attrs, "dcom.correlation.record.record_id")
+					} else {
+						var ce winevent.Event
+						if !winevent.ReadContext(lr.Body(), lr.Attributes(), &ce) {
+							continue
+						}
+						base.Host, base.EventID, base.RecordID = ce.Computer, ce.EventID, ce.RecordID
+					}
+					// the pattern of a record: on it, or on the late alert about it
+					if p := attrStr(attrs, "DetectionPattern"); p != "" {
+						patterns[Key(base.Host, base.EventID, base.RecordID)] = p
+					}
+					kindsValue, ok := attrs.Get("dcom.correlation.kinds")
+					if !ok {
+						continue
+					}
+					var kinds []string
+					for _, v := range kindsValue.Slice().All() {
+						kinds = append(kinds, v.Str())
+					}
+					if slices.Contains(kinds, "inbound_child") {
+						o := base
+						o.Feature = InboundChild
+						o.RemoteAddress = attrStr(attrs, "source.address")
+						o.RemotePort = int(attrInt(attrs, "source.port"))
+						o.LocalPort = int(attrInt(attrs, "destination.port"))
+						obs = append(obs, o)
+					}
+					if slices.Contains(kinds, "server_child") {
+						o := base
+						o.Feature = ServerChild
+						o.ServerCommandLine = attrStr(attrs, "dcom.correlation.server.command_line")
+						o.ServerPID = attrInt(attrs, "dcom.correlation.server.pid")
+						obs = append(obs, o)
+					}
+					if join := attrStr(attrs, "dcom.correlation.logon.joined_on"); join != "" {
+						o := base
+						o.Feature = Logon
+						if join == "address_port" {
+							o.Feature = AddressLogon
+						}
+						o.LogonID = attrStr(attrs, "dcom.correlation.logon.id")
+						o.Account, o.Domain = attrStr(attrs, "user.name"), attrStr(attrs, "user.domain")
+						o.AuthPackage, o.LogonProcess = attrStr(attrs, "dcom.correlation.logon.authentication_package"), attrStr(attrs, "dcom.correlation.logon.process")
+						o.Workstation = attrStr(attrs, "dcom.correlation.logon.workstation")
+						o.RemoteAddress, o.RemotePort = attrStr(attrs, "source.address"), int(attrInt(attrs, "source.port"))
+						obs = append(obs, o)
+					}
+				}
+			}
+		}
+	}
+	return obs, patterns
+}
+
+func attrStr(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func attrInt(m pcommon.Map, key string) int64 {
+	if v, ok := m.Get(key); ok && v.Type() == pcommon.ValueTypeInt {
+		return v.Int()
+	}
+	return 0
 }
