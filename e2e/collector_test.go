@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,10 @@ func startCollector(t *testing.T, configPath string, env ...string) *collectorte
 // otlpSink is an OTLP/HTTP logs endpoint on a free loopback port.
 type otlpSink struct {
 	server *httptest.Server
+	// refuse makes the endpoint answer 503 Service Unavailable, as a
+	// backend in an outage; refused counts those answers.
+	refuse  atomic.Bool
+	refused atomic.Int64
 
 	mu        sync.Mutex
 	batches   []plog.Logs
@@ -60,6 +65,11 @@ func newOTLPSink(t *testing.T) *otlpSink {
 func (s *otlpSink) handle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/logs" {
 		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusNotFound)
+		return
+	}
+	if s.refuse.Load() {
+		s.refused.Add(1)
+		http.Error(w, "outage", http.StatusServiceUnavailable)
 		return
 	}
 	gzipped := r.Header.Get("Content-Encoding") == "gzip"

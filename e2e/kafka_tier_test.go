@@ -415,6 +415,28 @@ func recordKey(lr plog.LogRecord) (string, bool) {
 
 var xmlKeyFields = regexp.MustCompile(`<EventID[^>]*>(\d+)</EventID>.*<EventRecordID>(\d+)</EventRecordID>.*<Computer>([^<]+)</Computer>`)
 
+// recordKeys are the keys of records in order, a late alert's by the event
+// it is about: for comparing what two exporters sent.
+func recordKeys(t *testing.T, records []plog.LogRecord) []string {
+	t.Helper()
+	keys := make([]string, 0, len(records))
+	for _, lr := range records {
+		if isLateAlert(lr) {
+			attrs := lr.Attributes()
+			host, _ := attrs.Get("dcom.correlation.host")
+			id, _ := attrs.Get("dcom.correlation.record.event_id")
+			record, _ := attrs.Get("dcom.correlation.record.record_id")
+			keys = append(keys, "late|"+strings.ToLower(host.AsString())+"|"+id.AsString()+"|"+record.AsString())
+			continue
+		}
+		key, ok := recordKey(lr)
+		require.True(t, ok)
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 func isLateAlert(lr plog.LogRecord) bool {
 	v, ok := lr.Attributes().Get("dcom.correlation.late")
 	return ok && v.Bool()
@@ -427,8 +449,9 @@ func isLateAlert(lr plog.LogRecord) bool {
 // as raw XML, interleaved with 4,000 background events of 200 hosts, in
 // requests that mix hosts; two gateway processes (config/gateway-kafka.yaml
 // as shipped) consume in one group. Every record must come out of exactly
-// one gateway, each gateway's sumologic and otlp_http exporters must send the
-// same records, every host must sit in one partition and be processed by one
+// one gateway; each gateway's sumologic and otlp_http exporters must send the
+// same records, also when one gateway's Sumo endpoint answers 503 while the
+// events flow (its otlp_http exporter goes on; its Sumo queue delivers after); every host must sit in one partition and be processed by one
 // gateway, every required correlation finding of the streams must be produced
 // exactly once with nothing unexpected, the background must raise nothing,
 // and the group's assignment must not change while the test runs.
@@ -464,6 +487,10 @@ func TestKafkaTier(t *testing.T) {
 		total += ld.LogRecordCount()
 	}
 	require.Len(t, sent, total, "every event sent has its own key")
+	// gateway-b's Sumo Logic endpoint is down while the events flow: its
+	// otlp_http exporter must not wait for it.
+	outage := gateways[1]
+	outage.sumo.refuse.Store(true)
 	start := time.Now()
 	for _, ld := range requests {
 		post(t, forwarder, ld)
@@ -491,6 +518,19 @@ func TestKafkaTier(t *testing.T) {
 	}
 	t.Logf("%d records (%d requests) through the tier in %s", total, len(requests), time.Since(start).Round(100*time.Millisecond))
 	time.Sleep(4 * time.Second) // the gateways' batch timeout, twice: stragglers and duplicates
+	assert.Positive(t, outage.sumo.refused.Load(), "%s: requests to Sumo refused", outage.name)
+	assert.Zero(t, outage.sumo.count(), "%s: records accepted by Sumo during its outage", outage.name)
+	// Sumo is back: its queue delivers what it held.
+	outage.sumo.refuse.Store(false)
+	deadline = time.Now().Add(tierWait)
+	for _, g := range gateways {
+		for g.sumo.count() < g.otlp.count() {
+			require.True(t, time.Now().Before(deadline), "%s: %d of %d records at Sumo after its outage",
+				g.name, g.sumo.count(), g.otlp.count())
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("%s: Sumo refused %d requests during its outage, then took all %d records", outage.name, outage.sumo.refused.Load(), outage.sumo.count())
 
 	after, state := tier.assignment()
 	assert.Equal(t, "Stable", state)
@@ -532,7 +572,7 @@ func TestKafkaTier(t *testing.T) {
 	for _, g := range gateways {
 		require.NoError(t, g.otlp.bodyError)
 		require.NoError(t, g.sumo.bodyError)
-		assert.Equal(t, g.otlp.count(), g.sumo.count(), "%s: sumologic and otlp_http send the same records", g.name)
+		assert.Equal(t, recordKeys(t, g.otlp.all()), recordKeys(t, g.sumo.all()), "%s: sumologic and otlp_http send the same records", g.name)
 		hosts := map[string]bool{}
 		for _, lr := range g.otlp.all() {
 			if isLateAlert(lr) {
