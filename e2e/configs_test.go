@@ -234,3 +234,28 @@ func TestKafkaProducersKeyAlike(t *testing.T) {
 	assert.Equal(t, []any{"memory_limiter", "dcomdetection", "batch"}, gateway.Get("service::pipelines::logs::processors"))
 	assert.Equal(t, []any{"sumologic", "otlp_http"}, gateway.Get("service::pipelines::logs::exporters"))
 }
+
+// TestGatewayOverlayExample: config/examples/gateway-kafka-site.yaml, the
+// README's example of a site's second --config over the shipped
+// gateway-kafka.yaml, validates, and adds its processor to the pipeline.
+func TestGatewayOverlayExample(t *testing.T) {
+	t.Parallel()
+	gateway := collectortest.RepoPath(t, "config", "gateway-kafka.yaml")
+	overlay := collectortest.RepoPath(t, "config", "examples", "gateway-kafka-site.yaml")
+	env := append([]string{"KAFKA_USERNAME=dcom", "KAFKA_PASSWORD=secret"}, dummyEnv...)
+	code, out := collectortest.RunBinary(t, env, "validate", "--config", gateway, "--config", overlay)
+	require.Equal(t, 0, code, out)
+
+	// print-config writes the merged config, and nothing else, on stdout.
+	code, out = collectortest.RunBinary(t, env, "print-config", "--config", gateway, "--config", overlay)
+	require.Equal(t, 0, code, out)
+	retrieved, err := confmap.NewRetrievedFromYAML([]byte(out))
+	require.NoError(t, err, out)
+	merged, err := retrieved.AsConf()
+	require.NoError(t, err)
+	assert.Equal(t, []any{"memory_limiter", "dcomdetection", "resource/category", "batch"}, merged.Get("service::pipelines::logs::processors"))
+	assert.Equal(t, "SCRAM-SHA-512", merged.Get("receivers::kafka::auth::sasl::mechanism"))
+	assert.Equal(t, []any{"127.0.0.1:9092", "127.0.0.1:9093"}, merged.Get("receivers::kafka::brokers"), "KAFKA_BROKERS, comma-separated")
+	assert.Equal(t, "[REDACTED]", merged.Get("exporters::sumologic::endpoint"), "the Sumo URL is a credential")
+	assert.NotContains(t, out, "ZHVtbXktc2VjcmV0", "the Sumo URL's token")
+}
