@@ -54,10 +54,18 @@ type kafkaTier struct {
 
 // tierGateway is one gateway process and what it exported.
 type tierGateway struct {
-	name string
-	col  *collectortest.Collector
-	otlp *otlpSink // otlp_http
-	sumo *otlpSink // sumologic, log_format otlp
+	name    string
+	col     *collectortest.Collector
+	otlp    *otlpSink // otlp_http
+	sumo    *otlpSink // sumologic, log_format otlp
+	metrics string    // its Prometheus endpoint
+}
+
+// tierForwarder is one forwarder process.
+type tierForwarder struct {
+	col     *collectortest.Collector
+	url     string // its OTLP/HTTP receiver's /v1/logs
+	metrics string // its Prometheus endpoint
 }
 
 func newKafkaTier(t *testing.T) *kafkaTier {
@@ -76,7 +84,8 @@ func newKafkaTier(t *testing.T) *kafkaTier {
 func (k *kafkaTier) startGateway(name string) *tierGateway {
 	t := k.t
 	t.Helper()
-	g := &tierGateway{name: name, otlp: newOTLPSink(t), sumo: newOTLPSink(t)}
+	port := collectortest.FreePort(t)
+	g := &tierGateway{name: name, otlp: newOTLPSink(t), sumo: newOTLPSink(t), metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
 	overlay := collectortest.WriteFile(t, name+".yaml", "extensions::health_check::endpoint: 127.0.0.1:"+strconv.Itoa(collectortest.FreePort(t))+"\n")
 	g.col = collectortest.Start(t, collectortest.Options{Name: name, StopWait: stopWait, TailLines: 40, ExtraConfigs: []string{overlay}},
 		collectortest.RepoPath(t, "config", "gateway-kafka.yaml"),
@@ -84,14 +93,14 @@ func (k *kafkaTier) startGateway(name string) *tierGateway {
 		// the sumologic exporter posts OTLP (log_format: otlp) to the URL as given
 		"SUMO_HTTP_SOURCE_URL="+g.sumo.server.URL+"/v1/logs",
 		"OTLP_HTTP_ENDPOINT="+g.otlp.server.URL,
-		"OTELCOL_METRICS_PORT=0")
+		fmt.Sprintf("%s=%d", metricsEnv, port))
 	return g
 }
 
 // startForwarder starts config/wef-collector.yaml with an OTLP/HTTP
 // receiver in the place of windowseventlog (Windows only) and its storage in
-// the test's directory; it returns the receiver's URL.
-func (k *kafkaTier) startForwarder(name string) string {
+// the test's directory.
+func (k *kafkaTier) startForwarder(name string) *tierForwarder {
 	t := k.t
 	t.Helper()
 	dir := t.TempDir()
@@ -113,11 +122,12 @@ service:
     logs:
       receivers: [otlp/stand_in]
 `)
+	port := collectortest.FreePort(t)
 	col := collectortest.Start(t, collectortest.Options{Name: name, StopWait: stopWait, TailLines: 40, ExtraConfigs: []string{overlay}},
 		collectortest.RepoPath(t, "config", "wef-collector.yaml"),
-		"KAFKA_BROKERS="+k.brokers, "OTELCOL_METRICS_PORT=0")
+		"KAFKA_BROKERS="+k.brokers, fmt.Sprintf("%s=%d", metricsEnv, port))
 	col.WaitOutput(t, "Everything is ready", tierWait)
-	return "http://" + listen + "/v1/logs"
+	return &tierForwarder{col: col, url: "http://" + listen + "/v1/logs", metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
 }
 
 // assignment is the group's partitions of the topic by member client host
@@ -174,8 +184,8 @@ func (k *kafkaTier) assignment() (map[string][]int32, string) {
 }
 
 // topicRecords reads every message of the topic from the start, outside
-// the group: the log records of each partition.
-func (k *kafkaTier) topicRecords(want int) map[int32][]plog.ResourceLogs {
+// the group: the log records of each partition, and the number of messages.
+func (k *kafkaTier) topicRecords(want int) (map[int32][]plog.ResourceLogs, int) {
 	t := k.t
 	t.Helper()
 	client, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(k.brokers, ",")...), kgo.ConsumeTopics(tierTopic),
@@ -183,7 +193,7 @@ func (k *kafkaTier) topicRecords(want int) map[int32][]plog.ResourceLogs {
 	require.NoError(t, err)
 	defer client.Close()
 	out := map[int32][]plog.ResourceLogs{}
-	got := 0
+	got, messages := 0, 0
 	deadline := time.Now().Add(tierWait)
 	for got < want && time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -196,10 +206,11 @@ func (k *kafkaTier) topicRecords(want int) map[int32][]plog.ResourceLogs {
 				out[r.Partition] = append(out[r.Partition], rl)
 			}
 			got += ld.LogRecordCount()
+			messages++
 		})
 	}
 	require.Equal(t, want, got, "log records in the topic")
-	return out
+	return out, messages
 }
 
 // tierSource is one ordered source of events: a recorded stream (its lines
@@ -493,7 +504,7 @@ func TestKafkaTier(t *testing.T) {
 	outage.sumo.refuse.Store(true)
 	start := time.Now()
 	for _, ld := range requests {
-		post(t, forwarder, ld)
+		post(t, forwarder.url, ld)
 	}
 
 	// Every record out of a gateway's otlp_http exporter; late alerts come on top.
@@ -537,7 +548,7 @@ func TestKafkaTier(t *testing.T) {
 	assert.Equal(t, before, after, "the group's assignment changed while the test ran")
 
 	// Each host in one partition, named as dcomdetection keys it.
-	partitions := tier.topicRecords(total)
+	partitions, topicMessages := tier.topicRecords(total)
 	hostPartitions := map[string]map[int32]bool{}
 	for p, rls := range partitions {
 		for _, rl := range rls {
@@ -644,4 +655,41 @@ func TestKafkaTier(t *testing.T) {
 		t.Logf("%s: %s", s.Short(), rep)
 	}
 	assert.Positive(t, required)
+
+	// What an operator watches, in the collectors' own metrics.
+	names := map[string]bool{}
+	inspected, lagSeries, held := 0.0, 0, 0.0
+	for _, g := range gateways {
+		series := collectortest.Scrape(t, g.metrics)
+		for name := range series {
+			names[strings.SplitN(name, "{", 2)[0]] = true
+		}
+		inspected += series["otelcol_processor_dcomdetection_records_inspected"]
+		for labels, lag := range collectortest.SeriesOf(series, "otelcol_kafka_receiver_offset_lag") {
+			assert.Zero(t, lag, "%s: offset lag %s once every record is out", g.name, labels)
+			lagSeries++
+		}
+		held += series["otelcol_kafka_receiver_partition_start"] - series["otelcol_kafka_receiver_partition_close"]
+	}
+	assert.Equal(t, float64(total), inspected, "records inspected by the gateways together")
+	assert.Equal(t, tierPartitions, lagSeries, "an offset lag per partition")
+	assert.Equal(t, float64(tierPartitions), held, "partitions started less those closed")
+	fseries := collectortest.Scrape(t, forwarder.metrics)
+	for name := range fseries {
+		names[strings.SplitN(name, "{", 2)[0]] = true
+	}
+	assert.Equal(t, float64(total), fseries[`otelcol_exporter_sent_log_records{exporter="kafka"}`], "records the forwarder produced")
+	messages := collectortest.Sum(fseries, "otelcol_kafka_exporter_messages")
+	assert.Equal(t, float64(topicMessages), messages, "messages the forwarder produced")
+	t.Logf("the forwarder produced %d events in %.0f messages (%.1f events per message), %.0f bytes of OTLP in %.0f bytes of zstd",
+		total, messages, float64(total)/messages,
+		collectortest.Sum(fseries, "otelcol_kafka_exporter_bytes_uncompressed"), collectortest.Sum(fseries, "otelcol_kafka_exporter_bytes"))
+
+	// Every otelcol_kafka_* name the documentation gives is in these scrapes
+	// (TestMetricsScrape checks the other names on config/demo.yaml).
+	for name, files := range documentedMetrics(t) {
+		if strings.HasPrefix(name, "otelcol_kafka_") {
+			assert.True(t, names[name], "%s (%s) is not a metric of the tier's collectors", name, strings.Join(files, ", "))
+		}
+	}
 }
