@@ -671,16 +671,16 @@ func TestKafkaTier(t *testing.T) {
 		}
 		held += series["otelcol_kafka_receiver_partition_start"] - series["otelcol_kafka_receiver_partition_close"]
 	}
-	assert.Equal(t, float64(total), inspected, "records inspected by the gateways together")
+	assert.Equal(t, total, int(inspected), "records inspected by the gateways together")
 	assert.Equal(t, tierPartitions, lagSeries, "an offset lag per partition")
-	assert.Equal(t, float64(tierPartitions), held, "partitions started less those closed")
+	assert.Equal(t, tierPartitions, int(held), "partitions started less those closed")
 	fseries := collectortest.Scrape(t, forwarder.metrics)
 	for name := range fseries {
 		names[strings.SplitN(name, "{", 2)[0]] = true
 	}
-	assert.Equal(t, float64(total), fseries[`otelcol_exporter_sent_log_records{exporter="kafka"}`], "records the forwarder produced")
+	assert.Equal(t, total, int(fseries[`otelcol_exporter_sent_log_records{exporter="kafka"}`]), "records the forwarder produced")
 	messages := collectortest.Sum(fseries, "otelcol_kafka_exporter_messages")
-	assert.Equal(t, float64(topicMessages), messages, "messages the forwarder produced")
+	assert.Equal(t, topicMessages, int(messages), "messages the forwarder produced")
 	t.Logf("the forwarder produced %d events in %.0f messages (%.1f events per message), %.0f bytes of OTLP in %.0f bytes of zstd",
 		total, messages, float64(total)/messages,
 		collectortest.Sum(fseries, "otelcol_kafka_exporter_bytes_uncompressed"), collectortest.Sum(fseries, "otelcol_kafka_exporter_bytes"))
