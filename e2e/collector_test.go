@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,6 +34,21 @@ const (
 func startCollector(t *testing.T, configPath string, env ...string) *collectortest.Collector {
 	t.Helper()
 	return collectortest.Start(t, collectortest.Options{Name: "collector", StopWait: stopWait, TailLines: 60}, configPath, env...)
+}
+
+// edgeExtensions is the extensions section of an overlay of a shipped edge
+// config (windows-edge, edge-kafka, wef-collector): health_check on a free
+// loopback port, the event log bookmarks and the persistent queue in dir.
+func edgeExtensions(t *testing.T, dir string) string {
+	t.Helper()
+	return `extensions:
+  health_check:
+    endpoint: 127.0.0.1:` + strconv.Itoa(collectortest.FreePort(t)) + `
+  file_storage/bookmarks:
+    directory: ` + collectortest.YAMLPath(filepath.Join(dir, "bookmarks")) + `
+  file_storage/queue:
+    directory: ` + collectortest.YAMLPath(filepath.Join(dir, "queue")) + `
+`
 }
 
 // otlpSink is an OTLP/HTTP logs endpoint on a free loopback port.

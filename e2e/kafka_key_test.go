@@ -50,14 +50,7 @@ func TestKafkaKeyIsTheHost(t *testing.T) {
 	sink := newOTLPSink(t)
 	listen := "127.0.0.1:" + strconv.Itoa(collectortest.FreePort(t))
 	dir := t.TempDir()
-	overlay := collectortest.WriteFile(t, "overlay.yaml", `extensions:
-  health_check:
-    endpoint: 127.0.0.1:`+strconv.Itoa(collectortest.FreePort(t))+`
-  file_storage/bookmarks:
-    directory: `+collectortest.YAMLPath(dir)+`
-  file_storage/queue:
-    directory: `+collectortest.YAMLPath(dir)+`
-receivers:
+	overlay := collectortest.WriteFile(t, "overlay.yaml", edgeExtensions(t, dir)+`receivers:
   otlp/stand_in:
     protocols:
       http:

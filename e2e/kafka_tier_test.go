@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -105,14 +104,7 @@ func (k *kafkaTier) startForwarder(name string) *tierForwarder {
 	t.Helper()
 	dir := t.TempDir()
 	listen := "127.0.0.1:" + strconv.Itoa(collectortest.FreePort(t))
-	overlay := collectortest.WriteFile(t, name+".yaml", `extensions:
-  health_check:
-    endpoint: 127.0.0.1:`+strconv.Itoa(collectortest.FreePort(t))+`
-  file_storage/bookmarks:
-    directory: `+collectortest.YAMLPath(filepath.Join(dir, "bookmarks"))+`
-  file_storage/queue:
-    directory: `+collectortest.YAMLPath(filepath.Join(dir, "queue"))+`
-receivers:
+	overlay := collectortest.WriteFile(t, name+".yaml", edgeExtensions(t, dir)+`receivers:
   otlp/stand_in:
     protocols:
       http:

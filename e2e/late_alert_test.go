@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -131,14 +130,7 @@ func TestLateAlertsReachSumoAsTheWindowsEvent(t *testing.T) {
         parse_to: body
 `
 	}
-	overlay := collectortest.WriteFile(t, "overlay.yaml", `extensions:
-  health_check:
-    endpoint: 127.0.0.1:`+strconv.Itoa(collectortest.FreePort(t))+`
-  file_storage/bookmarks:
-    directory: `+collectortest.YAMLPath(filepath.Join(dir, "bookmarks"))+`
-  file_storage/queue:
-    directory: `+collectortest.YAMLPath(filepath.Join(dir, "queue"))+`
-receivers:
+	overlay := collectortest.WriteFile(t, "overlay.yaml", edgeExtensions(t, dir)+`receivers:
 `+receiver("sysmon", sysmonPath, "windows/sysmon")+receiver("security", securityPath, "windows/security")+`
 service:
   pipelines:

@@ -500,13 +500,9 @@ func (s *Stream) Record(shape string, i int, lr plog.LogRecord) error {
 func Observe(lds []plog.Logs) (obs []Observed, patterns map[string]string) {
 	patterns = map[string]string{} // record key -> DetectionPattern of the record or its late alert
 	for _, ld := range lds {
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
 					attrs := lr.Attributes()
 					var base Observed
 					if late, ok := attrs.Get("dcom.correlation.late"); ok && late.Bool() {
