@@ -3,6 +3,7 @@ package reliability
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -74,13 +75,16 @@ type sumoEmulator struct {
 	firstFailure time.Time
 	lines        int // every line received
 	okLines      int // lines accepted with 200
+	// okBodies counts the requests accepted with 200 by their content
+	// (SHA-256 of the lines): a request delivered twice counts 2.
+	okBodies map[string]int
 }
 
 func newSumoEmulator(t *testing.T, mode emuMode) *sumoEmulator {
 	t.Helper()
 	e := &sumoEmulator{
 		t: t, token: randomToken(t), mode: mode, okBudget: -1, release: make(chan struct{}),
-		accepted: map[string]int{}, attempted: map[string]int{}, lost: map[string]int{}, statuses: map[string]int{},
+		accepted: map[string]int{}, attempted: map[string]int{}, lost: map[string]int{}, statuses: map[string]int{}, okBodies: map[string]int{},
 	}
 	e.path = "/receiver/v1/http/" + e.token
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -190,7 +194,7 @@ func (e *sumoEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	ids, lines, err := readTextBody(r)
+	ids, lines, digest, err := readTextBody(r)
 	if err != nil {
 		e.count("bad body")
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -217,6 +221,7 @@ func (e *sumoEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case modeOK:
 		addAll(e.accepted, ids)
 		e.okLines += lines
+		e.okBodies[digest]++
 		e.statuses["200"]++
 		e.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
@@ -275,28 +280,30 @@ func addAll(m map[string]int, ids []string) {
 
 // readTextBody decompresses a text request and returns the catalogue id of
 // every line that has one, and the number of lines.
-func readTextBody(r *http.Request) ([]string, int, error) {
+func readTextBody(r *http.Request) (ids []string, lines int, digest string, err error) {
 	body, err := collectortest.RequestBody(r)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	defer body.Close()
-	var ids []string
-	lines := 0
+	h := sha256.New()
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 0, 64*1024), 2*1024*1024)
 	for sc.Scan() {
 		lines++
+		h.Write(sc.Bytes())
+		h.Write([]byte{'\n'})
 		if m := idPattern.FindStringSubmatch(sc.Text()); m != nil {
 			ids = append(ids, m[1])
 		}
 	}
-	return ids, lines, sc.Err()
+	return ids, lines, hex.EncodeToString(h.Sum(nil)), sc.Err()
 }
 
 // snapshot copies the emulator's counters.
 type emuSnapshot struct {
 	accepted, attempted, lost, statuses map[string]int
+	okBodies                            map[string]int
 	firstFailure                        time.Time
 	lines, okLines                      int
 }
@@ -312,7 +319,7 @@ func (e *sumoEmulator) snapshot() emuSnapshot {
 		return out
 	}
 	return emuSnapshot{
-		accepted: cp(e.accepted), attempted: cp(e.attempted), lost: cp(e.lost), statuses: cp(e.statuses),
+		accepted: cp(e.accepted), attempted: cp(e.attempted), lost: cp(e.lost), statuses: cp(e.statuses), okBodies: cp(e.okBodies),
 		firstFailure: e.firstFailure, lines: e.lines, okLines: e.okLines,
 	}
 }

@@ -104,7 +104,15 @@ func shutdownHanging(t *testing.T, persistent bool) {
 	t.Logf("after the restart, %d requests holding %d records arrived from the persistent queue; of the %d input records, "+
 		"%d were refused by the full queue while the endpoint hung (file_log without retry_on_failure drops them), the rest were not read yet",
 		snap.statuses["200"], snap.okLines, totalLines, sumField(out, "rejected_items"))
-	assert.Equal(t, queued, snap.statuses["200"], "exactly the queued and in-flight requests arrive")
+	// Exactly the queued requests arrive, each at least once: the persistent
+	// queue delivers at least once, and one run in about fifteen of make
+	// test's e2e pass (the Kafka tier test beside it) took a fifth request
+	// from a queue whose metadata held 4; a request counts by its content, so
+	// a fifth of other content still fails the test.
+	assert.Len(t, snap.okBodies, queued, "the queued and in-flight requests arrive, each a request of its own content")
+	if snap.statuses["200"] > queued {
+		t.Logf("%d of the %d requests arrived more than once (at least once)", snap.statuses["200"]-queued, queued)
+	}
 	assertNoSecret(t, "restarted collector output", second.Output(), emu.token)
 }
 
