@@ -79,7 +79,8 @@ func newKafkaTier(t *testing.T) *kafkaTier {
 }
 
 // startGateway starts config/gateway-kafka.yaml as shipped; only the
-// health_check port is moved, so that several run on one machine.
+// health_check and metrics ports are moved, so that several run on one
+// machine.
 func (k *kafkaTier) startGateway(name string) *tierGateway {
 	t := k.t
 	t.Helper()
@@ -122,9 +123,8 @@ service:
 	return &tierForwarder{col: col, url: "http://" + listen + "/v1/logs", metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
 }
 
-// assignment is the group's partitions of the topic by member client host
-// and id; it is returned once the group is Stable with `members` members
-// that hold every partition between them.
+// waitStable waits until the group is Stable with `members` members that
+// hold every partition between them, and returns that assignment.
 func (k *kafkaTier) waitStable(members int) map[string][]int32 {
 	t := k.t
 	t.Helper()
@@ -135,9 +135,7 @@ func (k *kafkaTier) waitStable(members int) map[string][]int32 {
 		last = fmt.Sprintf("%s %v", state, got)
 		assigned := 0
 		for _, ps := range got {
-			if len(ps) > 0 {
-				assigned += len(ps)
-			}
+			assigned += len(ps)
 		}
 		if state == "Stable" && len(got) == members && assigned == tierPartitions {
 			return got
@@ -148,6 +146,8 @@ func (k *kafkaTier) waitStable(members int) map[string][]int32 {
 	return nil
 }
 
+// assignment is the group's partitions of the topic by member id, and the
+// group's state.
 func (k *kafkaTier) assignment() (map[string][]int32, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -454,7 +454,8 @@ func isLateAlert(lr plog.LogRecord) bool {
 // as shipped) consume in one group. Every record must come out of exactly
 // one gateway; each gateway's sumologic and otlp_http exporters must send the
 // same records, also when one gateway's Sumo endpoint answers 503 while the
-// events flow (its otlp_http exporter goes on; its Sumo queue delivers after); every host must sit in one partition and be processed by one
+// events flow (its otlp_http exporter goes on; its Sumo queue delivers
+// after); every host must sit in one partition and be processed by one
 // gateway, every required correlation finding of the streams must be produced
 // exactly once with nothing unexpected, the background must raise nothing,
 // and the group's assignment must not change while the test runs.
@@ -475,19 +476,14 @@ func TestKafkaTier(t *testing.T) {
 	const bgHosts, bgPerHost = 200, 20
 	sources := append(streamSources(t, streams), backgroundSources(t, bgHosts, bgPerHost)...)
 	requests := interleave(sources, 50, 30)
-	sent := map[string]int{}
+	sent, total := map[string]int{}, 0
 	for _, ld := range requests {
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
-				key, ok := recordKey(lr)
-				require.True(t, ok)
-				sent[key]++
-			}
+		for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+			key, ok := recordKey(lr)
+			require.True(t, ok)
+			sent[key]++
+			total++
 		}
-	}
-	total := 0
-	for _, ld := range requests {
-		total += ld.LogRecordCount()
 	}
 	require.Len(t, sent, total, "every event sent has its own key")
 	// gateway-b's Sumo Logic endpoint is down while the events flow: its
@@ -584,12 +580,13 @@ func TestKafkaTier(t *testing.T) {
 			key, ok := recordKey(lr)
 			require.True(t, ok)
 			seen[key]++
-			host := key[:strings.IndexByte(key, '|')]
-			hosts[shortHost(host)] = true
-			if hostGateways[shortHost(host)] == nil {
-				hostGateways[shortHost(host)] = map[string]bool{}
+			computer, _, _ := strings.Cut(key, "|")
+			host := shortHost(computer)
+			hosts[host] = true
+			if hostGateways[host] == nil {
+				hostGateways[host] = map[string]bool{}
 			}
-			hostGateways[shortHost(host)][g.name] = true
+			hostGateways[host][g.name] = true
 		}
 		t.Logf("%s: %d records of %d hosts", g.name, g.otlp.count(), len(hosts))
 		assert.NotEmpty(t, hosts, "%s processed no host", g.name)

@@ -110,6 +110,9 @@ func shutdownHanging(t *testing.T, persistent bool) {
 	// from a queue whose metadata held 4; a request counts by its content, so
 	// a fifth of other content still fails the test.
 	assert.Len(t, snap.okBodies, queued, "the queued and in-flight requests arrive, each a request of its own content")
+	for digest, n := range snap.okBodies {
+		assert.LessOrEqual(t, n, 2, "request %.12s delivered %d times", digest, n)
+	}
 	if snap.statuses["200"] > queued {
 		t.Logf("%d of the %d requests arrived more than once (at least once)", snap.statuses["200"]-queued, queued)
 	}
