@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 
@@ -47,26 +46,18 @@ func TestKafkaKeyIsTheHost(t *testing.T) {
 		{"empty", func(pcommon.Value) {}, ""},
 	}
 
+	// The shipped processors, an otlp_http exporter in the kafka exporter's
+	// place.
 	sink := newOTLPSink(t)
-	listen := "127.0.0.1:" + strconv.Itoa(collectortest.FreePort(t))
-	dir := t.TempDir()
-	overlay := collectortest.WriteFile(t, "overlay.yaml", edgeExtensions(t, dir)+`receivers:
-  otlp/stand_in:
-    protocols:
-      http:
-        endpoint: `+listen+`
-exporters:
+	exporter := collectortest.WriteFile(t, "exporter.yaml", `exporters:
   otlp_http/stand_in:
     endpoint: `+sink.server.URL+`
 service:
   pipelines:
     logs:
-      receivers: [otlp/stand_in]
       exporters: [otlp_http/stand_in]
 `)
-	col := collectortest.Start(t, collectortest.Options{Name: "forwarder", StopWait: stopWait, TailLines: 40, ExtraConfigs: []string{overlay}},
-		collectortest.RepoPath(t, "config", "wef-collector.yaml"), "KAFKA_BROKERS=127.0.0.1:9", "OTELCOL_METRICS_PORT=0")
-	col.WaitOutput(t, "Everything is ready", recordWait)
+	forwarder := startWEFCollector(t, "forwarder", "127.0.0.1:9", exporter)
 
 	// One request, one resource with the forwarding collector's own
 	// attributes, as a receiver might set them.
@@ -80,8 +71,8 @@ service:
 		lr.Attributes().PutInt("case", int64(i))
 		tc.body(lr.Body())
 	}
-	post(t, "http://"+listen+"/v1/logs", ld)
-	sink.waitRecords(t, col, len(cases), 0)
+	post(t, forwarder.url, ld)
+	sink.waitRecords(t, forwarder.col, len(cases), 0)
 
 	got := map[int64]string{}
 	for _, out := range sink.batches {

@@ -78,34 +78,45 @@ func newKafkaTier(t *testing.T) *kafkaTier {
 	return &kafkaTier{t: t, cluster: cluster, brokers: strings.Join(cluster.ListenAddrs(), ","), admin: kadm.NewClient(client)}
 }
 
-// startGateway starts config/gateway-kafka.yaml as shipped; only the
-// health_check and metrics ports are moved, so that several run on one
-// machine.
+// startGateway starts config/gateway-kafka.yaml as shipped, and waits until
+// it is ready; only the health_check and metrics ports are moved, so that
+// several run on one machine.
 func (k *kafkaTier) startGateway(name string) *tierGateway {
 	t := k.t
 	t.Helper()
-	port := collectortest.FreePort(t)
-	g := &tierGateway{name: name, otlp: newOTLPSink(t), sumo: newOTLPSink(t), metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
-	overlay := collectortest.WriteFile(t, name+".yaml", "extensions::health_check::endpoint: 127.0.0.1:"+strconv.Itoa(collectortest.FreePort(t))+"\n")
-	g.col = collectortest.Start(t, collectortest.Options{Name: name, StopWait: stopWait, TailLines: 40, ExtraConfigs: []string{overlay}},
-		collectortest.RepoPath(t, "config", "gateway-kafka.yaml"),
-		"KAFKA_BROKERS="+k.brokers,
-		// the sumologic exporter posts OTLP (log_format: otlp) to the URL as given
-		"SUMO_HTTP_SOURCE_URL="+g.sumo.server.URL+"/v1/logs",
-		"OTLP_HTTP_ENDPOINT="+g.otlp.server.URL,
-		fmt.Sprintf("%s=%d", metricsEnv, port))
+	g := &tierGateway{name: name, otlp: newOTLPSink(t), sumo: newOTLPSink(t)}
+	g.col = collectortest.StartReady(t, tierWait, func() *collectortest.Collector {
+		port := collectortest.FreePort(t)
+		g.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+		overlay := collectortest.WriteFile(t, name+".yaml", "extensions::health_check::endpoint: 127.0.0.1:"+strconv.Itoa(collectortest.FreePort(t))+"\n")
+		return collectortest.Start(t, collectortest.Options{Name: name, StopWait: stopWait, TailLines: 40, ExtraConfigs: []string{overlay}},
+			collectortest.RepoPath(t, "config", "gateway-kafka.yaml"),
+			"KAFKA_BROKERS="+k.brokers,
+			// the sumologic exporter posts OTLP (log_format: otlp) to the URL as given
+			"SUMO_HTTP_SOURCE_URL="+g.sumo.server.URL+"/v1/logs",
+			"OTLP_HTTP_ENDPOINT="+g.otlp.server.URL,
+			fmt.Sprintf("%s=%d", metricsEnv, port))
+	})
 	return g
 }
 
-// startForwarder starts config/wef-collector.yaml with an OTLP/HTTP
-// receiver in the place of windowseventlog (Windows only) and its storage in
-// the test's directory.
+// startForwarder starts a forwarder of the tier (startWEFCollector).
 func (k *kafkaTier) startForwarder(name string) *tierForwarder {
-	t := k.t
+	k.t.Helper()
+	return startWEFCollector(k.t, name, k.brokers)
+}
+
+// startWEFCollector starts config/wef-collector.yaml with an OTLP/HTTP
+// receiver in the place of windowseventlog (Windows only), its storage in
+// the test's directory and extraConfigs merged over it, and waits until it
+// is ready.
+func startWEFCollector(t *testing.T, name, brokers string, extraConfigs ...string) *tierForwarder {
 	t.Helper()
 	dir := t.TempDir()
-	listen := "127.0.0.1:" + strconv.Itoa(collectortest.FreePort(t))
-	overlay := collectortest.WriteFile(t, name+".yaml", edgeExtensions(t, dir)+`receivers:
+	f := &tierForwarder{}
+	f.col = collectortest.StartReady(t, tierWait, func() *collectortest.Collector {
+		listen := "127.0.0.1:" + strconv.Itoa(collectortest.FreePort(t))
+		overlay := collectortest.WriteFile(t, name+".yaml", edgeExtensions(t, dir)+`receivers:
   otlp/stand_in:
     protocols:
       http:
@@ -115,12 +126,13 @@ service:
     logs:
       receivers: [otlp/stand_in]
 `)
-	port := collectortest.FreePort(t)
-	col := collectortest.Start(t, collectortest.Options{Name: name, StopWait: stopWait, TailLines: 40, ExtraConfigs: []string{overlay}},
-		collectortest.RepoPath(t, "config", "wef-collector.yaml"),
-		"KAFKA_BROKERS="+k.brokers, fmt.Sprintf("%s=%d", metricsEnv, port))
-	col.WaitOutput(t, "Everything is ready", tierWait)
-	return &tierForwarder{col: col, url: "http://" + listen + "/v1/logs", metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
+		port := collectortest.FreePort(t)
+		f.url, f.metrics = "http://"+listen+"/v1/logs", fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+		return collectortest.Start(t, collectortest.Options{Name: name, StopWait: stopWait, TailLines: 40, ExtraConfigs: append([]string{overlay}, extraConfigs...)},
+			collectortest.RepoPath(t, "config", "wef-collector.yaml"),
+			"KAFKA_BROKERS="+brokers, fmt.Sprintf("%s=%d", metricsEnv, port))
+	})
+	return f
 }
 
 // waitStable waits until the group is Stable with `members` members that
@@ -463,9 +475,6 @@ func TestKafkaTier(t *testing.T) {
 	t.Parallel()
 	tier := newKafkaTier(t)
 	gateways := []*tierGateway{tier.startGateway("gateway-a"), tier.startGateway("gateway-b")}
-	for _, g := range gateways {
-		g.col.WaitOutput(t, "Everything is ready", tierWait)
-	}
 	before := tier.waitStable(len(gateways))
 	t.Logf("group %s stable, partitions by member: %v", tierGroup, before)
 	forwarder := tier.startForwarder("forwarder")

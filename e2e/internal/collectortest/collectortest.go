@@ -274,6 +274,38 @@ func (c *Collector) WaitOutput(t *testing.T, s string, limit time.Duration) {
 	}
 }
 
+// portTries is how many times StartReady starts a collector whose port was
+// taken.
+const portTries = 3
+
+// StartReady calls start, which starts a collector on ports it picks anew
+// with FreePort, until that collector logs "Everything is ready" within
+// limit. A port FreePort found free can be bound by another test's
+// listener before the collector binds it; a collector that exits for that
+// ("address already in use") is started again, up to portTries times.
+// Any other exit, or a wait past limit, fails the test.
+func StartReady(t *testing.T, limit time.Duration, start func() *Collector) *Collector {
+	t.Helper()
+	for try := 1; ; try++ {
+		c := start()
+		deadline := time.Now().Add(limit)
+		for !strings.Contains(c.Output(), "Everything is ready") && !c.Exited() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s was not ready within %s", c.opts.Name, limit)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		switch {
+		case !c.Exited():
+			return c
+		case try < portTries && strings.Contains(c.Output(), "address already in use"):
+			t.Logf("%s: a port was taken before it could bind it; starting it again (%d of %d)", c.opts.Name, try+1, portTries)
+		default:
+			t.Fatalf("%s exited (%v) before it was ready:\n%s", c.opts.Name, c.Err(), Tail(c.Output(), c.opts.TailLines))
+		}
+	}
+}
+
 // Tail returns the last lines of s, saying how many it left out.
 func Tail(s string, lines int) string {
 	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
