@@ -565,7 +565,8 @@ func TestFieldNamesRoundTrip(t *testing.T) {
 		"SubjectDomainName", "SubjectLogonId", "TargetUserName", "TargetDomainName", "TargetLogonId",
 		"LogonType", "LogonProcessName", "AuthenticationPackageName", "WorkstationName",
 		"IpAddress", "IpPort", "ScriptBlockText", "ScriptBlockId", "MessageNumber", "MessageTotal", "Path",
-		"Payload", "ContextInfo",
+		"Payload", "ContextInfo", "Hashes", "CurrentDirectory", "IntegrityLevel", "Description", "Product",
+		"Company", "FileVersion", "LogonGuid", "TerminalSessionId", "ParentUser", "MandatoryLabel", "TokenElevationType",
 	}
 	var all Fields
 	for _, name := range names {
@@ -579,7 +580,7 @@ func TestFieldNamesRoundTrip(t *testing.T) {
 		all |= f
 	}
 	require.Equal(t, EventDataFields, all, "every event data field has a name")
-	require.Equal(t, Fields(0), fieldOf("Hashes"))
+	require.Equal(t, Fields(0), fieldOf("RuleName"))
 }
 
 // NXLog's flat map carries the event's time as EventTime (im_msvistalog)

@@ -177,6 +177,22 @@ type Event struct {
 	// the host's description (Host Application is its command line).
 	Payload     string
 	ContextInfo string
+
+	// The rest of a process creation, read for Sigma rules only: Sysmon
+	// 1's file version information, directory, hashes, logon and
+	// integrity, and 4688's mandatory label and token elevation type.
+	Hashes             string
+	CurrentDirectory   string
+	IntegrityLevel     string
+	Description        string
+	Product            string
+	Company            string
+	FileVersion        string
+	LogonGUID          string
+	TerminalSessionID  string
+	ParentUser         string
+	MandatoryLabel     string
+	TokenElevationType string
 }
 
 // sysmonChannel is the channel Sysmon writes to.

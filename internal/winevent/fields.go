@@ -51,6 +51,18 @@ const (
 	FieldPath
 	FieldPayload
 	FieldContextInfo
+	FieldHashes
+	FieldCurrentDirectory
+	FieldIntegrityLevel
+	FieldDescription
+	FieldProduct
+	FieldCompany
+	FieldFileVersion
+	FieldLogonGUID
+	FieldTerminalSessionID
+	FieldParentUser
+	FieldMandatoryLabel
+	FieldTokenElevationType
 
 	// System fields. The event id, channel, provider and computer are
 	// always read: every use of an event needs them.
@@ -162,6 +174,30 @@ func (e *Event) field(name string) (Fields, *string) {
 		return FieldPayload, &e.Payload
 	case "ContextInfo":
 		return FieldContextInfo, &e.ContextInfo
+	case "Hashes":
+		return FieldHashes, &e.Hashes
+	case "CurrentDirectory":
+		return FieldCurrentDirectory, &e.CurrentDirectory
+	case "IntegrityLevel":
+		return FieldIntegrityLevel, &e.IntegrityLevel
+	case "Description":
+		return FieldDescription, &e.Description
+	case "Product":
+		return FieldProduct, &e.Product
+	case "Company":
+		return FieldCompany, &e.Company
+	case "FileVersion":
+		return FieldFileVersion, &e.FileVersion
+	case "LogonGuid":
+		return FieldLogonGUID, &e.LogonGUID
+	case "TerminalSessionId":
+		return FieldTerminalSessionID, &e.TerminalSessionID
+	case "ParentUser":
+		return FieldParentUser, &e.ParentUser
+	case "MandatoryLabel":
+		return FieldMandatoryLabel, &e.MandatoryLabel
+	case "TokenElevationType":
+		return FieldTokenElevationType, &e.TokenElevationType
 	}
 	return 0, nil
 }
@@ -255,6 +291,30 @@ func (e *Event) slot(f Fields) *string {
 		return &e.Payload
 	case FieldContextInfo:
 		return &e.ContextInfo
+	case FieldHashes:
+		return &e.Hashes
+	case FieldCurrentDirectory:
+		return &e.CurrentDirectory
+	case FieldIntegrityLevel:
+		return &e.IntegrityLevel
+	case FieldDescription:
+		return &e.Description
+	case FieldProduct:
+		return &e.Product
+	case FieldCompany:
+		return &e.Company
+	case FieldFileVersion:
+		return &e.FileVersion
+	case FieldLogonGUID:
+		return &e.LogonGUID
+	case FieldTerminalSessionID:
+		return &e.TerminalSessionID
+	case FieldParentUser:
+		return &e.ParentUser
+	case FieldMandatoryLabel:
+		return &e.MandatoryLabel
+	case FieldTokenElevationType:
+		return &e.TokenElevationType
 	}
 	return nil
 }
