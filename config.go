@@ -68,6 +68,8 @@ type Config struct {
 	// target parameter that names this computer (localhost, 127.0.0.1, its
 	// own name) counts.
 	LoopbackTargets string `mapstructure:"loopback_targets"`
+	// Sigma loads Sigma process_creation rules (sigma.go, docs/sigma.md).
+	Sigma SigmaConfig `mapstructure:"sigma"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -77,6 +79,18 @@ type Config struct {
 type PatternConfig struct {
 	Enabled  *bool  `mapstructure:"enabled"`
 	Severity string `mapstructure:"severity"`
+}
+
+// SigmaConfig loads Sigma rules beside the built-in patterns.
+type SigmaConfig struct {
+	// Rules are rule files, directories (every .yml and .yaml under them)
+	// and globs, read at start-up. Empty: no Sigma rules.
+	Rules []string `mapstructure:"rules"`
+	// PatternField is the rule key whose value a Sigma detection's
+	// DetectionPattern takes (default "title"; "id", or a key of your own).
+	PatternField string `mapstructure:"pattern_field"`
+	// Ruleset is written as security_rule.ruleset.name (default "sigma").
+	Ruleset string `mapstructure:"ruleset"`
 }
 
 // ListConfig edits one of the default lists.
@@ -108,6 +122,7 @@ func createDefaultConfig() component.Config {
 		Correlation:       defaultCorrelationConfig(),
 		UpstreamVerdicts:  UpstreamVerdictsStrip,
 		LoopbackTargets:   LoopbackTargetsLateral,
+		Sigma:             SigmaConfig{PatternField: "title", Ruleset: "sigma"},
 	}
 }
 
@@ -144,6 +159,7 @@ func (cfg *Config) Validate() error {
 	if err := cfg.Correlation.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, cfg.Sigma.validate()...)
 	// The engine checks the rest (pattern and severity names, lists,
 	// wildcards) exactly as it will use them.
 	if _, err := rules.New(cfg.engineOptions()); err != nil {

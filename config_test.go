@@ -21,11 +21,11 @@ func TestLoadConfig(t *testing.T) {
 		name string
 		want *Config
 	}{
-		{"", &Config{Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral}},
-		{"seed", &Config{Profile: ProfileSeed, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral}},
+		{"", &Config{Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral, Sigma: defaultSigma}},
+		{"seed", &Config{Profile: ProfileSeed, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(), UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral, Sigma: defaultSigma}},
 		{"tuned", &Config{
 			Profile: ProfileExtended, DropUnmatched: true, BodyKey: "dcom_detection", Correlation: defaultCorrelationConfig(),
-			UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLocal,
+			UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLocal, Sigma: defaultSigma,
 			Patterns: map[string]PatternConfig{
 				"DCOM_ConfigTool":       {Enabled: &disabled},
 				"DCOM_ServerActivation": {Severity: "high"},
@@ -43,6 +43,11 @@ func TestLoadConfig(t *testing.T) {
 				{Name: "helpdesk-gpupdate", Patterns: []string{"COM_SuspiciousChild"}, User: `CORP\svc-helpdesk`, CommandLine: "*gpupdate /force*"},
 			},
 		}},
+		{"sigma", &Config{
+			Profile: ProfileExtended, RecordAttributes: true, ProcessAttributes: true, Correlation: defaultCorrelationConfig(),
+			UpstreamVerdicts: UpstreamVerdictsStrip, LoopbackTargets: LoopbackTargetsLateral,
+			Sigma: SigmaConfig{Rules: []string{"sigma/windows/process_creation", "sigma/windows/process_creation/*mmc*.yml"}, PatternField: "id", Ruleset: "corp"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +60,8 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+var defaultSigma = SigmaConfig{PatternField: "title", Ruleset: "sigma"}
 
 func TestConfigValidateErrors(t *testing.T) {
 	tests := []struct {

@@ -83,6 +83,7 @@ type detectionProcessor struct {
 	// a token split between two parts; nil when the rules read no 4104.
 	scripts    *scriptblock.Assembler
 	scriptsReg metric.Registration
+	sigma      *sigmaRules // nil without sigma::rules (sigma.go)
 }
 
 func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProcessor, error) {
@@ -106,9 +107,14 @@ func newDetectionProcessor(set processor.Settings, cfg *Config) (*detectionProce
 	if err != nil {
 		return nil, err
 	}
+	sigmaRules, err := loadSigma(set.TelemetrySettings, cfg.Sigma)
+	if err != nil {
+		return nil, err
+	}
 	return &detectionProcessor{
 		cfg:        cfg,
-		reader:     winevent.NewReader(readerNeeds(cfg, engine, corr, scripts != nil)...),
+		reader:     winevent.NewReader(readerNeeds(cfg, engine, corr, sigmaRules, scripts != nil)...),
+		sigma:      sigmaRules,
 		engine:     engine,
 		ruleset:    "otelcol-dcom/dcomdetection/" + cfg.Profile,
 		logger:     set.Logger,
@@ -141,10 +147,10 @@ func readsScriptBlocks(engine *rules.Engine) bool {
 }
 
 // readerNeeds compiles what each consumer of an event reads: the rules and
-// their exclusions, the reassembly of script blocks, the annotation
-// (process_attributes), the correlation.
-func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation, scripts bool) []winevent.Need {
-	needs := engine.Needs()
+// their exclusions, the Sigma rules, the reassembly of script blocks, the
+// annotation (process_attributes), the correlation.
+func readerNeeds(cfg *Config, engine *rules.Engine, corr *correlation, sigmaRules *sigmaRules, scripts bool) []winevent.Need {
+	needs := append(engine.Needs(), sigmaRules.needs()...)
 	if cfg.ProcessAttributes {
 		// The annotation of each kind the rules read (the range is over
 		// the rules' needs: what is appended is not visited).
@@ -195,6 +201,7 @@ func (p *detectionProcessor) processLogs(ctx context.Context, ld plog.Logs) (plo
 	}
 	p.corr.emitOwn(p, rls, &stats.corr, &stats)
 	p.telemetry.record(ctx, &stats)
+	p.sigma.record(ctx, &stats)
 	if p.cfg.DropUnmatched {
 		rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
 		if rls.Len() == 0 {
@@ -258,7 +265,25 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	}
 	verdict := p.engine.Evaluate(ev)
 	verdict, found := p.corr.observeProcess(lr, ev, verdict, &stats.corr)
-	return p.report(lr, ev, verdict, found, stats)
+	stats.sigmaHits = p.sigma.match(ev, stats.sigmaHits, stats)
+	if len(stats.sigmaHits) == 0 {
+		return p.report(lr, ev, verdict, found, stats)
+	}
+	// A built-in detection comes first and lists the Sigma rules beside
+	// it; otherwise the highest-level Sigma rule is the verdict.
+	if p.report(lr, ev, verdict, found, stats) {
+		p.addSigmaIDs(lr, stats.sigmaHits)
+		return true
+	}
+	stats.sigmaDetections++
+	p.annotateSigma(lr, ev, stats.sigmaHits)
+	p.corr.annotate(lr, found, p.cfg)
+	if ce := p.logger.Check(zap.DebugLevel, "Sigma detection"); ce != nil {
+		r := p.sigma.rules[stats.sigmaHits[0]]
+		ce.Write(zap.String("rule_id", r.ID), zap.String("title", r.Title), zap.String("host", ev.Computer),
+			zap.String("image", ev.ChildImage()), zap.String("command_line", ev.CommandLine), zap.Int("rules_matched", len(stats.sigmaHits)))
+	}
+	return true
 }
 
 // scriptBlockPartFields are what the reassembly reads of a 4104.

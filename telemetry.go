@@ -32,6 +32,12 @@ type batchStats struct {
 	detections [rules.LastPattern + 1]int64
 	excluded   [rules.LastPattern + 1]int64
 	corr       correlationBatch // late correlation findings (correlation.go)
+	// sigmaDetections are records a Sigma rule annotated (no built-in
+	// pattern did); sigmaMatches counts matches by rule index, made at
+	// the first match; sigmaHits is the matching rules of one record.
+	sigmaDetections int64
+	sigmaMatches    map[int]int64
+	sigmaHits       []int
 	// scratch takes the PowerShell texts of raw XML bodies the reads
 	// unescape: one buffer per call, not a string per record.
 	scratch winevent.Scratch
@@ -45,6 +51,7 @@ type telemetry struct {
 	stripped   metric.Int64Counter
 	// per-pattern attribute sets, built once
 	patternAttrs [rules.LastPattern + 1]metric.MeasurementOption
+	sigmaAttrs   metric.MeasurementOption
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
@@ -69,6 +76,7 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	for p := rules.COMSuspiciousChild; p <= rules.LastPattern; p++ {
 		t.patternAttrs[p] = metric.WithAttributeSet(attribute.NewSet(attribute.String("pattern", p.String())))
 	}
+	t.sigmaAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("pattern", sigmaPattern)))
 	if errs != nil {
 		return nil, errs
 	}
@@ -97,6 +105,9 @@ func (t *telemetry) record(ctx context.Context, s *batchStats) {
 	}
 	if s.stripped > 0 {
 		t.stripped.Add(ctx, s.stripped)
+	}
+	if s.sigmaDetections > 0 {
+		t.detections.Add(ctx, s.sigmaDetections, t.sigmaAttrs)
 	}
 	for p := rules.COMSuspiciousChild; p <= rules.LastPattern; p++ {
 		if n := s.detections[p]; n > 0 {

@@ -207,3 +207,14 @@ func ParseSeverity(name string) (Severity, bool) {
 
 // SeverityNames lists the severity names, for messages.
 func SeverityNames() []string { return severityNames[:] }
+
+// KnownTechnique returns the ATT&CK entry of a technique or sub-technique
+// id the patterns report ("T1021.003", "T1021"), nil for another.
+func KnownTechnique(id string) *Threat {
+	for _, t := range [...]*Threat{lateralMovement, comExecution} {
+		if id == t.SubtechniqueID || id == t.TechniqueID {
+			return t
+		}
+	}
+	return nil
+}
