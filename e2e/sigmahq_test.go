@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-dcom/dcomdetectionprocessor/e2e/internal/collectortest"
+)
+
+// sigmaHQHost finds a record's case in its computer name (rendered by
+// internal/tools/render_sigmahq.py).
+var sigmaHQHost = regexp.MustCompile(`(c\d{3})-\d+\.sigmahq\.test`)
+
+// TestSigmaHQRegressionThroughTheCollector: SigmaHQ's process_creation
+// rules that have regression data, loaded by the built collector from a
+// rules directory, each fire on its own recorded sample as often as its
+// test says, read by file_log as the receiver's map and as raw XML.
+func TestSigmaHQRegressionThroughTheCollector(t *testing.T) {
+	dir := collectortest.RepoPath(t, "testdata", "sigmahq")
+	raw, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	require.NoError(t, err)
+	var doc struct {
+		Cases []struct {
+			Case       string `json:"case"`
+			Name       string `json:"name"`
+			RuleID     string `json:"rule_id"`
+			MatchCount int    `json:"match_count"`
+		} `json:"cases"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.Len(t, doc.Cases, 130)
+
+	sink := newOTLPSink(t)
+	p := func(file string) string { return collectortest.YAMLPath(filepath.Join(dir, file)) }
+	cfg := collectortest.WriteFile(t, "config.yaml", fmt.Sprintf(`receivers:
+  file_log/map:
+    include: [%s]
+    start_at: beginning
+    operators:
+      - type: json_parser
+        parse_to: body
+  file_log/xml:
+    include: [%s]
+    start_at: beginning
+processors:
+  dcomdetection:
+    sigma:
+      rules: [%s]
+exporters:
+  otlp_http:
+    endpoint: %s
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [file_log/map, file_log/xml]
+      processors: [dcomdetection]
+      exporters: [otlp_http]
+`, p("map.jsonl"), p("events.xml"), p("rules"), sink.server.URL))
+	col := startCollector(t, cfg)
+	const events = 139
+	sink.waitRecords(t, col, 2*events, time.Second)
+
+	fired := map[string]map[string]int{} // shape/case -> rule id -> records
+	for _, lr := range sink.all() {
+		shape := "map"
+		if lr.Body().Type() == pcommon.ValueTypeStr {
+			shape = "xml"
+		}
+		m := sigmaHQHost.FindStringSubmatch(lr.Body().AsString())
+		require.NotNil(t, m, "%.200s", lr.Body().AsString())
+		key := shape + "/" + m[1]
+		if fired[key] == nil {
+			fired[key] = map[string]int{}
+		}
+		if ids, ok := lr.Attributes().Get("dcom.sigma.rule_ids"); ok {
+			for _, id := range ids.Slice().AsRaw() {
+				fired[key][id.(string)]++
+			}
+		}
+	}
+	assert.Equal(t, 2*events, sink.count(), "every record once")
+	for _, shape := range []string{"map", "xml"} {
+		passed := 0
+		for _, c := range doc.Cases {
+			got := fired[shape+"/"+c.Case][c.RuleID]
+			if assert.Equal(t, c.MatchCount, got, "%s %s %s", shape, c.Case, c.Name) {
+				passed++
+			}
+		}
+		t.Logf("%s: %d of %d SigmaHQ regression cases pass", shape, passed, len(doc.Cases))
+	}
+}
