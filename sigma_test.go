@@ -88,7 +88,7 @@ func processCreation(id int64, image, parent, cmd, user string) winEvent {
 		}
 		return e
 	}
-	domain, name, _ := cutBackslash(user)
+	domain, name := cutBackslash(user)
 	e.Data = [][2]string{
 		{"SubjectUserSid", "S-1-5-18"},
 		{"SubjectUserName", "WS01$"},
@@ -117,13 +117,12 @@ func parentCommandLine(parent string) string {
 	return parent
 }
 
-func cutBackslash(s string) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' {
-			return s[:i], s[i+1:], true
-		}
+// cutBackslash splits DOMAIN\name (no domain: "").
+func cutBackslash(s string) (domain, name string) {
+	if i := strings.IndexByte(s, '\\'); i >= 0 {
+		return s[:i], s[i+1:]
 	}
-	return "", s, false
+	return "", s
 }
 
 func sigmaConfig(rules ...string) *Config {

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/sigma"
@@ -114,5 +116,107 @@ func TestSigmaHQRegression(t *testing.T) {
 			// overlap); the count is logged to watch.
 			t.Logf("%s: %d of %d cases pass; %d (case, other rule) pairs fire besides", shape, passed, len(cases), others)
 		})
+	}
+}
+
+// mandatoryLabels are the 4688 labels of Sysmon's integrity levels.
+var mandatoryLabels = map[string]string{
+	"Low": "S-1-16-4096", "Medium": "S-1-16-8192", "High": "S-1-16-12288", "System": "S-1-16-16384",
+}
+
+// as4688 renders a Sysmon 1 sample as the Security 4688 the same process
+// creation writes: the mapped fields carry the same values, the others
+// (OriginalFileName, Hashes, ParentCommandLine, ...) are not in it.
+func as4688(t *testing.T, data pcommon.Map, host string) winEvent {
+	t.Helper()
+	get := func(k string) string {
+		v, _ := data.Get(k)
+		return v.AsString()
+	}
+	hex := func(k string) string {
+		n, err := strconv.ParseUint(get(k), 10, 64)
+		if err != nil {
+			return "0x0"
+		}
+		return hexID(n)
+	}
+	domain, name := cutBackslash(get("User"))
+	return winEvent{ID: winevent.SecurityProcessCreate, Host: host, RecordID: 1, Data: [][2]string{
+		{"SubjectUserSid", "S-1-5-18"},
+		{"SubjectUserName", "HOST$"},
+		{"SubjectDomainName", "WORKGROUP"},
+		{"SubjectLogonId", "0x3e7"},
+		{"NewProcessId", hex("ProcessId")},
+		{"NewProcessName", get("Image")},
+		{"TokenElevationType", "%%1938"},
+		{"ProcessId", hex("ParentProcessId")},
+		{"CommandLine", get("CommandLine")},
+		{"TargetUserSid", "S-1-5-21-1-2-3-1001"},
+		{"TargetUserName", name},
+		{"TargetDomainName", domain},
+		{"TargetLogonId", get("LogonId")},
+		{"ParentProcessName", get("ParentImage")},
+		{"MandatoryLabel", mandatoryLabels[get("IntegrityLevel")]},
+	}}
+}
+
+// TestSigmaHQAs4688: the regression samples rendered as 4688 events. A
+// rule never fires on the 4688 where it did not on the Sysmon event: the
+// mapping gives the same values, and a search on a field 4688 lacks is
+// unknown, not false (a "not filter" on OriginalFileName does not fire).
+// How many cases still fire on 4688 alone is logged.
+func TestSigmaHQAs4688(t *testing.T) {
+	cases := sigmaHQCases(t)
+	rulesDir := filepath.Join("testdata", "sigmahq", "rules")
+	sysmon := sigmaHQLogs(t, "map")
+	records := sysmon.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	var events []winEvent
+	for i := 0; i < records.Len(); i++ {
+		body := records.At(i).Body().Map()
+		data, _ := body.Get("event_data")
+		host, _ := body.Get("computer")
+		events = append(events, as4688(t, data.Map(), host.Str()))
+	}
+	firedBy := func(ld plog.Logs) map[string]map[string]int {
+		sink := new(consumertest.LogsSink)
+		p := newTestProcessor(t, sigmaConfig(rulesDir), sink)
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		fired := map[string]map[string]int{}
+		for _, out := range sink.AllLogs() {
+			lrs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < lrs.Len(); i++ {
+				var ev winevent.Event
+				winevent.Read(lrs.At(i).Body(), lrs.At(i).Attributes(), &ev)
+				if fired[ev.Computer] == nil {
+					fired[ev.Computer] = map[string]int{}
+				}
+				for _, id := range sliceAttr(lrs.At(i).Attributes(), attrSigmaRuleIDs) {
+					fired[ev.Computer][id.(string)]++
+				}
+			}
+		}
+		return fired
+	}
+	onSysmon := firedBy(sigmaHQLogs(t, "map"))
+	for _, shape := range []string{"map", "xml"} {
+		on4688 := firedBy(logsOf(shape, events...))
+		for host, ids := range on4688 {
+			for id := range ids {
+				assert.Positive(t, onSysmon[host][id], "%s %s: rule %s fires on the 4688 only", shape, host, id)
+			}
+		}
+		still := 0
+		for _, c := range cases {
+			n := 0
+			for host, ids := range on4688 {
+				if sigmaHQHost.FindStringSubmatch(host)[1] == c.Case {
+					n += ids[c.RuleID]
+				}
+			}
+			if n == c.MatchCount {
+				still++
+			}
+		}
+		t.Logf("%s: %d of %d regression cases also fire on their samples rendered as 4688", shape, still, len(cases))
 	}
 }
