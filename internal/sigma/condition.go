@@ -30,6 +30,38 @@ func triOf(b bool) tri {
 // node is a compiled condition.
 type node interface {
 	eval(c *evalCtx) tri
+	// cost estimates the work of an evaluation, so that the cheap operands
+	// of and and or are evaluated first (evaluation has no side effects:
+	// the order changes the time, never the result).
+	cost() int
+}
+
+func sumCost(nodes []node) int {
+	c := 0
+	for _, x := range nodes {
+		c += x.cost()
+	}
+	return c
+}
+
+// order sorts the operands of every and and or by cost, cheapest first.
+func order(n node) node {
+	switch x := n.(type) {
+	case andNode:
+		for i := range x {
+			x[i] = order(x[i])
+		}
+		slices.SortStableFunc(x, func(a, b node) int { return a.cost() - b.cost() })
+	case orNode:
+		for i := range x {
+			x[i] = order(x[i])
+		}
+		slices.SortStableFunc(x, func(a, b node) int { return a.cost() - b.cost() })
+	case notNode:
+		x.n = order(x.n)
+		return x
+	}
+	return n
 }
 
 type andNode []node
@@ -47,6 +79,8 @@ func (n andNode) eval(c *evalCtx) tri {
 	return r
 }
 
+func (n andNode) cost() int { return sumCost(n) }
+
 type orNode []node
 
 func (n orNode) eval(c *evalCtx) tri {
@@ -62,6 +96,8 @@ func (n orNode) eval(c *evalCtx) tri {
 	return r
 }
 
+func (n orNode) cost() int { return sumCost(n) }
+
 type notNode struct{ n node }
 
 func (n notNode) eval(c *evalCtx) tri {
@@ -73,6 +109,8 @@ func (n notNode) eval(c *evalCtx) tri {
 	}
 	return unknown
 }
+
+func (n notNode) cost() int { return n.n.cost() }
 
 // parseCondition compiles a condition over the rule's named searches.
 func parseCondition(cond string, searches map[string]node) (node, error) {

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
@@ -160,10 +161,58 @@ type evalCtx struct {
 	user     string
 	userDone bool
 	buf      []byte
+
+	// cur is the taxonomy field whose value is being matched; lowered
+	// keeps its lower-cased copy, made once per event and field.
+	cur      int
+	lowerSet uint64 // fields whose copy is made
+	nonASCII uint64 // fields whose value is not ASCII (no copy)
+	lower    [maxTaxonomy]string
+	bufs     [maxTaxonomy][]byte
 }
+
+// maxTaxonomy bounds the taxonomy, for the per-field caches.
+const maxTaxonomy = 64
 
 func (c *evalCtx) reset(ev *winevent.Event, k kind) {
 	c.ev, c.kind, c.user, c.userDone = ev, k, "", false
+	c.lowerSet, c.nonASCII = 0, 0
+}
+
+// lowered returns the lower-cased copy of the current field's value v,
+// and false when v is not ASCII (it is then matched by folding). The copy
+// is made once per event and field, in a buffer the context keeps.
+func (c *evalCtx) lowered(v string) (string, bool) {
+	bit := uint64(1) << uint(c.cur)
+	if c.lowerSet&bit != 0 {
+		return c.lower[c.cur], c.nonASCII&bit == 0
+	}
+	c.lowerSet |= bit
+	upper := false
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; {
+		case b >= utf8.RuneSelf:
+			c.nonASCII |= bit
+			return "", false
+		case 'A' <= b && b <= 'Z':
+			upper = true
+		}
+	}
+	if !upper {
+		c.lower[c.cur] = v
+		return v, true
+	}
+	buf := c.bufs[c.cur][:0]
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		buf = append(buf, b)
+	}
+	c.bufs[c.cur] = buf
+	c.lower[c.cur] = unsafe.String(unsafe.SliceData(buf), len(buf)) //nolint:gosec // G103: a read-only view of the context's buffer, used only while this event is evaluated
+	return c.lower[c.cur], true
 }
 
 // value reads a taxonomy field of the event.

@@ -269,6 +269,7 @@ func (r *Rule) compileDetection(det *yaml.Node) error {
 	if len(alts) > 1 {
 		r.condition = orNode(alts) // a list of conditions: any of them
 	}
+	r.condition = order(r.condition)
 	return nil
 }
 
@@ -318,6 +319,16 @@ func (s *search) eval(c *evalCtx) tri {
 	return r
 }
 
+func (s *search) cost() int {
+	c := 0
+	for _, conj := range s.alts {
+		for i := range conj {
+			c += conj[i].cost()
+		}
+	}
+	return c
+}
+
 // fieldMatch is one field of a search with its values: any of them, or
 // with all, every one (each value being any of its forms). field -1 is a
 // keyword search over every field of the event.
@@ -325,6 +336,19 @@ type fieldMatch struct {
 	field  int
 	all    bool
 	values [][]valueMatcher
+}
+
+func (f *fieldMatch) cost() int {
+	c := 0
+	for _, forms := range f.values {
+		for _, m := range forms {
+			c += m.cost()
+		}
+	}
+	if f.field < 0 {
+		c *= len(taxonomy) // a keyword is looked for in every field
+	}
+	return c
 }
 
 func (f *fieldMatch) eval(c *evalCtx) tri {
@@ -335,6 +359,7 @@ func (f *fieldMatch) eval(c *evalCtx) tri {
 		return unknown
 	}
 	v := c.value(f.field)
+	c.cur = f.field
 	for _, forms := range f.values {
 		hit := false
 		for _, m := range forms {
@@ -382,6 +407,7 @@ func keywordFound(forms []valueMatcher, c *evalCtx) bool {
 		if v == "" {
 			continue
 		}
+		c.cur = i
 		for _, m := range forms {
 			if m.match(v, c) {
 				return true
@@ -452,6 +478,7 @@ func (r *Rule) compileMap(m map[string]any) ([]fieldMatch, error) {
 		}
 		conj = append(conj, f)
 	}
+	slices.SortStableFunc(conj, func(a, b fieldMatch) int { return a.cost() - b.cost() })
 	return conj, nil
 }
 

@@ -18,6 +18,7 @@ import (
 // what the event holds; "" is an absent or empty field. It allocates nothing.
 type valueMatcher interface {
 	match(v string, c *evalCtx) bool
+	cost() int // relative work of a match (see node)
 }
 
 // tokKind is one element of a string value: literal text, Sigma's '*' and
@@ -137,6 +138,10 @@ type stringMatch struct {
 	lit   string // the literal of the simple shapes
 	toks  []tok  // shapeGlob
 	cased bool
+	// ascii: every literal is ASCII. Such a value is matched on the
+	// field's lower-cased copy with the plain (vectorised) string
+	// functions; a literal that is not can never match an ASCII value.
+	ascii bool
 }
 
 type matchShape uint8
@@ -156,7 +161,12 @@ func newStringMatch(toks []tok, cased bool) *stringMatch {
 			toks[i].lit = lowerString(toks[i].lit)
 		}
 	}
-	m := &stringMatch{shape: shapeGlob, toks: toks, cased: cased}
+	m := &stringMatch{shape: shapeGlob, toks: toks, cased: cased, ascii: true}
+	for _, t := range toks {
+		if !isASCII(t.lit) {
+			m.ascii = false
+		}
+	}
 	lit := func(i int) bool { return toks[i].kind == tokLit }
 	star := func(i int) bool { return toks[i].kind == tokStar }
 	switch n := len(toks); {
@@ -176,22 +186,50 @@ func newStringMatch(toks []tok, cased bool) *stringMatch {
 	return m
 }
 
-func (m *stringMatch) match(v string, _ *evalCtx) bool {
-	if m.cased {
-		switch m.shape {
-		case shapeExact:
-			return v == m.lit
-		case shapePrefix:
-			return strings.HasPrefix(v, m.lit)
-		case shapeSuffix:
-			return strings.HasSuffix(v, m.lit)
-		case shapeContains:
-			return strings.Contains(v, m.lit)
-		case shapeAny:
-			return true
+func (m *stringMatch) match(v string, c *evalCtx) bool {
+	if !m.cased {
+		if lv, ascii := c.lowered(v); ascii {
+			if !m.ascii {
+				return m.shape == shapeAny
+			}
+			return m.matchCased(lv)
 		}
-		return globMatch(m.toks, v, true)
+		return m.matchFolded(v)
 	}
+	return m.matchCased(v)
+}
+
+func (m *stringMatch) cost() int {
+	switch m.shape {
+	case shapeContains:
+		return 3
+	case shapeGlob:
+		return 6
+	}
+	return 1
+}
+
+// matchCased matches v byte for byte (a cased value, or the lower-cased
+// copy of an ASCII field).
+func (m *stringMatch) matchCased(v string) bool {
+	switch m.shape {
+	case shapeExact:
+		return v == m.lit
+	case shapePrefix:
+		return strings.HasPrefix(v, m.lit)
+	case shapeSuffix:
+		return strings.HasSuffix(v, m.lit)
+	case shapeContains:
+		return strings.Contains(v, m.lit)
+	case shapeAny:
+		return true
+	}
+	return globMatch(m.toks, v, true)
+}
+
+// matchFolded matches v regardless of case, rune by rune where it is not
+// ASCII.
+func (m *stringMatch) matchFolded(v string) bool {
 	switch m.shape {
 	case shapeExact:
 		n, ok := foldPrefix(v, m.lit)
@@ -359,6 +397,7 @@ var dashes = [...]string{"-", "/", "\u2013", "\u2014", "\u2015"}
 type regexMatch struct{ re *regexp.Regexp }
 
 func (m regexMatch) match(v string, _ *evalCtx) bool { return m.re.MatchString(v) }
+func (regexMatch) cost() int                         { return 20 }
 
 // cidrMatch is the cidr modifier: the field is an address in the prefix.
 type cidrMatch struct{ prefix netip.Prefix }
@@ -367,6 +406,8 @@ func (m cidrMatch) match(v string, _ *evalCtx) bool {
 	a, err := netip.ParseAddr(strings.TrimSpace(v))
 	return err == nil && m.prefix.Contains(a.Unmap())
 }
+
+func (cidrMatch) cost() int { return 3 }
 
 // numberMatch is gt, gte, lt and lte: the field read as a number.
 type numberMatch struct {
@@ -390,15 +431,19 @@ func (m numberMatch) match(v string, _ *evalCtx) bool {
 	return f <= m.n
 }
 
+func (numberMatch) cost() int { return 2 }
+
 // nullMatch is a null value: the field is absent or empty.
 type nullMatch struct{}
 
 func (nullMatch) match(v string, _ *evalCtx) bool { return v == "" }
+func (nullMatch) cost() int                       { return 1 }
 
 // existsMatch is the exists modifier.
 type existsMatch struct{ want bool }
 
 func (m existsMatch) match(v string, _ *evalCtx) bool { return (v != "") == m.want }
+func (existsMatch) cost() int                         { return 1 }
 
 // fieldrefMatch is the fieldref modifier: the field compared with another
 // field of the same event (equal, or with contains, startswith, endswith).
@@ -439,6 +484,8 @@ func (m fieldrefMatch) match(v string, c *evalCtx) bool {
 	}
 	return strings.EqualFold(v, o)
 }
+
+func (fieldrefMatch) cost() int { return 3 }
 
 // modifiers are what a field's '|' list says, checked and ordered.
 type modifiers struct {
@@ -594,8 +641,59 @@ func (m modifiers) valueMatchers(v any, field func(string) (int, error)) ([]valu
 	toks := parseValue(s)
 	if m.windash {
 		toks = windashTokens(toks)
+		if variants := expandDashes(toks); variants != nil {
+			out := make([]valueMatcher, len(variants))
+			for i, v := range variants {
+				out[i] = newStringMatch(m.positioned(v), m.cased)
+			}
+			return out, nil
+		}
 	}
 	return []valueMatcher{newStringMatch(m.positioned(toks), m.cased)}, nil
+}
+
+// maxDashExpansion is how many windash places a value may have for its
+// forms to be listed (5 per place) rather than matched by the wildcard walk.
+const maxDashExpansion = 2
+
+// expandDashes lists a windash value's forms, one per choice of dash at
+// each place, each of plain literals (which the simple shapes match
+// fast); nil when it has no place or too many.
+func expandDashes(toks []tok) [][]tok {
+	places := 0
+	for _, t := range toks {
+		if t.kind == tokDash {
+			places++
+		}
+	}
+	if places == 0 || places > maxDashExpansion {
+		return nil
+	}
+	forms := [][]tok{nil}
+	for _, t := range toks {
+		var next [][]tok
+		for _, f := range forms {
+			if t.kind != tokDash {
+				next = append(next, appendTok(f, t))
+				continue
+			}
+			for _, d := range dashes {
+				next = append(next, appendTok(f, tok{kind: tokLit, lit: d}))
+			}
+		}
+		forms = next
+	}
+	return forms
+}
+
+// appendTok appends a token to a copy of a form, joining adjacent literals.
+func appendTok(form []tok, t tok) []tok {
+	out := append([]tok(nil), form...)
+	if n := len(out); n > 0 && t.kind == tokLit && out[n-1].kind == tokLit {
+		out[n-1].lit += t.lit
+		return out
+	}
+	return append(out, t)
 }
 
 // positioned adds the stars contains, startswith and endswith stand for.
