@@ -40,6 +40,7 @@ func TestSigmaHQRegressionThroughTheCollector(t *testing.T) {
 	require.Len(t, doc.Cases, 130)
 
 	sink := newOTLPSink(t)
+	port := collectortest.FreePort(t)
 	p := func(file string) string { return collectortest.YAMLPath(filepath.Join(dir, file)) }
 	cfg := collectortest.WriteFile(t, "config.yaml", fmt.Sprintf(`receivers:
   file_log/map:
@@ -61,13 +62,22 @@ exporters:
 service:
   telemetry:
     metrics:
-      level: none
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: true
+                without_units: true
+                without_scope_info: true
   pipelines:
     logs:
       receivers: [file_log/map, file_log/xml]
       processors: [dcomdetection]
       exporters: [otlp_http]
-`, p("map.jsonl"), p("events.xml"), p("rules"), sink.server.URL))
+`, p("map.jsonl"), p("events.xml"), p("rules"), sink.server.URL, port))
 	col := startCollector(t, cfg)
 	const events = 139
 	sink.waitRecords(t, col, 2*events, time.Second)
@@ -91,6 +101,26 @@ service:
 		}
 	}
 	assert.Equal(t, 2*events, sink.count(), "every record once")
+	matches, sigmaVerdicts := 0, 0
+	for _, lr := range sink.all() {
+		if ids, ok := lr.Attributes().Get("dcom.sigma.rule_ids"); ok {
+			matches += ids.Slice().Len()
+			if v, _ := lr.Attributes().Get("security_rule.ruleset.name"); v.Str() == "sigma" {
+				sigmaVerdicts++
+			}
+		}
+	}
+
+	// The metrics of the rules: all loaded, none rejected, matches by rule
+	// and Sigma detections as the records carry them.
+	series := collectortest.Scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	rules := collectortest.SeriesOf(series, "otelcol_processor_dcomdetection_sigma_rules")
+	assert.InDelta(t, 130, rules[`{state="loaded"}`], 0, "rules loaded: %v", rules)
+	assert.InDelta(t, 0, rules[`{state="rejected_unsupported"}`], 0)
+	assert.InDelta(t, 0, rules[`{state="rejected_invalid"}`], 0)
+	assert.InDelta(t, float64(matches), collectortest.Sum(series, "otelcol_processor_dcomdetection_sigma_matches"), 0)
+	assert.InDelta(t, float64(sigmaVerdicts), collectortest.SeriesOf(series, "otelcol_processor_dcomdetection_detections")[`{pattern="sigma"}`], 0)
+	assert.Positive(t, sigmaVerdicts)
 	for _, shape := range []string{"map", "xml"} {
 		passed := 0
 		for _, c := range doc.Cases {
