@@ -31,7 +31,9 @@ const (
 	modeOK emuMode = iota
 	// modeUnavailable answers 503 (no Retry-After).
 	modeUnavailable
-	// modeDown has no listener: connections are refused.
+	// modeDown has no listener: connections are refused. The port stays
+	// bound meanwhile (reservePort), so that no other test's listener
+	// takes it.
 	modeDown
 	// modeHang reads the request and never answers; the connection stays
 	// open until the client gives up or the emulator is closed.
@@ -55,9 +57,10 @@ type sumoEmulator struct {
 	path  string
 	addr  string
 
-	mu     sync.Mutex
-	mode   emuMode
-	status int // for modeStatus
+	mu       sync.Mutex
+	reserved func() // releases the port kept while down
+	mode     emuMode
+	status   int // for modeStatus
 	// okBudget, when not negative, is how many more requests modeOK
 	// accepts; after that it answers 503.
 	okBudget int
@@ -92,6 +95,7 @@ func newSumoEmulator(t *testing.T, mode emuMode) *sumoEmulator {
 	e.addr = l.Addr().String()
 	if mode == modeDown {
 		require.NoError(t, l.Close())
+		e.reserve()
 	} else {
 		e.serve(l)
 	}
@@ -138,7 +142,9 @@ func (e *sumoEmulator) setModeStatus(mode emuMode, status int) {
 	case mode == modeDown && was != modeDown:
 		_ = e.srv.Close()
 		e.srv = nil
+		e.reserve()
 	case mode != modeDown && was == modeDown:
+		e.unreserve()
 		// The port was ours a moment ago; on loopback nobody else takes it,
 		// but allow the kernel a few tries to release it.
 		var l net.Listener
@@ -151,6 +157,30 @@ func (e *sumoEmulator) setModeStatus(mode emuMode, status int) {
 		}
 		require.NoError(e.t, err, "the emulator could not listen on %s again", e.addr)
 		e.serve(l)
+	}
+}
+
+// reserve keeps the port while the emulator is down (reservePort); it is
+// called with e.mu held.
+func (e *sumoEmulator) reserve() {
+	e.t.Helper()
+	var release func()
+	var err error
+	for range 50 { // the listener's socket may take a moment to go
+		if release, err = reservePort(e.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(e.t, err, "the emulator could not keep its port %s while down", e.addr)
+	e.reserved = release
+}
+
+// unreserve lets the port go, to listen on it again; with e.mu held.
+func (e *sumoEmulator) unreserve() {
+	if e.reserved != nil {
+		e.reserved()
+		e.reserved = nil
 	}
 }
 
@@ -182,6 +212,7 @@ func (e *sumoEmulator) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.releaseHungLocked()
+	e.unreserve()
 	if e.srv != nil {
 		_ = e.srv.Close()
 		e.srv = nil
