@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -218,5 +219,37 @@ func TestSigmaHQAs4688(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d of %d regression cases also fire on their samples rendered as 4688", shape, still, len(cases))
+	}
+}
+
+// TestSigmaConcurrentConsume: batches of the regression samples consumed
+// at once by one processor (the rules' evaluation contexts are pooled)
+// give every batch the same matches as one batch alone.
+func TestSigmaConcurrentConsume(t *testing.T) {
+	rulesDir := filepath.Join("testdata", "sigmahq", "rules")
+	count := func(ld plog.Logs) int {
+		n := 0
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < lrs.Len(); i++ {
+			n += len(sliceAttr(lrs.At(i).Attributes(), attrSigmaRuleIDs))
+		}
+		return n
+	}
+	alone := new(consumertest.LogsSink)
+	require.NoError(t, newTestProcessor(t, sigmaConfig(rulesDir), alone).ConsumeLogs(context.Background(), sigmaHQLogs(t, "map")))
+	want := count(alone.AllLogs()[0])
+	require.Positive(t, want)
+
+	sink := new(consumertest.LogsSink)
+	p := newTestProcessor(t, sigmaConfig(rulesDir), sink)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		ld := sigmaHQLogs(t, []string{"map", "xml"}[i%2])
+		wg.Go(func() { assert.NoError(t, p.ConsumeLogs(context.Background(), ld)) })
+	}
+	wg.Wait()
+	require.Len(t, sink.AllLogs(), 8)
+	for _, ld := range sink.AllLogs() {
+		assert.Equal(t, want, count(ld))
 	}
 }

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"math/bits"
 	"sync"
 
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
@@ -13,6 +14,9 @@ type Engine struct {
 	// reads are the fields every rule reads together, per kind.
 	reads [kindCount]winevent.Fields
 	ctxs  sync.Pool
+	pre   *prefilter
+	// everyRule evaluates every rule, without the prefilter (tests).
+	everyRule bool
 }
 
 // NewEngine makes an engine of compiled rules, evaluated in the order given.
@@ -24,6 +28,7 @@ func NewEngine(rules []*Rule) *Engine {
 		}
 	}
 	e.ctxs.New = func() any { return new(evalCtx) }
+	e.pre = newPrefilter(rules)
 	return e
 }
 
@@ -56,9 +61,20 @@ func (e *Engine) Match(ev *winevent.Event, dst []int) []int {
 	}
 	c := e.ctxs.Get().(*evalCtx)
 	c.reset(ev, k)
-	for i, r := range e.rules {
-		if r.condition.eval(c) == yes {
-			dst = append(dst, i)
+	if e.everyRule {
+		for i, r := range e.rules {
+			if r.condition.eval(c) == yes {
+				dst = append(dst, i)
+			}
+		}
+	} else {
+		for w, word := range e.pre.candidates(c) {
+			for ; word != 0; word &= word - 1 {
+				i := w<<6 + bits.TrailingZeros64(word)
+				if e.rules[i].condition.eval(c) == yes {
+					dst = append(dst, i)
+				}
+			}
 		}
 	}
 	c.ev = nil

@@ -169,6 +169,9 @@ type evalCtx struct {
 	nonASCII uint64 // fields whose value is not ASCII (no copy)
 	lower    [maxTaxonomy]string
 	bufs     [maxTaxonomy][]byte
+
+	// candidates is the prefilter's bitset of rules to evaluate.
+	candidates []uint64
 }
 
 // maxTaxonomy bounds the taxonomy, for the per-field caches.
