@@ -102,7 +102,7 @@ func loadSigma(set component.TelemetrySettings, cfg SigmaConfig) (*sigmaRules, e
 	s.ruleIDs = make([]metric.MeasurementOption, len(s.rules))
 	for i, r := range s.rules {
 		s.threats[i] = threatOf(r.Tags)
-		s.ruleIDs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("rule_id", r.ID), attribute.String("title", r.Title)))
+		s.ruleIDs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("rule_id", sigmaRuleID(r)), attribute.String("title", r.Title)))
 	}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	gauge, err := meter.Int64Gauge(metricSigmaRules,
@@ -120,6 +120,15 @@ func loadSigma(set component.TelemetrySettings, cfg SigmaConfig) (*sigmaRules, e
 		return nil, err
 	}
 	return s, nil
+}
+
+// sigmaRuleID names a rule in dcom.sigma.rule_ids and the metrics: its
+// id, or its title when it has none (the specification makes id optional).
+func sigmaRuleID(r *sigma.Rule) string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Title
 }
 
 // needs are what the rules read of process creations.
@@ -164,7 +173,7 @@ func (s *sigmaRules) record(ctx context.Context, stats *batchStats) {
 func (s *sigmaRules) ruleIDList(matched []int, dst pcommon.Slice) {
 	dst.EnsureCapacity(len(matched))
 	for _, i := range matched {
-		dst.AppendEmpty().SetStr(s.rules[i].ID)
+		dst.AppendEmpty().SetStr(sigmaRuleID(s.rules[i]))
 	}
 }
 
@@ -214,7 +223,7 @@ func (p *detectionProcessor) putSigmaVerdict(m pcommon.Map, matched []int) {
 	m.PutStr(attrDetectionPattern, pattern)
 	m.PutStr(attrSeverity, severity.String())
 	m.PutInt(attrSeverityScore, severity.Score())
-	m.PutStr(attrEvidence, "Sigma rule "+r.ID)
+	m.PutStr(attrEvidence, "Sigma rule "+sigmaRuleID(r))
 	m.PutStr(attrProfile, p.cfg.Profile)
 	if t := s.threats[matched[0]]; t != nil {
 		m.PutStr(attrThreatFramework, mitreFramework)

@@ -364,3 +364,35 @@ func TestSigmaNoAllocation(t *testing.T) {
 		require.NoError(t, p.shutdown(context.Background()))
 	}
 }
+
+// TestSigmaRuleWithoutID: a rule without an id is named by its title.
+func TestSigmaRuleWithoutID(t *testing.T) {
+	noID := strings.Replace(whoamiRule, "id: aaaaaaaa-0000-4000-8000-000000000001\n", "", 1)
+	lrs := consumeOne(t, sigmaConfig(testRules(t, map[string]string{"w.yml": noID})), "map",
+		processCreation(1, `C:\x\whoami.exe`, `C:\x\cmd.exe`, "whoami", `CORP\alice`))
+	attrs := lrs.At(0).Attributes()
+	assert.Equal(t, []any{"Whoami Execution"}, sliceAttr(attrs, attrSigmaRuleIDs))
+	assert.Equal(t, "Sigma rule Whoami Execution", strAttr(t, attrs, attrEvidence))
+	_, hasUUID := attrs.Get(attrRuleUUID)
+	assert.False(t, hasUUID)
+}
+
+// TestSigmaVerdictStrippedUpstream: a record that arrives with a Sigma
+// verdict of this processor (an edge collector's) loses all of it before
+// it is evaluated again (upstream_verdicts: strip), here by a processor
+// without the rule.
+func TestSigmaVerdictStrippedUpstream(t *testing.T) {
+	first := consumeOne(t, sigmaConfig(testRules(t, map[string]string{"w.yml": whoamiRule})), "map",
+		processCreation(1, `C:\x\whoami.exe`, `C:\x\cmd.exe`, "whoami", `CORP\alice`))
+	require.Equal(t, "Whoami Execution", strAttr(t, first.At(0).Attributes(), attrDetectionPattern))
+	ld := plog.NewLogs()
+	first.At(0).CopyTo(ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+	sink := new(consumertest.LogsSink)
+	require.NoError(t, newTestProcessor(t, defaultConfig(), sink).ConsumeLogs(context.Background(), ld))
+	attrs := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	for k := range attrs.All() {
+		for _, prefix := range []string{"DetectionPattern", "dcom.", "security_rule.", "threat."} {
+			assert.False(t, strings.HasPrefix(k, prefix), "%s kept", k)
+		}
+	}
+}
