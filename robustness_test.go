@@ -628,3 +628,32 @@ func TestBrokenRecordsInOneBatch(t *testing.T) {
 	require.NoError(t, drop.ConsumeLogs(context.Background(), dropIn))
 	assert.Equal(t, detections, dropSink.LogRecordCount())
 }
+
+// TestBrokenRecordsWithSigmaRules: the broken records through a processor
+// that also runs Sigma rules (the pack and SigmaHQ's 130 regression rules):
+// no panic, every record out, and a record no rule flags leaves byte for
+// byte as it came.
+func TestBrokenRecordsWithSigmaRules(t *testing.T) {
+	cases := brokenCases(filepath.Join(t.TempDir(), "none"), "http://127.0.0.1:9/")
+	sink := new(consumertest.LogsSink)
+	p := newBrokenProcessor(t, sigmaConfig(shippedPack, filepath.Join("testdata", "sigmahq", "rules")), sink)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := plog.NewLogs()
+			tc.build(t, in.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+			before := marshalLogs(t, in)
+			bodyBefore := bodyBytes(t, in.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body())
+			sink.Reset()
+			require.NotPanics(t, func() { require.NoError(t, p.ConsumeLogs(context.Background(), in)) })
+			require.Len(t, sink.AllLogs(), 1)
+			out := sink.AllLogs()[0]
+			require.Equal(t, 1, out.LogRecordCount())
+			lr := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			if _, detected := lr.Attributes().Get(attrDetectionPattern); detected {
+				assert.Equal(t, bodyBefore, bodyBytes(t, lr.Body()), "a detection's body is unchanged")
+			} else {
+				assert.Equal(t, before, marshalLogs(t, out), "an unmatched record leaves byte for byte as it came")
+			}
+		})
+	}
+}
