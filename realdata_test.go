@@ -31,35 +31,10 @@ var knownRealFalsePositives = map[string]string{}
 // mdecrevoisier EVTX-to-MITRE-Attack) through the extended profile, as a flat
 // map and as raw event XML.
 func TestRealCorpus(t *testing.T) {
-	labels := []realLabel{}
-	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "real", "labels.jsonl")) {
-		var l realLabel
-		require.NoError(t, json.Unmarshal([]byte(line), &l))
-		labels = append(labels, l)
-	}
-	require.Len(t, labels, 3766)
-
-	for _, s := range []struct {
-		name   string
-		ext    string
-		render func(t testing.TB, line string, lr plog.LogRecord)
-	}{
-		{"flat map", ".jsonl", mapBody},
-		{"raw xml", ".events.xml", func(_ testing.TB, line string, lr plog.LogRecord) { lr.Body().SetStr(line) }},
-	} {
+	labels := realLabels(t)
+	for _, s := range realShapes {
 		t.Run(s.name, func(t *testing.T) {
-			files := map[string][]string{}
-			ld := plog.NewLogs()
-			lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-			for _, l := range labels {
-				name := strings.TrimSuffix(l.File, ".jsonl") + s.ext
-				lines, ok := files[name]
-				if !ok {
-					lines = streamtest.MustLines(t, filepath.Join("testdata", "real", name))
-					files[name] = lines
-				}
-				s.render(t, lines[l.Line-1], lrs.AppendEmpty())
-			}
+			ld := s.logs(t, labels)
 			sink := new(consumertest.LogsSink)
 			p := newTestProcessor(t, defaultConfig(), sink)
 			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
@@ -103,6 +78,50 @@ func TestRealCorpus(t *testing.T) {
 	}
 }
 
+// realLabels reads the labels of the real corpus.
+func realLabels(t *testing.T) []realLabel {
+	t.Helper()
+	labels := []realLabel{}
+	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "real", "labels.jsonl")) {
+		var l realLabel
+		require.NoError(t, json.Unmarshal([]byte(line), &l))
+		labels = append(labels, l)
+	}
+	require.Len(t, labels, 3766)
+	return labels
+}
+
+// realShape renders the real corpus in one body shape: its files hold each
+// event as a flat map (.jsonl) and as raw event XML (.events.xml).
+type realShape struct {
+	name   string
+	ext    string
+	render func(t testing.TB, line string, lr plog.LogRecord)
+}
+
+var realShapes = []realShape{
+	{"flat map", ".jsonl", mapBody},
+	{"raw xml", ".events.xml", func(_ testing.TB, line string, lr plog.LogRecord) { lr.Body().SetStr(line) }},
+}
+
+// logs renders the labelled events, in the labels' order, in one batch.
+func (s realShape) logs(t *testing.T, labels []realLabel) plog.Logs {
+	t.Helper()
+	files := map[string][]string{}
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, l := range labels {
+		name := strings.TrimSuffix(l.File, ".jsonl") + s.ext
+		lines, ok := files[name]
+		if !ok {
+			lines = streamtest.MustLines(t, filepath.Join("testdata", "real", name))
+			files[name] = lines
+		}
+		s.render(t, lines[l.Line-1], lrs.AppendEmpty())
+	}
+	return ld
+}
+
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
@@ -114,33 +133,10 @@ func itoa(n int) string {
 // and non-DCOM events. The counts are logged for the README and held so
 // that a change to the engine that moves them is seen.
 func TestRealCorpusSigmaPack(t *testing.T) {
-	labels := []realLabel{}
-	for _, line := range streamtest.MustLines(t, filepath.Join("testdata", "real", "labels.jsonl")) {
-		var l realLabel
-		require.NoError(t, json.Unmarshal([]byte(line), &l))
-		labels = append(labels, l)
-	}
-	for _, s := range []struct {
-		name   string
-		ext    string
-		render func(t testing.TB, line string, lr plog.LogRecord)
-	}{
-		{"flat map", ".jsonl", mapBody},
-		{"raw xml", ".events.xml", func(_ testing.TB, line string, lr plog.LogRecord) { lr.Body().SetStr(line) }},
-	} {
+	labels := realLabels(t)
+	for _, s := range realShapes {
 		t.Run(s.name, func(t *testing.T) {
-			files := map[string][]string{}
-			ld := plog.NewLogs()
-			lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-			for _, l := range labels {
-				name := strings.TrimSuffix(l.File, ".jsonl") + s.ext
-				lines, ok := files[name]
-				if !ok {
-					lines = streamtest.MustLines(t, filepath.Join("testdata", "real", name))
-					files[name] = lines
-				}
-				s.render(t, lines[l.Line-1], lrs.AppendEmpty())
-			}
+			ld := s.logs(t, labels)
 			sink := new(consumertest.LogsSink)
 			p := newTestProcessor(t, sigmaConfig(shippedPack), sink)
 			require.NoError(t, p.ConsumeLogs(context.Background(), ld))

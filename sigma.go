@@ -219,7 +219,7 @@ func (p *detectionProcessor) putSigmaVerdict(m pcommon.Map, matched []int) {
 	if pattern == "" {
 		pattern = r.Title
 	}
-	severity := rules.Severity(r.Level) // the two scales name the same five grades
+	severity := r.Level
 	m.PutStr(attrDetectionPattern, pattern)
 	m.PutStr(attrSeverity, severity.String())
 	m.PutInt(attrSeverityScore, severity.Score())

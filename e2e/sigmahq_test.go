@@ -63,21 +63,13 @@ service:
   telemetry:
     metrics:
       level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: true
-                without_units: true
-                without_scope_info: true
+%s
   pipelines:
     logs:
       receivers: [file_log/map, file_log/xml]
       processors: [dcomdetection]
       exporters: [otlp_http]
-`, p("map.jsonl"), p("events.xml"), p("rules"), sink.server.URL, port))
+`, p("map.jsonl"), p("events.xml"), p("rules"), sink.server.URL, collectortest.PrometheusReaders(port)))
 	col := startCollector(t, cfg)
 	const events = 139
 	sink.waitRecords(t, col, 2*events, time.Second)

@@ -100,16 +100,7 @@ func (p sumoPipeline) config(t *testing.T) string {
 	}
 	metrics := "\n      level: none"
 	if p.metricsPort > 0 {
-		metrics = fmt.Sprintf(`
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: true
-                without_units: true
-                without_scope_info: true`, p.metricsPort)
+		metrics = "\n" + collectortest.PrometheusReaders(p.metricsPort)
 	}
 	// receiverSettings: file_log's offsets and retry.
 	receiverSettings := `

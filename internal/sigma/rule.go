@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/rules"
 	"github.com/otelcol-dcom/dcomdetectionprocessor/internal/winevent"
 )
 
@@ -25,10 +26,12 @@ type Rule struct {
 	Title       string
 	Description string
 	Status      string
-	Level       Level
-	References  []string
-	Tags        []string
-	Author      string
+	// Level is the rule's level, on the scale of the built-in patterns'
+	// severities (the same five grades, ordered).
+	Level      rules.Severity
+	References []string
+	Tags       []string
+	Author     string
 	// Scalars are the rule's top-level string values by key (title, id,
 	// name, or a key of the user's own), for a DetectionPattern taken from
 	// another key than the title.
@@ -39,30 +42,6 @@ type Rule struct {
 	condition node
 	// reads are the event fields the rule reads, per kind.
 	reads [kindCount]winevent.Fields
-}
-
-// Level is a rule's level, ordered.
-type Level uint8
-
-const (
-	LevelInformational Level = iota
-	LevelLow
-	LevelMedium
-	LevelHigh
-	LevelCritical
-)
-
-var levelNames = [...]string{"informational", "low", "medium", "high", "critical"}
-
-func (l Level) String() string { return levelNames[l] }
-
-func parseLevel(s string) (Level, bool) {
-	for i, n := range levelNames {
-		if strings.EqualFold(s, n) {
-			return Level(i), true
-		}
-	}
-	return 0, false
 }
 
 // Rejection is a rule (or a file) that is not loaded, and why.
@@ -177,11 +156,11 @@ func compileDocument(file string, doc *yaml.Node) (*Rule, *Rejection) {
 	if reason := checkLogsource(d.Logsource); reason != "" {
 		return nil, named(reason, true)
 	}
-	level := LevelMedium // the specification leaves it optional; medium is what SigmaHQ's tooling assumes
+	level := rules.SeverityMedium // the specification leaves it optional; medium is what SigmaHQ's tooling assumes
 	if d.Level != "" {
-		l, ok := parseLevel(d.Level)
+		l, ok := rules.ParseSeverity(strings.ToLower(d.Level))
 		if !ok {
-			return nil, named(fmt.Sprintf("level %q is not one of %s", d.Level, strings.Join(levelNames[:], ", ")), false)
+			return nil, named(fmt.Sprintf("level %q is not one of %s", d.Level, strings.Join(rules.SeverityNames(), ", ")), false)
 		}
 		level = l
 	}

@@ -87,6 +87,22 @@ func YAMLPath(p string) string {
 	return "'" + strings.ReplaceAll(filepath.ToSlash(p), "'", "''") + "'"
 }
 
+// PrometheusReaders is the service.telemetry.metrics readers of a test
+// config, under metrics (six spaces in): the collector's metrics on
+// 127.0.0.1:port with the names the README gives (no type or unit
+// suffixes, no scope info).
+func PrometheusReaders(port int) string {
+	return fmt.Sprintf(`      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: true
+                without_units: true
+                without_scope_info: true`, port)
+}
+
 // FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
 func FreePort(t *testing.T) int {
 	t.Helper()
