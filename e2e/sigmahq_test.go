@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,54 @@ service:
 		}
 		t.Logf("%s: %d of %d SigmaHQ regression cases pass", shape, passed, len(doc.Cases))
 	}
+}
+
+// TestSigmaRejectionsThroughTheCollector: the built collector starts with
+// a rules directory that holds a broken file and a rule of another
+// logsource beside the shipped pack; each rejection is logged once with
+// its file (and the broken file's line), the rest loads and runs.
+func TestSigmaRejectionsThroughTheCollector(t *testing.T) {
+	dir := t.TempDir()
+	pack := collectortest.RepoPath(t, "sigma", "windows", "process_creation")
+	entries, err := os.ReadDir(pack)
+	require.NoError(t, err)
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(pack, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o600))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yml"), []byte("title: broken\ndetection:\n  s: [\n    x\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "network.yml"), []byte("title: RPC endpoint mapper\nid: 0e3f0e6c-0000-4000-8000-000000000135\n"+
+		"logsource:\n  category: network_connection\n  product: windows\ndetection:\n  s:\n    DestinationPort: 135\n  condition: s\n"), 0o600))
+
+	sink := newOTLPSink(t)
+	cfg := collectortest.WriteFile(t, "config.yaml", fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:%d
+processors:
+  dcomdetection:
+    sigma:
+      rules: [%s]
+exporters:
+  otlp_http:
+    endpoint: %s
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      processors: [dcomdetection]
+      exporters: [otlp_http]
+`, collectortest.FreePort(t), collectortest.YAMLPath(dir), sink.server.URL))
+	col := startCollector(t, cfg)
+	col.WaitOutput(t, "Everything is ready", recordWait)
+	out := col.Output()
+	assert.Equal(t, 2, strings.Count(out, "Sigma rule rejected"), "each rejection logged once")
+	assert.Regexp(t, `Sigma rule rejected.*broken\.yml.*"line": [1-9].*"kind": "invalid"`, out)
+	assert.Regexp(t, `Sigma rule rejected.*network\.yml.*"rule_id": "0e3f0e6c-0000-4000-8000-000000000135".*"kind": "unsupported".*network_connection`, out)
+	assert.Regexp(t, `Sigma rules loaded.*"files": 8, "rules": 6, "rejected_unsupported": 1, "rejected_invalid": 1`, out)
 }

@@ -85,7 +85,8 @@ func Compile(file string, data []byte) ([]*Rule, []Rejection) {
 			break
 		}
 		if err != nil {
-			rejected = append(rejected, Rejection{File: file, Line: yamlErrorLine(err), Reason: "YAML: " + err.Error()})
+			line, msg := yamlError(err)
+			rejected = append(rejected, Rejection{File: file, Line: line, Reason: "YAML: " + msg})
 			break // the decoder cannot go on past a syntax error
 		}
 		r, rej := compileDocument(file, &doc)
@@ -99,14 +100,24 @@ func Compile(file string, data []byte) ([]*Rule, []Rejection) {
 	return rules, rejected
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
-func yamlErrorLine(err error) int {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
+// yamlError returns the line a YAML syntax error names, and its message
+// without it. The parser's errors ("did not find expected ...") give the
+// line where the unclosed construct began counted from 0, the scanner's
+// counted from 1 (go.yaml.in/yaml/v3 v3.0.6): both are returned from 1.
+func yamlError(err error) (int, string) {
+	msg := err.Error()
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, strings.TrimPrefix(msg, "yaml: ")
 	}
-	return 0
+	n, _ := strconv.Atoi(m[1])
+	msg = msg[len(m[0]):]
+	if strings.HasPrefix(msg, "did not find expected") {
+		n++
+	}
+	return n, msg
 }
 
 // ruleDoc is what a rule's YAML holds that the engine reads.

@@ -447,15 +447,25 @@ func TestRejections(t *testing.T) {
 }
 
 // TestBrokenYAML: a file that is not YAML is one rejection that names the
-// file and the line.
+// file and the line where the broken construct begins, counted from 1.
 func TestBrokenYAML(t *testing.T) {
-	y := "title: t\nlogsource:\n  category: process_creation\ndetection:\n  s:\n    CommandLine: 'x\n  condition: s\n"
-	rules, rejected := Compile("dir/broken.yml", []byte(y))
-	require.Empty(t, rules)
-	require.Len(t, rejected, 1)
-	assert.Equal(t, "dir/broken.yml", rejected[0].File)
-	assert.Positive(t, rejected[0].Line)
-	assert.Contains(t, rejected[0].String(), fmt.Sprintf("dir/broken.yml:%d: YAML:", rejected[0].Line))
+	for _, tc := range []struct {
+		yaml string
+		line int
+		msg  string
+	}{
+		{"title: t\nlogsource:\n  category: process_creation\ndetection:\n  s:\n    CommandLine: 'x\n  condition: s\n", 6, "found unexpected end of stream"},
+		{"title: broken\ndetection:\n  s: [\n    x\n", 3, "did not find expected ',' or ']'"},
+		{"a: 1\nb: {x: 1\n", 2, "did not find expected ',' or '}'"},
+		{"a: 1\nb: 2\n c: 3\n", 3, "mapping values are not allowed in this context"},
+		{"a: 1\nb:\n\t- x\n", 3, "found character that cannot start any token"},
+	} {
+		rules, rejected := Compile("dir/broken.yml", []byte(tc.yaml))
+		require.Empty(t, rules)
+		require.Len(t, rejected, 1)
+		assert.Equal(t, "dir/broken.yml", rejected[0].File)
+		assert.Equal(t, fmt.Sprintf("dir/broken.yml:%d: YAML: %s", tc.line, tc.msg), rejected[0].String(), "%q", tc.yaml)
+	}
 }
 
 // TestLoad: files, directories and globs; a duplicate id is rejected; an
