@@ -81,18 +81,6 @@ type PatternConfig struct {
 	Severity string `mapstructure:"severity"`
 }
 
-// SigmaConfig loads Sigma rules beside the built-in patterns.
-type SigmaConfig struct {
-	// Rules are rule files, directories (every .yml and .yaml under them)
-	// and globs, read at start-up. Empty: no Sigma rules.
-	Rules []string `mapstructure:"rules"`
-	// PatternField is the rule key whose value a Sigma detection's
-	// DetectionPattern takes (default "title"; "id", or a key of your own).
-	PatternField string `mapstructure:"pattern_field"`
-	// Ruleset is written as security_rule.ruleset.name (default "sigma").
-	Ruleset string `mapstructure:"ruleset"`
-}
-
 // ListConfig edits one of the default lists.
 type ListConfig struct {
 	Add    []string `mapstructure:"add"`

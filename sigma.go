@@ -39,6 +39,20 @@ const (
 	metricSigmaMatches = "otelcol_processor_dcomdetection_sigma_matches"
 )
 
+// SigmaConfig loads Sigma rules beside the built-in patterns.
+type SigmaConfig struct {
+	// Rules are rule files, directories (every .yml and .yaml under them)
+	// and globs, read at start-up. Empty: no Sigma rules.
+	Rules []string `mapstructure:"rules"`
+	// PatternField is the rule key whose value a Sigma detection's
+	// DetectionPattern takes (default "title"; "id", or a key of your own).
+	PatternField string `mapstructure:"pattern_field"`
+	// Ruleset is written as security_rule.ruleset.name (default "sigma").
+	Ruleset string `mapstructure:"ruleset"`
+}
+
+// validate checks the keys and that every entry names rule files; the
+// rules themselves are compiled (and rejected one by one) at start-up.
 func (c *SigmaConfig) validate() []error {
 	var errs []error
 	for i, entry := range c.Rules {
