@@ -183,7 +183,7 @@ func (s *sigmaRules) record(ctx context.Context, stats *batchStats) {
 	}
 }
 
-// ruleIDs are the matching rules' ids, ranked.
+// ruleIDList writes the matching rules' ids, ranked, into a slice.
 func (s *sigmaRules) ruleIDList(matched []int, dst pcommon.Slice) {
 	dst.EnsureCapacity(len(matched))
 	for _, i := range matched {
@@ -191,7 +191,7 @@ func (s *sigmaRules) ruleIDList(matched []int, dst pcommon.Slice) {
 	}
 }
 
-// annotate writes a Sigma detection: the first of the matched rules (the
+// annotateSigma writes a Sigma detection: the first of the matched rules (the
 // highest level) as the verdict, every matched rule's id beside it.
 func (p *detectionProcessor) annotateSigma(lr plog.LogRecord, ev *winevent.Event, matched []int) {
 	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
