@@ -46,22 +46,8 @@ func necessary(n node) ([]needle, bool) {
 			all = append(all, set...)
 		}
 		return all, true
-	case *search:
-		var all []needle
-		for _, conj := range x.alts {
-			var best []needle
-			found := false
-			for i := range conj {
-				if set, ok := conj[i].necessary(); ok && (!found || betterNeedles(set, best)) {
-					best, found = set, true
-				}
-			}
-			if !found {
-				return nil, false
-			}
-			all = append(all, best...)
-		}
-		return all, true
+	case *fieldMatch:
+		return x.necessary()
 	}
 	return nil, false // not: nothing is necessary
 }

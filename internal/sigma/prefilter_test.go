@@ -59,17 +59,13 @@ func ruleTexts(n node, into map[int][]string) {
 		}
 	case notNode:
 		ruleTexts(x.n, into)
-	case *search:
-		for _, conj := range x.alts {
-			for _, f := range conj {
-				if f.field < 0 {
-					continue
-				}
-				for _, forms := range f.values {
-					if s, ok := forms[0].(*stringMatch); ok {
-						into[f.field] = append(into[f.field], literalText(s.toks))
-					}
-				}
+	case *fieldMatch:
+		if x.field < 0 {
+			return
+		}
+		for _, forms := range x.values {
+			if s, ok := forms[0].(*stringMatch); ok {
+				into[x.field] = append(into[x.field], literalText(s.toks))
 			}
 		}
 	}

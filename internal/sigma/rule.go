@@ -280,48 +280,11 @@ func conditionList(val *yaml.Node) ([]string, error) {
 	return nil, errors.New("a condition is a string or a list of strings")
 }
 
-// search is one named search: any of its maps, each all of its fields.
-type search struct {
-	alts [][]fieldMatch
-}
-
-func (s *search) eval(c *evalCtx) tri {
-	r := no
-	for _, conj := range s.alts {
-		t := yes
-		for i := range conj {
-			x := conj[i].eval(c)
-			if x == no {
-				t = no
-				break
-			}
-			if x == unknown {
-				t = unknown
-			}
-		}
-		if t == yes {
-			return yes
-		}
-		if t == unknown {
-			r = unknown
-		}
-	}
-	return r
-}
-
-func (s *search) cost() int {
-	c := 0
-	for _, conj := range s.alts {
-		for i := range conj {
-			c += conj[i].cost()
-		}
-	}
-	return c
-}
-
 // fieldMatch is one field of a search with its values: any of them, or
 // with all, every one (each value being any of its forms). field -1 is a
-// keyword search over every field of the event.
+// keyword search over every field of the event. A search is an and of its
+// map's fields, or an or of such ands for a list of maps: the condition's
+// own nodes.
 type fieldMatch struct {
 	field  int
 	all    bool
@@ -407,51 +370,53 @@ func keywordFound(forms []valueMatcher, c *evalCtx) bool {
 	return false
 }
 
-// compileSearch compiles a search: a map of fields, a list of maps (any
-// of them), or a keyword list.
+// compileSearch compiles a search: a map of fields (all of them), a list
+// of maps (any of them), or a keyword list.
 func (r *Rule) compileSearch(v any) (node, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		conj, err := r.compileMap(x)
-		if err != nil {
-			return nil, err
-		}
-		return &search{alts: [][]fieldMatch{conj}}, nil
+		return r.compileMap(x)
 	case []any:
 		if len(x) == 0 {
 			return nil, errors.New("an empty list")
 		}
-		if _, isMap := x[0].(map[string]any); isMap {
-			s := &search{}
-			for _, item := range x {
-				m, ok := item.(map[string]any)
-				if !ok {
-					return nil, errors.New("a list mixes maps and keywords")
-				}
-				conj, err := r.compileMap(m)
-				if err != nil {
-					return nil, err
-				}
-				s.alts = append(s.alts, conj)
+		if _, isMap := x[0].(map[string]any); !isMap {
+			return r.compileKeywords(x)
+		}
+		var alts orNode
+		for _, item := range x {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return nil, errors.New("a list mixes maps and keywords")
 			}
-			return s, nil
+			n, err := r.compileMap(m)
+			if err != nil {
+				return nil, err
+			}
+			alts = append(alts, n)
 		}
-		f, err := r.compileField("", x)
-		if err != nil {
-			return nil, err
+		if len(alts) == 1 {
+			return alts[0], nil
 		}
-		return &search{alts: [][]fieldMatch{{f}}}, nil
+		return alts, nil
 	case nil:
 		return nil, errors.New("an empty search")
 	}
+	return r.compileKeywords(v)
+}
+
+// compileKeywords compiles a keyword search (one keyword or a list).
+func (r *Rule) compileKeywords(v any) (node, error) {
 	f, err := r.compileField("", v)
 	if err != nil {
 		return nil, err
 	}
-	return &search{alts: [][]fieldMatch{{f}}}, nil
+	return f, nil
 }
 
-func (r *Rule) compileMap(m map[string]any) ([]fieldMatch, error) {
+// compileMap compiles a map's fields, in the order of their names (order,
+// at the end of the rule's compilation, puts the cheapest first).
+func (r *Rule) compileMap(m map[string]any) (node, error) {
 	if len(m) == 0 {
 		return nil, errors.New("an empty map")
 	}
@@ -460,35 +425,37 @@ func (r *Rule) compileMap(m map[string]any) ([]fieldMatch, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	conj := make([]fieldMatch, 0, len(keys))
+	all := make(andNode, 0, len(keys))
 	for _, k := range keys {
 		f, err := r.compileField(k, m[k])
 		if err != nil {
 			return nil, err
 		}
-		conj = append(conj, f)
+		all = append(all, f)
 	}
-	slices.SortStableFunc(conj, func(a, b fieldMatch) int { return a.cost() - b.cost() })
-	return conj, nil
+	if len(all) == 1 {
+		return all[0], nil
+	}
+	return all, nil
 }
 
 // compileField compiles "Field|mod|mod: value(s)"; an empty field name is a
 // keyword search.
-func (r *Rule) compileField(key string, v any) (fieldMatch, error) {
+func (r *Rule) compileField(key string, v any) (*fieldMatch, error) {
 	parts := strings.Split(key, "|")
 	name := parts[0]
 	mods, err := parseModifiers(parts[1:])
 	if err != nil {
-		return fieldMatch{}, fmt.Errorf("%s: %w", key, err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	f := fieldMatch{field: -1, all: mods.all}
 	if name != "" {
 		if f.field, err = r.use(name); err != nil {
-			return fieldMatch{}, err
+			return nil, err
 		}
 	} else {
 		if mods.exists || mods.fieldref || mods.compare != "" || v == nil {
-			return fieldMatch{}, errors.New("a keyword search takes strings")
+			return nil, errors.New("a keyword search takes strings")
 		}
 		if mods.shape == shapeExact {
 			mods.shape = shapeContains // a keyword is found anywhere in a value
@@ -503,25 +470,25 @@ func (r *Rule) compileField(key string, v any) (fieldMatch, error) {
 		values = []any{v}
 	}
 	if len(values) == 0 {
-		return fieldMatch{}, fmt.Errorf("%s: an empty list of values", key)
+		return nil, fmt.Errorf("%s: an empty list of values", key)
 	}
 	if mods.all && len(values) == 1 {
 		f.all = false // a single value: all and any are one
 	}
 	for _, value := range values {
 		if _, isMap := value.(map[string]any); isMap {
-			return fieldMatch{}, fmt.Errorf("%s: a value cannot be a map", key)
+			return nil, fmt.Errorf("%s: a value cannot be a map", key)
 		}
 		if _, isList := value.([]any); isList {
-			return fieldMatch{}, fmt.Errorf("%s: a value cannot be a list", key)
+			return nil, fmt.Errorf("%s: a value cannot be a list", key)
 		}
 		ms, err := mods.valueMatchers(value, r.use)
 		if err != nil {
-			return fieldMatch{}, fmt.Errorf("%s: %w", key, err)
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		f.values = append(f.values, ms)
 	}
-	return f, nil
+	return &f, nil
 }
 
 // use resolves a field name the rule reads and records what the reader
