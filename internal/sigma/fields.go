@@ -41,7 +41,7 @@ type getter func(c *evalCtx) string
 // under the standard Windows mapping (Image is NewProcessName, ParentImage
 // ParentProcessName, User the target account or else the subject, LogonId
 // likewise, IntegrityLevel the mandatory label's level). A field 4688 does
-// not carry has no Security getter: a rule naming it runs on Sysmon only.
+// not carry has no Security getter: a search on it is unknown there (tri).
 type taxonomyField struct {
 	name string
 	get  [kindCount]getter

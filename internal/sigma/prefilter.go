@@ -144,17 +144,7 @@ func (m *stringMatch) needle() (string, bool) {
 	if len(lit) < minNeedle {
 		return "", false
 	}
-	return lowerASCII(lit), true
-}
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return lowerString(lit), true
 }
 
 // trigram packs three bytes.
