@@ -733,7 +733,7 @@ func (p *detectionProcessor) annotateLate(lr plog.LogRecord, f *correlate.Findin
 	var ev winevent.Event
 	p.reader.Read(lr.Body(), lr.Attributes(), &ev)
 	if v.Detected() {
-		p.annotate(lr, &ev, v)
+		p.annotate(lr, &ev, func(m pcommon.Map) { p.putVerdict(m, v) })
 	}
 	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
 	if inBody {

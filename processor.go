@@ -67,7 +67,9 @@ const (
 	attrLogonID              = "dcom.logon_id"
 	attrCreatorAccount       = "dcom.creator.account"
 	mitreFramework           = "MITRE ATT&CK"
-	verdictAttributeCapacity = 36 // 21 verdict attributes and at most 15 process attributes
+	verdictAttributeCapacity = 39 // 21 verdict attributes, 3 more of a Sigma verdict, at most 15 process attributes
+	// verdictBodyCapacity is the map a verdict takes under body_key.
+	verdictBodyCapacity = 24
 )
 
 type detectionProcessor struct {
@@ -280,7 +282,7 @@ func (p *detectionProcessor) inspect(lr plog.LogRecord, a winevent.Admission, ev
 	p.corr.annotate(lr, found, p.cfg)
 	if ce := p.logger.Check(zap.DebugLevel, "Sigma detection"); ce != nil {
 		r := p.sigma.rules[stats.sigmaHits[0]]
-		ce.Write(zap.String("rule_id", r.ID), zap.String("title", r.Title), zap.String("host", ev.Computer),
+		ce.Write(zap.String("rule_id", sigmaRuleID(r)), zap.String("title", r.Title), zap.String("host", ev.Computer),
 			zap.String("image", ev.ChildImage()), zap.String("command_line", ev.CommandLine), zap.Int("rules_matched", len(stats.sigmaHits)))
 	}
 	return true
@@ -360,7 +362,7 @@ func (p *detectionProcessor) report(lr plog.LogRecord, ev *winevent.Event, verdi
 		return false
 	}
 	stats.detections[verdict.Pattern]++
-	p.annotate(lr, ev, verdict)
+	p.annotate(lr, ev, func(m pcommon.Map) { p.putVerdict(m, verdict) })
 	p.corr.annotate(lr, found, p.cfg)
 	if ce := p.logger.Check(zap.DebugLevel, "DCOM detection"); ce != nil {
 		if ev.IsPowerShell() {
@@ -376,23 +378,24 @@ func (p *detectionProcessor) report(lr plog.LogRecord, ev *winevent.Event, verdi
 	return true
 }
 
-// annotate writes the verdict as record attributes and, with body_key, into a
+// annotate writes a verdict (put writes it into a map: a built-in
+// pattern's, or a Sigma rule's) as record attributes and, with body_key, into a
 // map body. Sumo Cloud SIEM's OpenTelemetry parser reads only the body, so a
 // team may switch attributes off; a record whose body is not a map keeps the
 // attributes either way, so no detection leaves unmarked.
-func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.Event, v rules.Verdict) {
+func (p *detectionProcessor) annotate(lr plog.LogRecord, ev *winevent.Event, put func(pcommon.Map)) {
 	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
 	if inBody {
 		verdict := lr.Body().Map().PutEmptyMap(p.cfg.BodyKey)
-		verdict.EnsureCapacity(16)
-		p.putVerdict(verdict, v)
+		verdict.EnsureCapacity(verdictBodyCapacity)
+		put(verdict)
 	}
 	if !inAttributes {
 		return
 	}
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(attrs.Len() + verdictAttributeCapacity)
-	p.putVerdict(attrs, v)
+	put(attrs)
 	attrs.PutStr(attrEventKind, "alert")
 	switch {
 	case !p.cfg.ProcessAttributes:

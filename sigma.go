@@ -194,22 +194,7 @@ func (s *sigmaRules) ruleIDList(matched []int, dst pcommon.Slice) {
 // annotateSigma writes a Sigma detection: the first of the matched rules (the
 // highest level) as the verdict, every matched rule's id beside it.
 func (p *detectionProcessor) annotateSigma(lr plog.LogRecord, ev *winevent.Event, matched []int) {
-	inBody, inAttributes := p.cfg.verdictPlaces(lr.Body())
-	if inBody {
-		verdict := lr.Body().Map().PutEmptyMap(p.cfg.BodyKey)
-		verdict.EnsureCapacity(24)
-		p.putSigmaVerdict(verdict, matched)
-	}
-	if !inAttributes {
-		return
-	}
-	attrs := lr.Attributes()
-	attrs.EnsureCapacity(attrs.Len() + verdictAttributeCapacity + 3)
-	p.putSigmaVerdict(attrs, matched)
-	attrs.PutStr(attrEventKind, "alert")
-	if p.cfg.ProcessAttributes {
-		putProcess(attrs, ev)
-	}
+	p.annotate(lr, ev, func(m pcommon.Map) { p.putSigmaVerdict(m, matched) })
 }
 
 // addSigmaIDs lists the Sigma rules that also matched a record the built-in
