@@ -213,18 +213,26 @@ func (m *stringMatch) cost() int {
 // copy of an ASCII field).
 func (m *stringMatch) matchCased(v string) bool {
 	switch m.shape {
-	case shapeExact:
-		return v == m.lit
-	case shapePrefix:
-		return strings.HasPrefix(v, m.lit)
-	case shapeSuffix:
-		return strings.HasSuffix(v, m.lit)
-	case shapeContains:
-		return strings.Contains(v, m.lit)
 	case shapeAny:
 		return true
+	case shapeGlob:
+		return globMatch(m.toks, v, true)
 	}
-	return globMatch(m.toks, v, true)
+	return shapeMatch(m.shape, v, m.lit)
+}
+
+// shapeMatch matches a literal byte for byte in one of the simple shapes
+// (exact, prefix, suffix, contains).
+func shapeMatch(shape matchShape, v, lit string) bool {
+	switch shape {
+	case shapePrefix:
+		return strings.HasPrefix(v, lit)
+	case shapeSuffix:
+		return strings.HasSuffix(v, lit)
+	case shapeContains:
+		return strings.Contains(v, lit)
+	}
+	return v == lit
 }
 
 // matchFolded matches v regardless of case, rune by rune where it is not
@@ -459,15 +467,7 @@ func (m fieldrefMatch) match(v string, c *evalCtx) bool {
 		return false
 	}
 	if m.cased {
-		switch m.shape {
-		case shapePrefix:
-			return strings.HasPrefix(v, o)
-		case shapeSuffix:
-			return strings.HasSuffix(v, o)
-		case shapeContains:
-			return strings.Contains(v, o)
-		}
-		return v == o
+		return shapeMatch(m.shape, v, o)
 	}
 	switch m.shape {
 	case shapePrefix:
